@@ -1,0 +1,62 @@
+"""Minibatches from arrays (D2L 3.2.2 and 3.3.2)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import jax
+import jax.numpy as jnp
+
+from jaxlin.validate import check_batch_size, check_same_length
+
+
+def data_iter(key: jax.Array, batch_size: int, features: jax.Array, labels: jax.Array,
+              *, drop_remainder: bool = False) -> Iterator[tuple[jax.Array, jax.Array]]:
+    """Yield shuffled minibatches ``(X, y)`` that cover every example once.
+
+    The order is a permutation drawn from ``key``: pass a new key (e.g.
+    ``jax.random.fold_in(key, epoch)``) each epoch. With ``drop_remainder=True``
+    the last incomplete batch is skipped so every batch has the same shape and a
+    jitted step compiles once.
+    """
+    n = check_same_length(features, labels, "features", "labels")
+    batch_size = check_batch_size(batch_size, n)
+    indices = jax.random.permutation(key, n)
+    stop = n - n % batch_size if drop_remainder else n
+    for i in range(0, stop, batch_size):
+        batch = indices[i:i + batch_size]
+        yield features[batch], labels[batch]
+
+
+def array_batches(batch_size: int, features: jax.Array, labels: jax.Array
+                  ) -> Iterator[tuple[jax.Array, jax.Array]]:
+    """Yield ``(X, y)`` in order, every example exactly once (the last batch may be smaller)."""
+    n = check_same_length(features, labels, "features", "labels")
+    batch_size = check_positive_int_or_all(batch_size, n)
+    for i in range(0, n, batch_size):
+        yield features[i:i + batch_size], labels[i:i + batch_size]
+
+
+def check_positive_int_or_all(batch_size: int, n: int) -> int:
+    """Batch sizes for evaluation may exceed the data: clip them to the data size."""
+    return min(check_batch_size(batch_size), n)
+
+
+def load_array(data_arrays: tuple[jax.Array, jax.Array], batch_size: int, *,
+               key: jax.Array | None = None) -> Iterator[tuple[jax.Array, jax.Array]]:
+    """The book's ``load_array`` (3.3.2): shuffled batches when a ``key`` is given, else in order."""
+    features, labels = data_arrays
+    if key is None:
+        return array_batches(batch_size, features, labels)
+    return data_iter(key, batch_size, features, labels)
+
+
+def shuffled_batches(key: jax.Array, batch_size: int, features: jax.Array, labels: jax.Array
+                     ) -> tuple[jax.Array, jax.Array]:
+    """Stack one epoch as arrays of shape (num_batches, batch_size, ...), remainder dropped.
+
+    The device-resident form that a ``lax.scan`` over batches consumes.
+    """
+    n = features.shape[0]
+    num_batches = n // batch_size
+    idx = jax.random.permutation(key, n)[: num_batches * batch_size].reshape(num_batches, batch_size)
+    return features[idx], labels[idx]

@@ -1,0 +1,259 @@
+"""The pure training core: one jitted train step, one compiled epoch, one evaluation.
+
+Every model follows one contract, scratch and Flax alike::
+
+    params = init(key, ...)          # a pytree
+    y_hat = net(params, X)           # deterministic forward pass
+    y_hat = net(params, X, key=k)    # stochastic forward pass (dropout), only when trained
+
+An *updater* is either an optax ``GradientTransformation`` or the book's scratch
+``sgd`` with its learning rate bound, ``functools.partial(sgd, lr=0.1)``; it is
+called as ``updater(params, grads, batch_size=n)`` with gradients of the summed loss.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxlin.validate import check_learning_rate, check_positive_int, check_same_length
+
+Net = Callable[..., jax.Array]
+Loss = Callable[[jax.Array, jax.Array], jax.Array]
+Updater = optax.GradientTransformation | Callable[..., Any]
+Prepare = Callable[[jax.Array], jax.Array]
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+    def __init__(self, epoch: int, step: int | None = None, lr: float | None = None):
+        where = f"epoch {epoch}" + (f", step {step}" if step is not None else "")
+        hint = f" (lr={lr:g})" if lr is not None else ""
+        super().__init__(f"training diverged: the loss became NaN or infinite at {where}. "
+                         f"Try a smaller learning rate{hint}.")
+        self.epoch, self.step = epoch, step
+
+
+def identity(X: jax.Array) -> jax.Array:
+    return X
+
+
+def apply_net(net: Net, params: Any, X: jax.Array, key: jax.Array | None = None) -> jax.Array:
+    """Call ``net`` in evaluation form, or with ``key=`` when a stochastic pass is wanted."""
+    return net(params, X) if key is None else net(params, X, key=key)
+
+
+def init_opt_state(updater: Updater, params: Any) -> Any:
+    """The optimizer state for ``params``: optax's ``init``, or ``()`` for the scratch sgd."""
+    if isinstance(updater, optax.GradientTransformation):
+        return updater.init(params)
+    return ()
+
+
+def check_updater(updater: Updater) -> None:
+    """Validate a bound learning rate now, before anything is traced or compiled."""
+    if isinstance(updater, functools.partial) and "lr" in updater.keywords:
+        check_learning_rate(updater.keywords["lr"], "lr")
+    elif not (isinstance(updater, optax.GradientTransformation) or callable(updater)):
+        raise TypeError(f"updater must be an optax.GradientTransformation or a callable "
+                        f"updater(params, grads, batch_size=n), got {type(updater).__name__}")
+
+
+def batch_metrics(y_hat: jax.Array, y: jax.Array, losses: jax.Array) -> dict[str, jax.Array]:
+    """Sums for one batch: summed loss, example count and, for integer labels, correct predictions."""
+    metrics = {"loss_sum": losses.sum(), "n": jnp.asarray(y.shape[0], jnp.float32)}
+    if jnp.issubdtype(y.dtype, jnp.integer) and y_hat.ndim == 2:
+        metrics["correct"] = (jnp.argmax(y_hat, axis=1) == y).sum().astype(jnp.float32)
+    return metrics
+
+
+def train_step_fn(net: Net, loss: Loss, updater: Updater) -> Callable[..., tuple[Any, Any, dict]]:
+    """The pure (unjitted) train step ``(params, opt_state, X, y, key=None) -> (params, opt_state, metrics)``.
+
+    optax optimizers get the gradient of the mean loss (their convention); the
+    scratch ``sgd`` gets the gradient of the summed loss and divides by the batch
+    size itself (the book's convention). Both give the same update.
+    """
+    use_optax = isinstance(updater, optax.GradientTransformation)
+
+    def objective(params, X, y, key):
+        y_hat = apply_net(net, params, X, key)
+        losses = loss(y_hat, y)
+        total = losses.mean() if use_optax else losses.sum()
+        return total, (y_hat, losses)
+
+    def step(params, opt_state, X, y, key=None):
+        grads, (y_hat, losses) = jax.grad(objective, has_aux=True)(params, X, y, key)
+        if use_optax:
+            updates, opt_state = updater.update(grads, opt_state, params)
+            params = optax.apply_updates(params, updates)
+        else:
+            params = updater(params, grads, batch_size=X.shape[0])
+        metrics = batch_metrics(y_hat, y, losses)
+        metrics["loss"] = metrics["loss_sum"] / metrics["n"]
+        return params, opt_state, metrics
+
+    return step
+
+
+def make_train_step(net: Net, loss: Loss, updater: Updater) -> Callable[..., tuple[Any, Any, dict]]:
+    """Gradient and update in ONE jitted pure function.
+
+    ``step(params, opt_state, X, y, key=None) -> (params, opt_state, metrics)`` where
+    ``metrics["loss"]`` is the batch's mean loss (plus ``loss_sum``, ``n`` and, for
+    integer labels, ``correct``). Same-shaped batches reuse one compilation.
+    """
+    check_updater(updater)
+    return jax.jit(train_step_fn(net, loss, updater))
+
+
+def epoch_indices(key: jax.Array, num_examples: int, batch_size: int) -> jax.Array:
+    """One epoch's batch order: a permutation from ``key`` cut into (num_batches, batch_size).
+
+    The incomplete last batch is dropped so every step has the same shape. The
+    compiled epoch and the book-style loop share this order, so they agree exactly.
+    """
+    num_batches = num_examples // batch_size
+    perm = jax.random.permutation(key, num_examples)
+    return perm[: num_batches * batch_size].reshape(num_batches, batch_size)
+
+
+def make_train_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, *,
+                     prepare: Prepare = identity, stochastic: bool = False,
+                     donate: bool = False) -> Callable[..., tuple[Any, Any, dict]]:
+    """A whole epoch compiled into one call: ``lax.scan`` of the train step over batches.
+
+    ``epoch(params, opt_state, X, y, key) -> (params, opt_state, metrics)``. ``X`` and
+    ``y`` stay on the device (e.g. uint8 images); each batch is gathered and
+    ``prepare``d inside the scan. ``key`` fixes the shuffle and, when ``stochastic``,
+    the per-step keys (``fold_in(key, step)``, never one fixed key). ``metrics`` holds
+    device sums for the epoch and ``bad_step``, the first step whose loss was not
+    finite (-1 if none), so divergence costs no host sync per step.
+    """
+    check_updater(updater)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    step = train_step_fn(net, loss, updater)
+
+    def epoch(params, opt_state, X, y, key):
+        shuffle_key, step_key = jax.random.split(key)
+        indices = epoch_indices(shuffle_key, X.shape[0], batch_size)
+
+        def body(carry, inputs):
+            params, opt_state, sums = carry
+            i, idx = inputs
+            k = jax.random.fold_in(step_key, i) if stochastic else None
+            params, opt_state, m = step(params, opt_state, prepare(X[idx]), y[idx], k)
+            bad = jnp.where((sums["bad_step"] < 0) & ~jnp.isfinite(m["loss"]), i, sums["bad_step"])
+            sums = {name: sums[name] + m[name] for name in sums if name != "bad_step"} | {"bad_step": bad}
+            return (params, opt_state, sums), None
+
+        k0 = jax.random.fold_in(step_key, 0) if stochastic else None
+        shapes = jax.eval_shape(step, params, opt_state, prepare(X[indices[0]]), y[indices[0]], k0)[2]
+        sums = {name: jnp.zeros(s.shape, s.dtype) for name, s in shapes.items() if name != "loss"}
+        sums["bad_step"] = jnp.asarray(-1, jnp.int32)
+        steps = jnp.arange(indices.shape[0])
+        (params, opt_state, sums), _ = jax.lax.scan(body, (params, opt_state, sums), (steps, indices))
+        return params, opt_state, sums
+
+    return jax.jit(epoch, donate_argnums=(0, 1) if donate else ())
+
+
+def summarize(sums: dict[str, Any]) -> dict[str, float]:
+    """Host floats from one epoch's device sums: mean loss and, if present, accuracy."""
+    sums = jax.device_get(sums)
+    n = float(sums["n"])
+    out = {"train_loss": float(sums["loss_sum"]) / n}
+    if "correct" in sums:
+        out["train_acc"] = float(sums["correct"]) / n
+    return out
+
+
+# ---------------------------------------------------------------- evaluation
+
+@functools.lru_cache(maxsize=64)
+def _evaluator(net: Net, loss: Loss | None, prepare: Prepare, chunk: int) -> Callable:
+    """A jitted, vmap-vectorized metric sum over a padded (num_chunks, chunk, ...) array."""
+
+    def chunk_sums(params, X, y, mask):
+        y_hat = net(params, prepare(X))
+        out = {"n": mask.sum()}
+        if loss is not None:
+            out["loss_sum"] = jnp.where(mask, loss(y_hat, y).reshape(mask.shape[0], -1).sum(1), 0).sum()
+        if y_hat.ndim == 2 and jnp.issubdtype(y.dtype, jnp.integer):
+            out["correct"] = jnp.where(mask, jnp.argmax(y_hat, axis=1) == y, False).sum()
+        return out
+
+    def evaluate(params, X, y, mask):
+        per_chunk = jax.vmap(chunk_sums, in_axes=(None, 0, 0, 0))(params, X, y, mask)
+        return jax.tree.map(lambda s: s.sum(), per_chunk)
+
+    return jax.jit(evaluate)
+
+
+def evaluate_sums(net: Net, params: Any, X: jax.Array, y: jax.Array, *, loss: Loss | None = None,
+                  prepare: Prepare = identity, chunk: int = 1000) -> dict[str, jax.Array]:
+    """Metric sums over every example exactly once, in one vectorized jitted call.
+
+    The data are padded to a multiple of ``chunk`` and reshaped to
+    (num_chunks, chunk, ...); ``vmap`` maps the metric over the chunks and a mask
+    drops the padding, so no example is lost or counted twice.
+    """
+    n = check_same_length(X, y, "X", "y")
+    chunk = min(check_positive_int(chunk, "chunk"), n)
+    pad = -n % chunk
+    X = jnp.concatenate([X, jnp.zeros((pad, *X.shape[1:]), X.dtype)]) if pad else X
+    y = jnp.concatenate([y, jnp.zeros((pad, *y.shape[1:]), y.dtype)]) if pad else y
+    mask = (jnp.arange(n + pad) < n).reshape(-1, chunk)
+    X = X.reshape(-1, chunk, *X.shape[1:])
+    y = y.reshape(-1, chunk, *y.shape[1:])
+    return _evaluator(net, loss, prepare, chunk)(params, X, y, mask)
+
+
+def evaluate_accuracy(net: Net, params: Any, data: tuple[jax.Array, jax.Array] | Iterable,
+                      *, prepare: Prepare = identity) -> float:
+    """Accuracy over a whole data set: correct predictions summed, then divided by N.
+
+    ``data`` is a pair of arrays ``(X, y)`` or an iterable of ``(X, y)`` batches; every
+    example counts once, the last partial batch included.
+    """
+    batches = [data] if isinstance(data, tuple) else data
+    correct = n = 0.0
+    for X, y in batches:
+        sums = evaluate_sums(net, params, X, y, prepare=prepare)
+        correct, n = correct + sums["correct"], n + sums["n"]
+    if n == 0:
+        raise ValueError("evaluate_accuracy got no examples")
+    return float(correct) / float(n)
+
+
+def evaluate_loss(net: Net, params: Any, data: tuple[jax.Array, jax.Array] | Iterable, loss: Loss,
+                  *, prepare: Prepare = identity) -> float:
+    """The mean loss over a whole data set (the book's ``evaluate_loss``)."""
+    batches = [data] if isinstance(data, tuple) else data
+    total = n = 0.0
+    for X, y in batches:
+        sums = evaluate_sums(net, params, X, y, loss=loss, prepare=prepare)
+        total, n = total + sums["loss_sum"], n + sums["n"]
+    if n == 0:
+        raise ValueError("evaluate_loss got no examples")
+    return float(total) / float(n)
+
+
+def check_finite_epoch(sums: dict[str, Any], epoch: int, lr: float | None = None) -> None:
+    """Raise :class:`DivergenceError` if an epoch's loss sum is NaN or infinite (one host read)."""
+    loss_sum, bad = jax.device_get((sums["loss_sum"], sums.get("bad_step", -1)))
+    if not math.isfinite(float(loss_sum)):
+        raise DivergenceError(epoch, int(bad) if int(bad) >= 0 else None, lr)
+
+
+__all__ = [
+    "DivergenceError", "apply_net", "batch_metrics", "check_finite_epoch", "epoch_indices",
+    "evaluate_accuracy", "evaluate_loss", "evaluate_sums", "init_opt_state", "make_train_epoch",
+    "make_train_step", "summarize", "train_step_fn",
+]

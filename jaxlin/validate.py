@@ -1,0 +1,79 @@
+"""Argument checks shared by the public API.
+
+Every check runs on concrete Python/NumPy values *before* anything is traced or
+compiled, so bad input fails with a message that names the argument instead of
+a traceback from inside XLA or a silent NaN.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import numpy as np
+
+
+def is_concrete(x: Any) -> bool:
+    """True when ``x`` holds a value now (not a tracer inside jit/grad/vmap)."""
+    return not isinstance(x, jax.core.Tracer)
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Return ``value`` as an int, or raise ``ValueError`` unless it is an integer >= 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive integer, got {value!r} of type {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return int(value)
+
+
+def check_learning_rate(lr: Any, name: str = "lr") -> Any:
+    """Raise ``ValueError`` unless ``lr`` is finite and > 0 (tracers pass through unchecked)."""
+    if not is_concrete(lr):
+        return lr
+    try:
+        value = float(lr)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a positive finite number, got {lr!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value}")
+    return lr
+
+
+def check_same_length(X: Any, y: Any, x_name: str = "features", y_name: str = "labels") -> int:
+    """Return the number of examples, or raise ``ValueError`` if X and y disagree or are empty."""
+    if np.ndim(X) == 0 or np.ndim(y) == 0:
+        raise ValueError(f"{x_name} and {y_name} must be arrays with a leading example axis, "
+                         f"got shapes {np.shape(X)} and {np.shape(y)}")
+    n, m = np.shape(X)[0], np.shape(y)[0]
+    if n != m:
+        raise ValueError(f"{x_name} and {y_name} must have the same number of examples, "
+                         f"got {x_name}.shape={tuple(np.shape(X))} and {y_name}.shape={tuple(np.shape(y))}")
+    if n == 0:
+        raise ValueError(f"{x_name} and {y_name} are empty: need at least one example")
+    return int(n)
+
+
+def check_batch_size(batch_size: Any, num_examples: int | None = None, name: str = "batch_size") -> int:
+    """Return ``batch_size`` as an int in [1, num_examples], or raise ``ValueError``."""
+    batch_size = check_positive_int(batch_size, name)
+    if num_examples is not None and batch_size > num_examples:
+        raise ValueError(f"{name}={batch_size} is larger than the data set ({num_examples} examples)")
+    return batch_size
+
+
+def check_labels(y: Any, num_classes: int, name: str = "labels") -> None:
+    """Raise ``ValueError`` unless every concrete label is an integer in [0, num_classes)."""
+    if not is_concrete(y):
+        return
+    y = np.asarray(y)
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"{name} must be integer class indices, got dtype {y.dtype}")
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"{name} must lie in [0, {num_classes}), got values from {y.min()} to {y.max()}")
+
+
+def check_finite(value: Any, name: str) -> None:
+    """Raise ``ValueError`` if a concrete array holds NaN or infinity."""
+    if is_concrete(value) and not np.all(np.isfinite(np.asarray(value))):
+        raise ValueError(f"{name} contains NaN or infinite values")

@@ -1,0 +1,51 @@
+"""Shared test set-up.
+
+* Rank promotion raises, so an (n, 1) vs (n,) broadcast in a loss is an error, not a bug.
+* ``load_script(name)`` imports ``scripts/<name>.py`` so tests call the same ``main``.
+* ``shared_dir(name)`` finds ``../shared/<name>`` beside the checkout: tests skip
+  without it, except under CI (``CI`` set), where a missing data set must fail.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import jax
+import pytest
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
+
+
+def load_script(name: str):
+    """Import ``scripts/<name>.py`` as a module (its ``main`` is what the tests run)."""
+    path = SCRIPTS / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"scripts_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def under_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip with ``reason`` unless ``condition``; under CI, fail instead of skipping."""
+    if condition:
+        return
+    if under_ci():
+        pytest.fail(f"CI must provide this: {reason}")
+    pytest.skip(reason)
+
+
+def shared_dir(name: str) -> Path:
+    """``../shared/<name>`` beside the checkout, or skip (fail under CI) when absent."""
+    path = ROOT.parent / "shared" / name
+    require(path.is_dir(), f"{path} not found (the shared test data)")
+    return path
