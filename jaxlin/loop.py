@@ -9,6 +9,7 @@ epoch and reach the host once per epoch.
 """
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import time
@@ -18,9 +19,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from tqdm.auto import tqdm
 
-from jaxlin.train import (DivergenceError, Loss, Net, Prepare, Updater, check_updater,
+from jaxlin.train import (DivergenceError, Loss, Net, Penalty, Prepare, Updater, check_updater,
                           epoch_indices, evaluate_sums, identity, init_opt_state,
                           make_train_epoch, make_train_step, summarize)
 from jaxlin.validate import check_batch_size, check_positive_int, check_same_length
@@ -66,9 +68,16 @@ def train_epoch_ch3(step: Callable, params: Any, opt_state: Any,
     return params, opt_state, sums | {"bad_step": bad}
 
 
+@functools.lru_cache(maxsize=16)
+def _batch_fetcher(prepare: Prepare) -> Callable:
+    """Gather and prepare one minibatch in one dispatch (the book's DataLoader step)."""
+    return jax.jit(lambda X, y, idx: (prepare(X[idx]), y[idx]))
+
+
 def _epoch_batches(X, y, indices, prepare, step_key, stochastic):
-    for i, idx in enumerate(indices):
-        batch = (prepare(X[idx]), y[idx])
+    fetch = _batch_fetcher(prepare)
+    for i, idx in enumerate(np.asarray(indices)):
+        batch = fetch(X, y, idx)
         yield batch + (jax.random.fold_in(step_key, i),) if stochastic else batch
 
 
@@ -91,7 +100,8 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
         stochastic: bool = False, mode: str = "epoch", opt_state: Any = None,
         start_epoch: int = 0, history: list[dict[str, float]] | None = None,
         callback: Callback | None = None, progress: bool = True,
-        lr: float | None = None, eval_loss: Loss | None = None) -> FitResult:
+        lr: float | None = None, eval_loss: Loss | None = None,
+        penalty: Penalty | None = None) -> FitResult:
     """Train ``net`` for epochs ``start_epoch+1 … num_epochs`` and return a :class:`FitResult`.
 
     * ``train = (X, y)`` arrays (kept on the device); each epoch is a permutation from
@@ -100,9 +110,12 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
       epoch's batches, as the book's animator shows) and ``train_acc`` for classifiers,
       then ``{name}_loss``/``{name}_acc`` for each data set in ``evals``, evaluated on
       every example after the epoch (``evals={"train": train}`` replaces the running
-      train loss by the loss over the whole training set, as in 3.2).
+      train loss by the loss over the whole training set, as in 3.2). ``eval_loss``
+      is the loss evaluated there (default: ``loss``; None: accuracy only).
     * ``callback(epoch, params, opt_state, record)`` runs after each epoch (checkpoints,
       early stopping); returning True stops training.
+    * ``penalty(params) -> scalar`` (e.g. λ‖w‖²/2 for weight decay) is added to the
+      training objective only; the recorded losses are the data losses without it.
     * A NaN/inf loss raises :class:`DivergenceError` naming the epoch and step; Ctrl-C
       raises :class:`TrainingInterrupted` with the last finished epoch's state.
     """
@@ -114,7 +127,7 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
     if mode not in ("epoch", "loop"):
         raise ValueError(f"mode must be 'epoch' or 'loop', got {mode!r}")
     evals = dict(evals or {})
-    eval_loss = eval_loss or loss
+    eval_loss = loss if eval_loss == "same" else eval_loss
     opt_state = init_opt_state(updater, params) if opt_state is None else opt_state
     history = list(history or [])
     seconds = {"compile": 0.0, "train": 0.0, "eval": 0.0}
@@ -123,9 +136,10 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
     first_key = jax.random.fold_in(key, start_epoch)
     if mode == "epoch":
         run_epoch = make_train_epoch(net, loss, updater, batch_size, prepare=prepare,
-                                     stochastic=stochastic).lower(params, opt_state, X, y, first_key).compile()
+                                     stochastic=stochastic, penalty=penalty
+                                     ).lower(params, opt_state, X, y, first_key).compile()
     else:
-        step_jit = make_train_step(net, loss, updater)
+        step_jit = make_train_step(net, loss, updater, penalty=penalty)
         idx0 = epoch_indices(first_key, n, batch_size)[0]
         example = (prepare(X[idx0]), y[idx0]) + ((first_key,) if stochastic else ())
         step = step_jit.lower(params, opt_state, *example).compile()
@@ -167,3 +181,19 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
     finally:
         bar.close()
     return FitResult(params, opt_state, history, seconds)
+
+
+def train_ch3(net: Net, params: Any, train: Arrays, test: Arrays, loss: Loss, num_epochs: int,
+              updater: Updater, *, batch_size: int, key: jax.Array, prepare: Prepare = identity,
+              plot_path: str | None = None, **kwargs: Any) -> FitResult:
+    """The book's ``train_ch3``: train, then evaluate on ``test`` after every epoch.
+
+    History records ``epoch``, ``train_loss``, ``train_acc`` and ``test_acc``; with
+    ``plot_path`` the book's three-curve figure is saved there as PNG.
+    """
+    result = fit(net, params, loss, updater, train, num_epochs=num_epochs, batch_size=batch_size,
+                 key=key, evals={"test": test}, prepare=prepare, eval_loss=None, **kwargs)
+    if plot_path is not None:
+        from jaxlin.plot import plot_history
+        plot_history(result.history, plot_path)
+    return result

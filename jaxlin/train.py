@@ -27,6 +27,7 @@ Net = Callable[..., jax.Array]
 Loss = Callable[[jax.Array, jax.Array], jax.Array]
 Updater = optax.GradientTransformation | Callable[..., Any]
 Prepare = Callable[[jax.Array], jax.Array]
+Penalty = Callable[[Any], jax.Array]
 
 
 class DivergenceError(FloatingPointError):
@@ -73,19 +74,29 @@ def batch_metrics(y_hat: jax.Array, y: jax.Array, losses: jax.Array) -> dict[str
     return metrics
 
 
-def train_step_fn(net: Net, loss: Loss, updater: Updater) -> Callable[..., tuple[Any, Any, dict]]:
+def train_step_fn(net: Net, loss: Loss, updater: Updater, *,
+                  penalty: Penalty | None = None) -> Callable[..., tuple[Any, Any, dict]]:
     """The pure (unjitted) train step ``(params, opt_state, X, y, key=None) -> (params, opt_state, metrics)``.
 
     optax optimizers get the gradient of the mean loss (their convention); the
     scratch ``sgd`` gets the gradient of the summed loss and divides by the batch
     size itself (the book's convention). Both give the same update.
+
+    ``penalty(params) -> scalar`` (e.g. λ‖w‖²/2, D2L 4.5) is added to every example's
+    loss, as the book's ``loss(net(X), y) + lambd * l2_penalty(w)``: the objective is
+    mean(l) + penalty (optax) or sum(l) + n·penalty (scratch sgd), the same update.
+    It shapes the gradient only: ``metrics`` report the data loss without it.
     """
+    if penalty is not None and not callable(penalty):
+        raise TypeError(f"penalty must be a callable penalty(params) -> scalar, got {type(penalty).__name__}")
     use_optax = isinstance(updater, optax.GradientTransformation)
 
     def objective(params, X, y, key):
         y_hat = apply_net(net, params, X, key)
         losses = loss(y_hat, y)
         total = losses.mean() if use_optax else losses.sum()
+        if penalty is not None:
+            total = total + (1 if use_optax else X.shape[0]) * penalty(params)
         return total, (y_hat, losses)
 
     def step(params, opt_state, X, y, key=None):
@@ -102,15 +113,17 @@ def train_step_fn(net: Net, loss: Loss, updater: Updater) -> Callable[..., tuple
     return step
 
 
-def make_train_step(net: Net, loss: Loss, updater: Updater) -> Callable[..., tuple[Any, Any, dict]]:
+def make_train_step(net: Net, loss: Loss, updater: Updater, *,
+                    penalty: Penalty | None = None) -> Callable[..., tuple[Any, Any, dict]]:
     """Gradient and update in ONE jitted pure function.
 
     ``step(params, opt_state, X, y, key=None) -> (params, opt_state, metrics)`` where
     ``metrics["loss"]`` is the batch's mean loss (plus ``loss_sum``, ``n`` and, for
     integer labels, ``correct``). Same-shaped batches reuse one compilation.
+    ``penalty(params)``, if given, is added to the objective (see :func:`train_step_fn`).
     """
     check_updater(updater)
-    return jax.jit(train_step_fn(net, loss, updater))
+    return jax.jit(train_step_fn(net, loss, updater, penalty=penalty))
 
 
 def epoch_indices(key: jax.Array, num_examples: int, batch_size: int) -> jax.Array:
@@ -126,7 +139,8 @@ def epoch_indices(key: jax.Array, num_examples: int, batch_size: int) -> jax.Arr
 
 def make_train_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, *,
                      prepare: Prepare = identity, stochastic: bool = False,
-                     donate: bool = False) -> Callable[..., tuple[Any, Any, dict]]:
+                     donate: bool = False, penalty: Penalty | None = None
+                     ) -> Callable[..., tuple[Any, Any, dict]]:
     """A whole epoch compiled into one call: ``lax.scan`` of the train step over batches.
 
     ``epoch(params, opt_state, X, y, key) -> (params, opt_state, metrics)``. ``X`` and
@@ -134,11 +148,12 @@ def make_train_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, *,
     ``prepare``d inside the scan. ``key`` fixes the shuffle and, when ``stochastic``,
     the per-step keys (``fold_in(key, step)``, never one fixed key). ``metrics`` holds
     device sums for the epoch and ``bad_step``, the first step whose loss was not
-    finite (-1 if none), so divergence costs no host sync per step.
+    finite (-1 if none), so divergence costs no host sync per step. ``penalty(params)``,
+    if given, is added to the objective (see :func:`train_step_fn`).
     """
     check_updater(updater)
     batch_size = check_positive_int(batch_size, "batch_size")
-    step = train_step_fn(net, loss, updater)
+    step = train_step_fn(net, loss, updater, penalty=penalty)
 
     def epoch(params, opt_state, X, y, key):
         shuffle_key, step_key = jax.random.split(key)

@@ -1,0 +1,86 @@
+"""D2L 2.3 Linear algebra: scalars, vectors, matrices, tensors, reductions, products and norms."""
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from jaxlin.cli import Run, make_parser
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = make_parser(__doc__.splitlines()[0]).parse_args(argv)
+    run = Run(args, __file__)
+
+    print("# Scalars")
+    x, y = jnp.array(3.0), jnp.array(2.0)
+    print("x + y =", x + y, " x * y =", x * y, " x / y =", x / y, " x ** y =", x ** y)
+
+    print("\n# Vectors")
+    x = jnp.arange(4)
+    print("x =", x, " x[3] =", x[3], " len(x) =", len(x), " x.shape =", x.shape)
+
+    print("\n# Matrices")
+    A = jnp.arange(20).reshape(5, 4)
+    print("A =\n", A, "\nA.T =\n", A.T)
+    B = jnp.array([[1, 2, 3], [2, 0, 4], [3, 4, 5]])
+    symmetric = bool((B == B.T).all())
+    print("B == B.T =\n", B == B.T, "\nB is symmetric:", symmetric)
+
+    print("\n# Tensors")
+    X = jnp.arange(24).reshape(2, 3, 4)
+    print("X =\n", X)
+
+    print("\n# Basic properties of tensor arithmetic")
+    A = jnp.arange(20, dtype=jnp.float32).reshape(5, 4)
+    B = jnp.array(A)  # the book's A.clone(): a new array (JAX arrays are never shared mutably anyway)
+    print("A + B =\n", A + B, "\nA * B (Hadamard) =\n", A * B)
+    a = 2
+    print("a + X =\n", a + X, "\n(a * X).shape =", (a * X).shape)
+
+    print("\n# Reduction")
+    x = jnp.arange(4, dtype=jnp.float32)
+    print("x =", x, " x.sum() =", x.sum())
+    print("A.shape =", A.shape, " A.sum() =", A.sum())
+    sum_axis0, sum_axis1 = A.sum(axis=0), A.sum(axis=1)
+    print("A.sum(axis=0) =", sum_axis0, " shape", sum_axis0.shape)
+    print("A.sum(axis=1) =", sum_axis1, " shape", sum_axis1.shape)
+    print("A.sum(axis=(0, 1)) =", A.sum(axis=(0, 1)))
+    print("A.mean() =", A.mean(), " A.sum() / A.size =", A.sum() / A.size)
+    print("A.mean(axis=0) =", A.mean(axis=0), " A.sum(axis=0) / A.shape[0] =", A.sum(axis=0) / A.shape[0])
+
+    print("\n# Non-reduction sum")
+    sum_A = A.sum(axis=1, keepdims=True)
+    print("A.sum(axis=1, keepdims=True) =\n", sum_A)
+    row_normalized = A / sum_A  # (5, 4) / (5, 1): keepdims keeps the ranks equal for broadcasting
+    print("A / sum_A =\n", row_normalized)
+    print("A.cumsum(axis=0) =\n", A.cumsum(axis=0))
+
+    print("\n# Dot products")
+    y = jnp.ones(4, dtype=jnp.float32)
+    print("x =", x, " y =", y, " dot(x, y) =", jnp.dot(x, y), " sum(x * y) =", jnp.sum(x * y))
+
+    print("\n# Matrix-vector products")
+    print("A.shape =", A.shape, " x.shape =", x.shape, " A @ x =", A @ x)
+
+    print("\n# Matrix-matrix multiplication")
+    B = jnp.ones((4, 3))
+    print("A @ B =\n", A @ B)
+
+    print("\n# Norms")
+    u = jnp.array([3.0, -4.0])
+    l2, l1 = jnp.linalg.norm(u), jnp.abs(u).sum()
+    frobenius = jnp.linalg.norm(jnp.ones((4, 9)))
+    print("||u||_2 =", l2, " ||u||_1 =", l1, " ||ones(4, 9)||_F =", frobenius)
+
+    results = {
+        "A_T_shape": list(A.T.shape), "symmetric": symmetric, "A_sum": A.sum(),
+        "sum_axis0": sum_axis0, "sum_axis1": sum_axis1, "mean": A.mean(), "mean_axis0": A.mean(axis=0),
+        "row_sums_after_normalizing": row_normalized.sum(axis=1), "cumsum_axis0": A.cumsum(axis=0),
+        "dot": jnp.dot(x, y), "matvec": A @ x, "matmul": A @ B,
+        "l2_norm": float(l2), "l1_norm": float(l1), "frobenius_norm": float(frobenius),
+    }
+    run.finish(results)
+    return results
+
+
+if __name__ == "__main__":
+    main()

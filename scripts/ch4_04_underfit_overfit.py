@@ -1,0 +1,178 @@
+"""D2L 4.4 Model selection, underfitting and overfitting: polynomial regression with 4, 2 and 20 features.
+
+Labels come from y = 5 + 1.2x − 3.4x²/2! + 5.6x³/3! + ε, ε ~ N(0, 0.1²), on the
+features xⁱ/i! (i < 20). A linear model on the first 4 features fits it (normal),
+on the first 2 it underfits, on all 20 it overfits. Then K-fold cross-validation on
+the training set compares the three, and early stopping on a validation set
+(drawn from the same distribution) stops the 20-feature fit and keeps its best params.
+"""
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
+
+from jaxlin.cli import Run, make_parser, positive_int
+from jaxlin.early_stopping import EarlyStopping, check_early_stopping
+from jaxlin.loop import fit
+from jaxlin.model_selection import k_fold
+from jaxlin.optim import sgd
+from jaxlin.plot import plot, savefig
+from jaxlin.polynomial import init_polyreg, mse, polynomial_data, polyreg
+from jaxlin.train import evaluate_loss
+
+TRUE_W = (5.0, 1.2, -3.4, 5.6)
+MAX_DEGREE = 20                 # features x^0/0! ... x^19/19!
+N_TRAIN = N_TEST = 100          # the book's sizes
+NOISE = 0.1
+
+
+def fit_poly(data, num_features: int, num_epochs: int, *, lr: float, batch_size: int,
+             key_init: jax.Array, key_fit: jax.Array, evals_names=("train", "test"),
+             callback=None, progress: bool = True):
+    """Train ŷ = Xw on the first ``num_features`` features with the book's SGD and MSE loss."""
+    cut = {name: (X[:, :num_features], y) for name, (X, y) in data.items()}
+    return fit(polyreg, init_polyreg(key_init, num_features), mse, functools.partial(sgd, lr=lr),
+               cut["train"], num_epochs=num_epochs, batch_size=min(batch_size, cut["train"][0].shape[0]),
+               key=key_fit, evals={name: cut[name] for name in evals_names}, eval_loss=mse,
+               callback=callback, progress=progress, lr=lr)
+
+
+def cross_validate(X: jax.Array, y: jax.Array, k: int, num_features: int, num_epochs: int, *,
+                   lr: float, batch_size: int, key_init: jax.Array, key_fit: jax.Array) -> list[float]:
+    """The validation loss of each of the ``k`` folds (trained on the other k − 1)."""
+    losses = []
+    for X_train, y_train, X_valid, y_valid in k_fold(k, X, y):
+        result = fit_poly({"train": (X_train, y_train)}, num_features, num_epochs, lr=lr,
+                          batch_size=batch_size, key_init=key_init, key_fit=key_fit,
+                          evals_names=(), progress=False)
+        losses.append(evaluate_loss(polyreg, result.params, (X_valid[:, :num_features], y_valid), mse))
+    return losses
+
+
+def plot_fits(fits: dict, path) -> None:
+    """Log-scale train/test loss per epoch, one panel per model (the book's three figures)."""
+    fig, axes = plt.subplots(1, len(fits), figsize=(4.2 * len(fits), 3.4))
+    for ax, (name, f) in zip(np.atleast_1d(axes), fits.items()):
+        h = f["history"]
+        epochs = np.asarray([r["epoch"] for r in h])
+        plot(epochs, [[r["train_loss"] for r in h], [r["test_loss"] for r in h]], "epoch", "loss (MSE)",
+             legend=["train", "test"], yscale="log", ylim=(1e-3, 1e2), axes=ax,
+             title=f"{name}: {f['num_features']} features, {len(h)} epochs")
+    savefig(fig, path)
+
+
+def plot_early_stopping(history: list[dict], best_epoch: int, stopped_epoch: int | None,
+                        full_history: list[dict], path) -> None:
+    """The early-stopped 20-feature fit against the full-length one."""
+    fig, ax = plt.subplots(figsize=(6.0, 3.8))
+    e = np.asarray([r["epoch"] for r in history])
+    ef = np.asarray([r["epoch"] for r in full_history])
+    plot([ef, ef, e, e], [[r["train_loss"] for r in full_history], [r["test_loss"] for r in full_history],
+                          [r["valid_loss"] for r in history], [r["test_loss"] for r in history]],
+         "epoch", "loss (MSE)", yscale="log", axes=ax, fmts=(":", "r:", "g-", "m--"),
+         legend=["train (full run)", "test (full run)", "valid (early stopping)", "test (early stopping)"],
+         title="20 features: early stopping on the validation loss")
+    ax.axvline(best_epoch, color="k", lw=0.8)
+    ax.annotate(f"best epoch {best_epoch}", (best_epoch, ax.get_ylim()[1]), fontsize=8,
+                xytext=(3, -12), textcoords="offset points")
+    if stopped_epoch is not None:
+        ax.axvline(stopped_epoch, color="grey", lw=0.8, ls="--")
+    savefig(fig, path)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = make_parser(__doc__.splitlines()[0], epochs=400, lr=0.01, batch_size=10)
+    parser.add_argument("--overfit-epochs", type=positive_int, default=1500,
+                        help="epochs of the 20-feature fit (and of its early-stopped run)")
+    parser.add_argument("--patience", type=int, default=20,
+                        help="early stopping: epochs without a better validation loss before stopping")
+    parser.add_argument("--min-delta", type=float, default=0.0,
+                        help="early stopping: the least decrease that counts as an improvement")
+    parser.add_argument("--folds", type=int, default=5,
+                        help="K of the K-fold cross-validation on the training set (0 skips it)")
+    args = parser.parse_args(argv)
+    check_early_stopping(args.patience, args.min_delta)
+    if args.folds == 1 or args.folds < 0:
+        raise ValueError(f"folds must be 0 (skip) or at least 2, got {args.folds}")
+    run = Run(args, __file__)
+    key = jax.random.key(args.seed)
+    key_data, key_init, key_fit = jax.random.split(key, 3)
+    progress = not args.quiet
+    opts = dict(lr=args.lr, batch_size=args.batch_size, key_init=key_init, key_fit=key_fit)
+
+    # One draw of 300 examples, as the book draws its 200 at once: train | test | validation.
+    features, labels = polynomial_data(key_data, TRUE_W, 2 * N_TRAIN + N_TEST,
+                                       max_degree=MAX_DEGREE, noise=NOISE)
+    data = {"train": (features[:N_TRAIN], labels[:N_TRAIN]),
+            "test": (features[N_TRAIN:N_TRAIN + N_TEST], labels[N_TRAIN:N_TRAIN + N_TEST]),
+            "valid": (features[N_TRAIN + N_TEST:], labels[N_TRAIN + N_TEST:])}
+    with np.printoptions(precision=4, suppress=False, linewidth=100):
+        print("x[:2] =", np.asarray(features[:2, 1]))
+        print("poly_features[:2, :] =\n", np.asarray(features[:2]))
+        print("labels[:2] =", np.asarray(labels[:2, 0]))
+
+    configs = {"normal": (4, args.epochs), "underfitting": (2, args.epochs),
+               "overfitting": (MAX_DEGREE, args.overfit_epochs)}
+    fits = {}
+    for name, (d, epochs) in configs.items():
+        result = fit_poly(data, d, epochs, progress=progress, **opts)
+        w = np.asarray(result.params["w"]).reshape(-1)
+        last = result.history[-1]
+        with np.printoptions(precision=4, suppress=True, linewidth=100):
+            print(f"{name} ({d} features, {epochs} epochs): weight: {w}")
+        print(f"  train loss {last['train_loss']:.4g}, test loss {last['test_loss']:.4g}")
+        fits[name] = {"num_features": d, "epochs": epochs, "weights": w.tolist(),
+                      "train_loss": last["train_loss"], "test_loss": last["test_loss"],
+                      "history": result.history, "seconds": result.seconds}
+    X4, y_train = data["train"][0][:, :4], data["train"][1]
+    lstsq_w = np.asarray(jnp.linalg.lstsq(X4, y_train)[0]).reshape(-1)
+    error = float(np.abs(np.asarray(fits["normal"]["weights"]) - np.asarray(TRUE_W)).max())
+    with np.printoptions(precision=4, suppress=True):
+        print(f"true w: {np.asarray(TRUE_W)}; least squares on the same 4 features: {lstsq_w}; "
+              f"max |w_sgd − w_true| = {error:.3f}")
+    ratio = fits["underfitting"]["train_loss"] / fits["normal"]["train_loss"]
+    print(f"underfitting/normal train loss ratio: {ratio:.1f}; overfitting test − train loss: "
+          f"{fits['overfitting']['test_loss'] - fits['overfitting']['train_loss']:.4g}")
+    plot_fits(fits, run.path("polynomial_fits.png"))
+
+    cv = None
+    if args.folds:
+        cv = {}
+        print(f"{args.folds}-fold cross-validation on the {N_TRAIN} training examples:")
+        for name, (d, epochs) in configs.items():
+            losses = cross_validate(*data["train"], args.folds, d, epochs, **opts)
+            cv[name] = {"num_features": d, "fold_valid_loss": losses, "mean_valid_loss": float(np.mean(losses))}
+            print(f"  {name:<13} ({d:>2} features): mean validation loss {np.mean(losses):.4g}")
+        cv["best"] = min(configs, key=lambda n: cv[n]["mean_valid_loss"])
+        print(f"  cross-validation picks: {cv['best']}")
+
+    stopper = EarlyStopping(args.patience, args.min_delta, monitor="valid_loss")
+    es = fit_poly(data, MAX_DEGREE, args.overfit_epochs, evals_names=("train", "valid", "test"),
+                  callback=stopper, progress=progress, **opts)
+    best_test = evaluate_loss(polyreg, stopper.best_params, (data["test"][0], data["test"][1]), mse)
+    stopped = stopper.stopped_epoch
+    print(f"early stopping (patience {args.patience}): "
+          + (f"stopped after epoch {stopped}" if stopped else f"never triggered in {args.overfit_epochs} epochs")
+          + f", best epoch {stopper.best_epoch} (valid loss {stopper.best_loss:.4g}): test loss {best_test:.4g} "
+          f"vs {fits['overfitting']['test_loss']:.4g} after all {args.overfit_epochs} epochs")
+    plot_early_stopping(es.history, stopper.best_epoch, stopped, fits["overfitting"]["history"],
+                        run.path("early_stopping.png"))
+
+    results = {"true_w": list(TRUE_W), "fits": fits, "least_squares_w4": lstsq_w.tolist(),
+               "normal_max_abs_error": error, "underfit_over_normal_train_loss": ratio,
+               "k_fold": cv,
+               "early_stopping": {"patience": args.patience, "min_delta": args.min_delta,
+                                  "stopped_epoch": stopped, "best_epoch": stopper.best_epoch,
+                                  "best_valid_loss": stopper.best_loss, "best_test_loss": best_test,
+                                  "best_weights": np.asarray(stopper.best_params["w"]).reshape(-1).tolist(),
+                                  "history": es.history, "seconds": es.seconds}}
+    run.finish(results)
+    return results
+
+
+if __name__ == "__main__":
+    main()
