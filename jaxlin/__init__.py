@@ -6,6 +6,7 @@ from jaxlin.cli import Run, make_parser
 from jaxlin.data import array_batches, data_iter, load_array
 from jaxlin.flax_adapter import flax_model
 from jaxlin.io import load_pytree, save_pytree, write_json
+from jaxlin.mlp import dropout_layer, init_mlp, mlp, mlp_dropout, relu
 from jaxlin.linear import init_linreg, linreg, linreg_closed_form, squared_loss, synthetic_data
 from jaxlin.optim import sgd
 from jaxlin.plot import plot, plot_history, savefig, set_axes

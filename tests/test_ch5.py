@@ -131,16 +131,18 @@ def test_named_parameters_and_count():
 
 def test_reinit_is_pure_and_respects_layers():
     init, _ = flax_model(nn.Sequential([nn.Dense(8), nn.relu, nn.Dense(1)]))
-    params = init(KEY, jnp.ones((2, 4)))
+    params = jax.jit(init)(KEY, jnp.ones((2, 4)))
     before = jax.tree.map(np.array, params)
-    only_last = reinit(jax.random.key(3), params, nn.initializers.constant(42), layers={"layers_2"})
+    only_last = jax.jit(lambda k, p: reinit(k, p, nn.initializers.constant(42), layers={"layers_2"}))(
+        jax.random.key(3), params)
     assert (only_last["layers_2"]["kernel"] == 42).all() and (only_last["layers_2"]["bias"] == 0).all()
     np.testing.assert_array_equal(only_last["layers_0"]["kernel"], params["layers_0"]["kernel"])
     jax.tree.map(np.testing.assert_array_equal, params, before)  # the input tree is unchanged
-    normal = reinit(jax.random.key(4), params, nn.initializers.normal(0.01))
+    reinit_normal = jax.jit(lambda k, p: reinit(k, p, nn.initializers.normal(0.01)))
+    normal = reinit_normal(jax.random.key(4), params)
     assert 0.005 < float(normal["layers_0"]["kernel"].std()) < 0.02
     assert not np.array_equal(normal["layers_0"]["kernel"],
-                              reinit(jax.random.key(5), params, nn.initializers.normal(0.01))["layers_0"]["kernel"])
+                              reinit_normal(jax.random.key(5), params)["layers_0"]["kernel"])
 
 
 def test_my_init_zeroes_small_weights():
@@ -150,7 +152,7 @@ def test_my_init_zeroes_small_weights():
 
 
 def test_tied_parameters_appear_once(X):
-    params = flax_model(tied_mlp())[0](KEY, X[:, :4])
+    params = jax.jit(flax_model(tied_mlp())[0])(KEY, X[:, :4])
     assert sorted(params) == ["layers_0", "layers_2", "layers_6"]
     assert num_parameters(params) == (4 * 8 + 8) + (8 * 8 + 8) + (8 + 1)
 
@@ -158,7 +160,7 @@ def test_tied_parameters_appear_once(X):
 def test_tied_gradient_is_sum_of_both_uses(X):
     X4 = X[:, :4]
     _, net = flax_model(tied_mlp())
-    params = flax_model(tied_mlp())[0](KEY, X4)
+    params = jax.jit(flax_model(tied_mlp())[0])(KEY, X4)
     grads = jax.grad(lambda p: net(p, X4).sum())(params)
 
     def untied(p0, pa, pb, p3):  # the same network, its two uses given separate parameters
@@ -180,7 +182,7 @@ def test_deferred_shapes_are_inferred():
     expected = [("params/layers_0/bias", (256,)), ("params/layers_0/kernel", (20, 256)),
                 ("params/layers_2/bias", (10,)), ("params/layers_2/kernel", (256, 10))]
     assert named_parameters(abstract) == expected
-    assert named_parameters(net.init(KEY, jnp.ones((2, 20)))) == expected
+    assert named_parameters(jax.jit(net.init)(KEY, jnp.ones((2, 20)))) == expected
     assert dict(named_parameters(infer_shapes(net, KEY, (2, 30))))["params/layers_0/kernel"] == (30, 256)
 
 
@@ -190,18 +192,18 @@ def test_centered_layer():
     assert CenteredLayer().apply({}, jnp.array([1.0, 2, 3, 4, 5])).tolist() == [-2.0, -1.0, 0.0, 1.0, 2.0]
     init, net = flax_model(nn.Sequential([nn.Dense(128), CenteredLayer()]))
     X = jax.random.uniform(jax.random.key(2), (4, 8))
-    assert abs(float(jax.jit(net)(init(KEY, X), X).mean())) < 1e-6
+    assert abs(float(jax.jit(net)(jax.jit(init)(KEY, X), X).mean())) < 1e-6
 
 
 def test_my_dense():
     init, net = flax_model(MyDense(units=3, in_units=5))
     X = jax.random.uniform(jax.random.key(2), (2, 5))
-    params = init(KEY, X)
+    params = jax.jit(init)(KEY, X)
     assert named_parameters(params) == [("bias", (3,)), ("weight", (5, 3))]
     np.testing.assert_allclose(net(params, X), relu(X @ params["weight"] + params["bias"].reshape(1, -1)), rtol=1e-6)
     init2, net2 = flax_model(nn.Sequential([MyDense(8, in_units=64), MyDense(1, in_units=8)]))
     X64 = jnp.ones((2, 64))
-    out = jax.jit(net2)(init2(KEY, X64), X64)
+    out = jax.jit(net2)(jax.jit(init2)(KEY, X64), X64)
     assert out.shape == (2, 1) and (out >= 0).all()
     with pytest.raises(ValueError, match="expects 5 input features"):
         net(params, jnp.ones((2, 4)))
@@ -228,7 +230,7 @@ def test_save_load_round_trip_is_bit_exact(tmp_path, tree):
 
 def test_mlp_params_round_trip(tmp_path, X):
     init, net = flax_model(MLP())
-    params = init(KEY, X)
+    params = jax.jit(init)(KEY, X)
     loaded = load_pytree(save_pytree(tmp_path / "mlp.npz", params), like=init(jax.random.key(9), X))
     assert_bit_exact(params, loaded)
     np.testing.assert_array_equal(net(loaded, X), net(params, X))
