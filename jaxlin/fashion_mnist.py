@@ -17,6 +17,7 @@ Otherwise :class:`FashionMNISTNotFound` lists these ways to get the data.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import hashlib
 import math
@@ -258,6 +259,14 @@ def resize_images(images: jax.Array, size: int) -> jax.Array:
     return jax.image.resize(images, (images.shape[0], size, size, images.shape[3]), "bilinear")
 
 
+@functools.partial(jax.jit, static_argnums=3)
+def _fetch(images: jax.Array, labels: jax.Array, idx: jax.Array, resize: int | None
+           ) -> tuple[jax.Array, jax.Array]:
+    """Gather, scale and resize one minibatch in one dispatch."""
+    X = to_float(images[idx])
+    return (X if resize is None else resize_images(X, resize)), labels[idx]
+
+
 class Batches:
     """Minibatches ``(X, y)`` over device arrays: float32 images in [0, 1] and int32 labels.
 
@@ -282,11 +291,10 @@ class Batches:
 
     def epoch(self, k: int) -> Iterator[tuple[jax.Array, jax.Array]]:
         n = len(self.images)
-        order = jnp.arange(n) if self.key is None else jax.random.permutation(jax.random.fold_in(self.key, k), n)
+        order = np.arange(n) if self.key is None else np.asarray(
+            jax.random.permutation(jax.random.fold_in(self.key, k), n))
         for i in range(0, n, self.batch_size):
-            idx = order[i:i + self.batch_size]
-            X = to_float(self.images[idx])
-            yield (X if self.resize is None else resize_images(X, self.resize)), self.labels[idx]
+            yield _fetch(self.images, self.labels, order[i:i + self.batch_size], self.resize)
 
     def __iter__(self) -> Iterator[tuple[jax.Array, jax.Array]]:
         self._epoch += 1

@@ -100,7 +100,7 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
         stochastic: bool = False, mode: str = "epoch", opt_state: Any = None,
         start_epoch: int = 0, history: list[dict[str, float]] | None = None,
         callback: Callback | None = None, progress: bool = True,
-        lr: float | None = None, eval_loss: Loss | None = None,
+        lr: float | None = None, eval_loss: Loss | None | str = "same",
         penalty: Penalty | None = None) -> FitResult:
     """Train ``net`` for epochs ``start_epoch+1 … num_epochs`` and return a :class:`FitResult`.
 
