@@ -45,7 +45,7 @@ DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 NUM_CLASSES = 10
 TEXT_LABELS = ("t-shirt", "trouser", "pullover", "dress", "coat",
                "sandal", "shirt", "sneaker", "bag", "ankle boot")
-# The original gzip headers carry these modification times (see ../shared/README.md).
+# The original gzip headers carry these modification times (train files, t10k files).
 GZIP_MTIMES = {"train": 1504176606, "t10k": 1504176627}
 
 
@@ -86,13 +86,16 @@ def _sha256(data: bytes) -> str:
 def restore_gzip_header(data: bytes, filename: str) -> bytes:
     """Give a re-gzipped file (Debian's, no file name in its header) its original header back.
 
-    Original header: ``1f 8b 08 08`` + 4-byte little-endian mtime + ``00 03`` + name + ``00``,
-    followed by the same deflate stream that starts at byte 10 of the re-gzipped file.
+    Original header: ``1f 8b 08 08`` + 4-byte little-endian mtime + ``00 03`` + the
+    uncompressed file's name + ``00``, followed by the same deflate stream that starts
+    at byte 10 of the re-gzipped file.
     """
     if len(data) < 18 or data[:3] != b"\x1f\x8b\x08":
         raise ChecksumError(f"{filename} is not a gzip file")
     mtime = GZIP_MTIMES["train" if filename.startswith("train") else "t10k"]
-    return b"\x1f\x8b\x08\x08" + struct.pack("<I", mtime) + b"\x00\x03" + filename.encode() + b"\x00" + data[10:]
+    name = filename.removesuffix(".gz").encode()
+    return (b"\x1f\x8b\x08\x08" + struct.pack("<I", mtime) + b"\x00\x03" + name
+            + b"\x00" + data[10:])
 
 
 def find_source(fashion_mnist_dir: str | os.PathLike | None = None) -> Path | None:
@@ -234,8 +237,10 @@ def load_fashion_mnist_arrays(*, data_dir: str | os.PathLike | None = None,
         prepare(data_dir, fashion_mnist_dir)
         arrays = _read_tfds(data_dir)
         check_arrays(arrays)
-        with atomic_path(_cache_path(data_dir)) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+        cache = _cache_path(data_dir)
+        if cache is not None:
+            with atomic_path(cache) as tmp, open(tmp, "wb") as f:
+                np.savez(f, **arrays)
     check_arrays(arrays)
     return FashionMNIST(*(jnp.asarray(arrays[k]) for k in FashionMNIST._fields))
 

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from jaxlin import (DivergenceError, Timer, data_iter, evaluate_loss, init_linreg, linreg,
                     linreg_closed_form, make_train_step, sgd, squared_loss, synthetic_data)
 from jaxlin.cli import Run, make_parser
-from jaxlin.plot import plt, savefig
+from jaxlin.plot import plot_history, plt, savefig
 
 TRUE_W, TRUE_B = (2.0, -3.4), 4.2
 
@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> dict:
     results = {"history": history, "w": w, "b": b, "w_error": w_error, "b_error": float(b_error),
                "closed_form": {"w": closed["w"].reshape(-1), "b": float(closed["b"][0])},
                "seconds": {"compile": compile_seconds, "train": timer.sum()}}
+    plot_history(history, run.path("loss.png"), keys=("train_loss",), yscale="log",
+                 title="loss over all examples")
     run.finish(results)
     return run.results
 

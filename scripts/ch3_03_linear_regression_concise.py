@@ -14,6 +14,7 @@ import optax
 
 from jaxlin import flax_model, linreg_closed_form, synthetic_data
 from jaxlin.cli import Run, make_parser
+from jaxlin.plot import plot_history
 from jaxlin.loop import fit
 
 TRUE_W, TRUE_B = (2.0, -3.4), 4.2
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> dict:
     results = {"history": result.history, "w": w, "b": b, "w_error": w_error, "b_error": float(b_error),
                "closed_form": {"w": closed["w"].reshape(-1), "b": float(closed["b"][0])},
                "seconds": result.seconds}
+    plot_history(result.history, run.path("loss.png"), keys=("train_loss",), yscale="log",
+                 title="loss over all examples")
     run.finish(results)
     return run.results
 

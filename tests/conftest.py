@@ -49,3 +49,15 @@ def shared_dir(name: str) -> Path:
     path = ROOT.parent / "shared" / name
     require(path.is_dir(), f"{path} not found (the shared test data)")
     return path
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist():
+    """The real Fashion-MNIST, found the way the product finds it (TFDS data dir, then
+    $JAXLIN_FASHION_MNIST_DIR, Debian's package, the internet). Skips without a
+    source; under CI, where .ci/run provides one, a missing data set fails."""
+    from jaxlin.fashion_mnist import FashionMNISTNotFound, load_fashion_mnist_arrays
+    try:
+        return load_fashion_mnist_arrays()
+    except FashionMNISTNotFound as err:
+        require(False, f"no Fashion-MNIST source: {err}")
