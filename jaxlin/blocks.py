@@ -41,7 +41,7 @@ def _halve_until_small(X: jax.Array) -> jax.Array:
     k is counted by a ``lax.while_loop`` on the (gradient-stopped) total, so the block
     compiles under jit, and ``ldexp`` scales X exactly by 2⁻ᵏ, so it stays differentiable
     (k is piecewise constant in X, as in the book's loop). Halving is exact in floating
-    point, so the count equals the book's. A non-finite total stops the loop at once.
+    point (barring underflow), so k is the book's count. A non-finite total stops at once.
     """
     def too_big(state: tuple[jax.Array, jax.Array]) -> jax.Array:
         _, total = state

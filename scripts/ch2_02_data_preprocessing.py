@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from jaxlin.cli import Run, make_parser
-from jaxlin.preprocess import fill_numeric_na, one_hot, split_inputs_outputs, to_jax, write_house_tiny
+from jaxlin.tabular import fill_numeric_na, one_hot, split_inputs_outputs, to_jax, write_house_tiny
 
 
 def main(argv: list[str] | None = None) -> dict:

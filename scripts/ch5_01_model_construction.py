@@ -18,7 +18,7 @@ from jaxlin.params import named_parameters
 
 def run_block(name: str, model: nn.Module, key: jax.Array, X: jax.Array) -> dict:
     """Init ``model`` on ``X``, apply it under jit, print and return the output and parameter shapes."""
-    variables = jax.jit(model.init)(key, X)  # init is a pure function too: one compiled program
+    variables = model.init(key, X)
     Y = jax.jit(model.apply)(variables, X)
     print(f"\n# {name}\noutput shape {Y.shape}:\n{Y}")
     for path, shape in named_parameters(variables):

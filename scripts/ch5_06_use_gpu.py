@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> dict:
     results = {"devices": [str(d) for d in jax.devices()], "num_gpus": num_gpus(),
                "try_gpu": str(try_gpu()), "try_gpu_10": str(try_gpu(10)),
                "try_all_gpus": [str(d) for d in try_all_gpus()],
-               "sum_device": str(S.device), "device_put_same_device_no_copy": bool(no_copy), "net_output_device": str(out.device),
+               "sum_device": str(S.device), "device_put_same_device_no_copy": bool(no_copy),
+               "net_output_device": str(out.device),
                "net_output_on_try_gpu": out.device == try_gpu()}
     run.finish(results)
     return results

@@ -1,4 +1,4 @@
-"""Data preprocessing with pandas (D2L 2.2): fill missing values, one-hot encode, convert."""
+"""Tabular data with pandas (D2L 2.2): read a CSV, fill missing values, one-hot encode, convert to JAX."""
 from __future__ import annotations
 
 import os
