@@ -60,7 +60,8 @@ def find_csvs(train_csv: str | os.PathLike | None = None, test_csv: str | os.Pat
         elif folder:
             path = Path(folder) / name
         else:
-            raise FileNotFoundError(_how_to_provide(name, flag, f"no {flag} given and {DATA_DIR_ENV} is not set"))
+            problem = f"no {flag} given and {DATA_DIR_ENV} is not set"
+            raise FileNotFoundError(_how_to_provide(name, flag, problem))
         if not path.is_file():
             raise FileNotFoundError(_how_to_provide(name, flag, f"{path} does not exist"))
         paths.append(path)
@@ -104,7 +105,8 @@ def training_data(df: pd.DataFrame, source: str = "the training CSV") -> tuple[p
     if bad.any():
         raise ValueError(f"{source}: {LABEL} must be positive and finite; {int(bad.sum())} rows are not "
                          f"(first at row {int(np.argmax(bad))})")
-    return df.drop(columns=[c for c in (ID, LABEL) if c in df.columns]), labels.astype(np.float32).reshape(-1, 1)
+    features = df.drop(columns=[c for c in (ID, LABEL) if c in df.columns])
+    return features, labels.astype(np.float32).reshape(-1, 1)
 
 
 def prediction_data(df: pd.DataFrame, source: str = "the test CSV") -> tuple[pd.DataFrame, np.ndarray]:
@@ -380,3 +382,12 @@ def train_and_pred(model: HouseModel, train_features: jax.Array, train_labels: j
     result = train(model, train_features, train_labels, key=key, **hyper)
     prices = np.asarray(jax.device_get(predict_prices(model, result.params, test_features))).reshape(-1)
     return result, prices
+
+
+__all__ = [
+    "DATA_DIR_ENV", "HouseData", "HouseMLP", "HouseModel", "Preprocessing", "adam",
+    "average_log_rmse", "check_columns", "find_csvs", "fit_preprocessing", "k_fold_log_rmse",
+    "linear_model", "load_house_data", "log_rmse", "log_space_squared_error", "mlp_model",
+    "predict_prices", "prediction_data", "read_house_csv", "squared_log_error", "targets", "train",
+    "train_and_pred", "training_data", "transform", "write_submission",
+]
