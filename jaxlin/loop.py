@@ -9,6 +9,7 @@ epoch and reach the host once per epoch.
 """
 from __future__ import annotations
 
+import collections
 import functools
 import math
 import sys
@@ -46,6 +47,35 @@ class TrainingInterrupted(KeyboardInterrupt):
     def __init__(self, epoch: int, params: Any, opt_state: Any, history: list[dict[str, float]]):
         super().__init__(f"interrupted after epoch {epoch}")
         self.epoch, self.params, self.opt_state, self.history = epoch, params, opt_state, history
+
+
+_COMPILED: collections.OrderedDict = collections.OrderedDict()
+
+
+def _signature(args: Any) -> tuple:
+    leaves, treedef = jax.tree.flatten(args)
+    return treedef, tuple((jnp.shape(x), jnp.result_type(x), getattr(x, "sharding", None)) for x in leaves)
+
+
+def compiled_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, prepare: Prepare,
+                   stochastic: bool, penalty: Any, args: tuple) -> Callable:
+    """The compiled epoch for these functions and argument shapes, compiled once and reused.
+
+    Repeated ``fit`` calls with the same model, loss and updater objects (K-fold,
+    sweeps, resumed runs) skip XLA compilation; their ``seconds["compile"]`` is ~0.
+    """
+    key = (net, loss, updater, batch_size, prepare, stochastic, penalty, _signature(args))
+    epoch = make_train_epoch(net, loss, updater, batch_size, prepare=prepare,
+                             stochastic=stochastic, penalty=penalty)
+    try:
+        hash(key)
+    except TypeError:                    # unhashable pieces: compile without caching
+        return epoch.lower(*args).compile()
+    if key not in _COMPILED:
+        _COMPILED[key] = epoch.lower(*args).compile()
+        if len(_COMPILED) > 32:
+            _COMPILED.popitem(last=False)
+    return _COMPILED[key]
 
 
 def train_epoch_ch3(step: Callable, params: Any, opt_state: Any,
@@ -135,9 +165,8 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
     tic = time.perf_counter()
     first_key = jax.random.fold_in(key, start_epoch)
     if mode == "epoch":
-        run_epoch = make_train_epoch(net, loss, updater, batch_size, prepare=prepare,
-                                     stochastic=stochastic, penalty=penalty
-                                     ).lower(params, opt_state, X, y, first_key).compile()
+        run_epoch = compiled_epoch(net, loss, updater, batch_size, prepare, stochastic, penalty,
+                                   (params, opt_state, X, y, first_key))
     else:
         step_jit = make_train_step(net, loss, updater, penalty=penalty)
         idx0 = epoch_indices(first_key, n, batch_size)[0]

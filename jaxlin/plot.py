@@ -55,7 +55,9 @@ def plot(X: Any, Y: Any = None, xlabel: str | None = None, ylabel: str | None = 
     plotted against its index. Returns the axes.
     """
     def as_list(v):
-        v = v if isinstance(v, (list, tuple)) else [v]
+        """A list of 1-D curves: one array, a list of numbers (one curve), or a list of arrays."""
+        if not isinstance(v, (list, tuple)) or (len(v) and np.ndim(v[0]) == 0):
+            v = [v]
         return [np.asarray(a) for a in v]
 
     if Y is None:

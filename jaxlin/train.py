@@ -126,6 +126,15 @@ def make_train_step(net: Net, loss: Loss, updater: Updater, *,
     return jax.jit(train_step_fn(net, loss, updater, penalty=penalty))
 
 
+def shuffle(key: jax.Array, n: int) -> jax.Array:
+    """A random permutation of ``range(n)`` on the device: argsort of random 32-bit keys.
+
+    One sort instead of ``jax.random.permutation``'s several rounds (about half the
+    time on a CPU); the rare tied keys keep their relative order.
+    """
+    return jnp.argsort(jax.random.bits(key, (n,), jnp.uint32))
+
+
 def epoch_indices(key: jax.Array, num_examples: int, batch_size: int) -> jax.Array:
     """One epoch's batch order: a permutation from ``key`` cut into (num_batches, batch_size).
 
@@ -133,8 +142,7 @@ def epoch_indices(key: jax.Array, num_examples: int, batch_size: int) -> jax.Arr
     compiled epoch and the book-style loop share this order, so they agree exactly.
     """
     num_batches = num_examples // batch_size
-    perm = jax.random.permutation(key, num_examples)
-    return perm[: num_batches * batch_size].reshape(num_batches, batch_size)
+    return shuffle(key, num_examples)[: num_batches * batch_size].reshape(num_batches, batch_size)
 
 
 def make_train_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, *,
@@ -158,18 +166,22 @@ def make_train_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, *,
     def epoch(params, opt_state, X, y, key):
         shuffle_key, step_key = jax.random.split(key)
         indices = epoch_indices(shuffle_key, X.shape[0], batch_size)
+        rows = X.reshape(X.shape[0], -1)    # gathering whole rows is ~8x faster on XLA:CPU
+
+        def batch(idx):
+            return prepare(rows[idx].reshape(idx.shape + X.shape[1:])), y[idx]
 
         def body(carry, inputs):
             params, opt_state, sums = carry
             i, idx = inputs
             k = jax.random.fold_in(step_key, i) if stochastic else None
-            params, opt_state, m = step(params, opt_state, prepare(X[idx]), y[idx], k)
+            params, opt_state, m = step(params, opt_state, *batch(idx), k)
             bad = jnp.where((sums["bad_step"] < 0) & ~jnp.isfinite(m["loss"]), i, sums["bad_step"])
             sums = {name: sums[name] + m[name] for name in sums if name != "bad_step"} | {"bad_step": bad}
             return (params, opt_state, sums), None
 
         k0 = jax.random.fold_in(step_key, 0) if stochastic else None
-        shapes = jax.eval_shape(step, params, opt_state, prepare(X[indices[0]]), y[indices[0]], k0)[2]
+        shapes = jax.eval_shape(step, params, opt_state, *batch(indices[0]), k0)[2]
         sums = {name: jnp.zeros(s.shape, s.dtype) for name, s in shapes.items() if name != "loss"}
         sums["bad_step"] = jnp.asarray(-1, jnp.int32)
         steps = jnp.arange(indices.shape[0])
@@ -193,19 +205,33 @@ def summarize(sums: dict[str, Any]) -> dict[str, float]:
 
 @functools.lru_cache(maxsize=64)
 def _evaluator(net: Net, loss: Loss | None, prepare: Prepare, chunk: int) -> Callable:
-    """A jitted, vmap-vectorized metric sum over a padded (num_chunks, chunk, ...) array."""
+    """A jitted, vmap-vectorized metric sum over every example of ``(X, y)``.
+
+    Inside the one compiled call the data are padded to a multiple of ``chunk`` and
+    reshaped to (num_chunks, chunk, ...); ``vmap`` maps the metric over the chunks
+    and a mask drops the padding, so no example is lost or counted twice.
+    """
 
     def chunk_sums(params, X, y, mask):
         y_hat = net(params, prepare(X))
         out = {"n": mask.sum()}
         if loss is not None:
-            out["loss_sum"] = jnp.where(mask, loss(y_hat, y).reshape(mask.shape[0], -1).sum(1), 0).sum()
+            per_example = loss(y_hat, y).reshape(mask.shape[0], -1).sum(1)
+            out["loss_sum"] = jnp.where(mask, per_example, 0).sum()
         if y_hat.ndim == 2 and jnp.issubdtype(y.dtype, jnp.integer):
             out["correct"] = jnp.where(mask, jnp.argmax(y_hat, axis=1) == y, False).sum()
         return out
 
-    def evaluate(params, X, y, mask):
-        per_chunk = jax.vmap(chunk_sums, in_axes=(None, 0, 0, 0))(params, X, y, mask)
+    def pad_chunks(a, pad):
+        a = jnp.concatenate([a, jnp.zeros((pad, *a.shape[1:]), a.dtype)]) if pad else a
+        return a.reshape(-1, chunk, *a.shape[1:])
+
+    def evaluate(params, X, y):
+        n = X.shape[0]
+        pad = -n % chunk
+        mask = (jnp.arange(n + pad) < n).reshape(-1, chunk)
+        per_chunk = jax.vmap(chunk_sums, in_axes=(None, 0, 0, 0))(
+            params, pad_chunks(X, pad), pad_chunks(y, pad), mask)
         return jax.tree.map(lambda s: s.sum(), per_chunk)
 
     return jax.jit(evaluate)
@@ -213,21 +239,11 @@ def _evaluator(net: Net, loss: Loss | None, prepare: Prepare, chunk: int) -> Cal
 
 def evaluate_sums(net: Net, params: Any, X: jax.Array, y: jax.Array, *, loss: Loss | None = None,
                   prepare: Prepare = identity, chunk: int = 1000) -> dict[str, jax.Array]:
-    """Metric sums over every example exactly once, in one vectorized jitted call.
-
-    The data are padded to a multiple of ``chunk`` and reshaped to
-    (num_chunks, chunk, ...); ``vmap`` maps the metric over the chunks and a mask
-    drops the padding, so no example is lost or counted twice.
-    """
+    """Metric sums (``n``, ``loss_sum`` with a ``loss``, ``correct`` for classifiers) over
+    every example exactly once, in one vectorized jitted call."""
     n = check_same_length(X, y, "X", "y")
     chunk = min(check_positive_int(chunk, "chunk"), n)
-    pad = -n % chunk
-    X = jnp.concatenate([X, jnp.zeros((pad, *X.shape[1:]), X.dtype)]) if pad else X
-    y = jnp.concatenate([y, jnp.zeros((pad, *y.shape[1:]), y.dtype)]) if pad else y
-    mask = (jnp.arange(n + pad) < n).reshape(-1, chunk)
-    X = X.reshape(-1, chunk, *X.shape[1:])
-    y = y.reshape(-1, chunk, *y.shape[1:])
-    return _evaluator(net, loss, prepare, chunk)(params, X, y, mask)
+    return _evaluator(net, loss, prepare, chunk)(params, X, y)
 
 
 def evaluate_accuracy(net: Net, params: Any, data: tuple[jax.Array, jax.Array] | Iterable,
