@@ -1,0 +1,228 @@
+"""Benchmark the training step: eager vs not jitted vs jitted step vs compiled epoch.
+
+Every mode trains the same model from the same init in the same batch order
+(:func:`jaxlin.train.epoch_indices`), so besides timing them the benchmark checks
+that they reach the same parameters. Clocks are read only after
+``block_until_ready``; compilation is timed apart (ahead-of-time ``lower().compile()``),
+and each timed figure is the median and minimum over repeats after a warm-up.
+"""
+from __future__ import annotations
+
+import functools
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxlin.linear import init_linreg, linreg, squared_loss, synthetic_data
+from jaxlin.mlp import init_mlp, mlp
+from jaxlin.optim import sgd
+from jaxlin.softmax import init_softmax_regression, softmax_cross_entropy, softmax_regression_logits
+from jaxlin.train import epoch_indices, identity, make_train_epoch, make_train_step, train_step_fn
+
+MODES = ("eager", "nojit", "jit_step", "jit_epoch")
+MODE_TEXT = {"eager": "eager (jax.disable_jit, op by op)",
+             "nojit": "step not jitted (primitives dispatched one by one)",
+             "jit_step": "jitted step, Python batch loop",
+             "jit_epoch": "compiled epoch (lax.scan over device batches)",
+             "torch": "PyTorch, the book's concise loop (DataLoader, num_workers=0)"}
+
+
+@dataclass
+class Workload:
+    """One model to benchmark: data, ``init(key)``, ``net``, ``loss``, lr and batch size."""
+    name: str
+    X: jax.Array
+    y: jax.Array
+    init: Callable[[jax.Array], Any]
+    net: Callable
+    loss: Callable
+    lr: float
+    batch_size: int
+    prepare: Callable = identity
+    layers: tuple[int, ...] = ()          # the PyTorch twin's Linear sizes
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.X.shape[0] // self.batch_size
+
+
+def to_float_images(images: jax.Array) -> jax.Array:
+    return images.astype(jnp.float32) / 255.0
+
+
+def make_workloads(names: Sequence[str], fashion_mnist: Any = None, *, key: jax.Array) -> list[Workload]:
+    """The benchmark's models: ``linreg`` (synthetic, batch 10), ``softmax`` and ``mlp``
+    (Fashion-MNIST, batch 256, lr 0.1) as in the book's chapters 3 and 4."""
+    out = []
+    for name in names:
+        if name == "linreg":
+            X, y = synthetic_data(key, jnp.array([2.0, -3.4]), 4.2, 1000)
+            out.append(Workload("linreg", X, y, lambda k: init_linreg(k, 2), linreg, squared_loss,
+                                0.03, 10, layers=(2, 1)))
+        elif name in ("softmax", "mlp"):
+            if fashion_mnist is None:
+                raise ValueError(f"model {name!r} needs the Fashion-MNIST arrays")
+            X, y = fashion_mnist.train_images, fashion_mnist.train_labels
+            if name == "softmax":
+                out.append(Workload("softmax", X, y, lambda k: init_softmax_regression(k),
+                                    softmax_regression_logits, softmax_cross_entropy, 0.1, 256,
+                                    to_float_images, layers=(784, 10)))
+            else:
+                out.append(Workload("mlp", X, y, lambda k: init_mlp(k, 784, 256, 10), mlp,
+                                    softmax_cross_entropy, 0.1, 256, to_float_images,
+                                    layers=(784, 256, 10)))
+        else:
+            raise ValueError(f"unknown model {name!r}: choose from linreg, softmax, mlp")
+    return out
+
+
+def _ready(tree: Any) -> Any:
+    return jax.block_until_ready(tree)
+
+
+def _timed(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> list[float]:
+    for _ in range(warmup):
+        _ready(fn())
+    times = []
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        _ready(fn())
+        times.append(time.perf_counter() - tic)
+    return times
+
+
+def _updater(w: Workload):
+    return functools.partial(sgd, lr=w.lr)
+
+
+def _loop_runner(w: Workload, mode: str) -> tuple[Callable, float]:
+    """``run(params, X, y, key, num_steps) -> params`` for a per-step mode, and its compile seconds."""
+    updater = _updater(w)
+    if mode == "jit_step":
+        step_jit = make_train_step(w.net, w.loss, updater)
+        fetch = jax.jit(lambda X, y, idx: (w.prepare(X[idx]), y[idx]))
+        params = w.init(jax.random.key(0))
+        idx = jnp.arange(w.batch_size)
+        tic = time.perf_counter()
+        step = step_jit.lower(params, (), *fetch.lower(w.X, w.y, idx).compile()(w.X, w.y, idx)).compile()
+        compile_seconds = time.perf_counter() - tic
+    else:
+        step = train_step_fn(w.net, w.loss, updater)
+        fetch = lambda X, y, idx: (w.prepare(X[idx]), y[idx])  # noqa: E731
+        compile_seconds = 0.0
+
+    def run(params, X, y, key, num_steps):
+        shuffle_key, _ = jax.random.split(key)
+        indices = np.asarray(epoch_indices(shuffle_key, X.shape[0], w.batch_size))
+        for idx in indices[:num_steps]:
+            params, _, _ = step(params, (), *fetch(X, y, idx))
+        return params
+
+    if mode == "eager":
+        def run_eager(*args):
+            with jax.disable_jit():
+                return run(*args)
+        return run_eager, compile_seconds
+    return run, compile_seconds
+
+
+def _epoch_runner(w: Workload, X: jax.Array, y: jax.Array) -> tuple[Callable, float]:
+    epoch = make_train_epoch(w.net, w.loss, _updater(w), w.batch_size, prepare=w.prepare)
+    params = w.init(jax.random.key(0))
+    tic = time.perf_counter()
+    compiled = epoch.lower(params, (), X, y, jax.random.key(0)).compile()
+    compile_seconds = time.perf_counter() - tic
+    return (lambda params, X, y, key: compiled(params, (), X, y, key)[0]), compile_seconds
+
+
+def check_agreement(w: Workload, modes: Sequence[str], check_steps: int, key: jax.Array) -> dict[str, float]:
+    """Max |Δparam| of each mode against the compiled epoch after the same ``check_steps`` steps."""
+    n = check_steps * w.batch_size
+    X, y = w.X[:n], w.y[:n]
+    params = w.init(jax.random.key(1))
+    run_epoch, _ = _epoch_runner(w, X, y)
+    reference = run_epoch(params, X, y, key)
+    diffs = {"jit_epoch": 0.0}
+    for mode in modes:
+        if mode in ("jit_epoch", "torch"):
+            continue
+        run, _ = _loop_runner(w, mode)
+        got = run(params, X, y, key, check_steps)
+        diffs[mode] = max(float(jnp.abs(a - b).max()) for a, b in
+                          zip(jax.tree.leaves(got), jax.tree.leaves(reference)))
+    return diffs
+
+
+def bench_workload(w: Workload, modes: Sequence[str], *, repeats: int, eager_steps: int,
+                   key: jax.Array, progress: Callable[[str], None] = lambda s: None) -> list[dict[str, Any]]:
+    """Time every mode on ``w``; per-step modes that are slow are timed over
+    ``eager_steps`` steps and extrapolated to an epoch (flagged in the row)."""
+    rows = []
+    params0 = w.init(jax.random.key(1))
+    steps = w.steps_per_epoch
+    for mode in modes:
+        progress(f"{w.name}: {mode}")
+        if mode == "jit_epoch":
+            run, compile_seconds = _epoch_runner(w, w.X, w.y)
+            times = _timed(lambda: run(params0, w.X, w.y, key), repeats)
+            epoch_times, extrapolated, timed_steps = times, False, steps
+        elif mode == "torch":
+            from jaxlin import torch_baseline
+            compile_seconds, epoch_times = 0.0, torch_baseline.time_epochs(w, repeats)
+            extrapolated, timed_steps = False, None
+        else:
+            run, compile_seconds = _loop_runner(w, mode)
+            full = mode == "jit_step"
+            timed_steps = steps if full else min(eager_steps, steps)
+            times = _timed(lambda: run(params0, w.X, w.y, key, timed_steps), repeats if full else 2,
+                           warmup=1)
+            epoch_times = [t * steps / timed_steps for t in times]
+            extrapolated = not full
+        per_epoch_median, per_epoch_min = statistics.median(epoch_times), min(epoch_times)
+        n_examples = steps * w.batch_size
+        rows.append({"model": w.name, "mode": mode, "compile_s": compile_seconds,
+                     "step_s_median": per_epoch_median / steps, "step_s_min": per_epoch_min / steps,
+                     "epoch_s_median": per_epoch_median, "epoch_s_min": per_epoch_min,
+                     "examples_per_s": n_examples / per_epoch_min, "steps_per_epoch": steps,
+                     "timed_steps": timed_steps, "extrapolated": extrapolated})
+    eager = next((r for r in rows if r["mode"] == "eager"), None)
+    for r in rows:
+        r["speedup_vs_eager"] = eager["step_s_min"] / r["step_s_min"] if eager else None
+    return rows
+
+
+def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
+    """Measured float32 GFLOP/s of one jitted n×n matmul (the machine's practical peak)."""
+    a = jax.random.normal(jax.random.key(0), (n, n))
+    mm = jax.jit(lambda a, b: a @ b)
+    t = min(_timed(lambda: mm(a, a), repeats))
+    return 2 * n ** 3 / t / 1e9
+
+
+def step_flops(w: Workload) -> float:
+    """XLA's FLOP count of one train step (forward, backward and update)."""
+    params = w.init(jax.random.key(0))
+    X, y = w.prepare(w.X[: w.batch_size]), w.y[: w.batch_size]
+    cost = make_train_step(w.net, w.loss, _updater(w)).lower(params, (), X, y).compile().cost_analysis()
+    cost = cost[0] if isinstance(cost, list) else cost
+    return float(cost.get("flops", 0.0)) if cost else 0.0
+
+
+def format_table(rows: Sequence[dict[str, Any]]) -> str:
+    """The results as a fixed-width text table."""
+    head = (f"{'model':8} {'mode':10} {'compile s':>9} {'ms/step':>9} {'s/epoch':>9} "
+            f"{'min s/ep':>9} {'examples/s':>11} {'vs eager':>9}  note")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        speed = f"{r['speedup_vs_eager']:.0f}x" if r.get("speedup_vs_eager") else "-"
+        note = f"extrapolated from {r['timed_steps']} steps" if r["extrapolated"] else ""
+        lines.append(f"{r['model']:8} {r['mode']:10} {r['compile_s']:9.2f} {1e3 * r['step_s_median']:9.3f} "
+                     f"{r['epoch_s_median']:9.4f} {r['epoch_s_min']:9.4f} {r['examples_per_s']:11.0f} "
+                     f"{speed:>9}  {note}")
+    return "\n".join(lines)

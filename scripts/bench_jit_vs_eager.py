@@ -1,0 +1,116 @@
+"""Benchmark jit versus eager: one training step four ways, plus PyTorch when installed.
+
+Models: linear regression (synthetic, batch 10), softmax regression and the MLP
+784-256-10 (Fashion-MNIST, batch 256). Modes: eager (``jax.disable_jit``), the step
+not jitted, one jitted step in a Python batch loop, and a whole epoch compiled into
+one call. Compile time is separate; run times are medians and minima over repeats
+after a warm-up, with ``block_until_ready`` before every clock read. All modes are
+checked to reach the same parameters from the same init and batch order.
+"""
+from __future__ import annotations
+
+import sys
+
+import jax
+import numpy as np
+
+from jaxlin import bench, torch_baseline
+from jaxlin.cli import Run, environment, make_parser, positive_int
+from jaxlin.experiment import add_data_args, load_data
+from jaxlin.plot import plt, savefig
+
+TOLERANCE = 1e-4
+
+
+def plot_bars(rows, path):
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    modes = list(dict.fromkeys(r["mode"] for r in rows))
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    width = 0.8 / len(modes)
+    for j, mode in enumerate(modes):
+        xs, hs = [], []
+        for i, model in enumerate(models):
+            r = next((r for r in rows if r["model"] == model and r["mode"] == mode), None)
+            if r is not None:
+                xs.append(i + (j - (len(modes) - 1) / 2) * width)
+                hs.append(r["epoch_s_min"])
+        ax.bar(xs, hs, width, label=mode)
+    ax.set_xticks(range(len(models)), models)
+    ax.set_yscale("log")
+    ax.set_ylabel("seconds per epoch (best of repeats, log)")
+    ax.set_title(f"training one epoch on {jax.devices()[0].device_kind}")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    savefig(fig, path)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = make_parser(__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["linreg", "softmax", "mlp"],
+                        choices=["linreg", "softmax", "mlp"], help="models to benchmark")
+    parser.add_argument("--modes", nargs="+", default=list(bench.MODES) + ["torch"],
+                        choices=list(bench.MODES) + ["torch"],
+                        help="modes to time (torch is skipped when not installed)")
+    parser.add_argument("--repeats", type=positive_int, default=5, help="timed repeats per mode")
+    parser.add_argument("--eager-steps", type=positive_int, default=10,
+                        help="steps timed in the eager and not-jitted modes (extrapolated to an epoch)")
+    parser.add_argument("--check-steps", type=positive_int, default=4,
+                        help="steps run in every mode for the equality check")
+    add_data_args(parser)
+    args = parser.parse_args(argv)
+    run = Run(args, __file__)
+    key = jax.random.key(args.seed)
+    modes = [m for m in args.modes if m != "torch" or torch_baseline.available()]
+    if "torch" in args.modes and "torch" not in modes:
+        print("note: PyTorch is not installed; the comparison row is skipped")
+
+    data, load_seconds = (load_data(args) if {"softmax", "mlp"} & set(args.models) else (None, 0.0))
+    workloads = bench.make_workloads(args.models, data, key=key)
+    env = environment()
+    print(f"device: {env['device']} ({env['backend']}), jax {env['jax']}, jaxlib {env['jaxlib']}")
+
+    rows, agreement, flops = [], {}, {}
+    for w in workloads:
+        agreement[w.name] = bench.check_agreement(w, modes, args.check_steps, key)
+        rows += bench.bench_workload(w, modes, repeats=args.repeats, eager_steps=args.eager_steps,
+                                     key=key, progress=lambda s: print(f"  timing {s} ...", file=sys.stderr))
+        flops[w.name] = bench.step_flops(w)
+    peak = bench.matmul_peak()
+
+    print()
+    print(bench.format_table(rows))
+    print()
+    ok = all(d <= TOLERANCE for diffs in agreement.values() for d in diffs.values())
+    for name, diffs in agreement.items():
+        print(f"{name}: max |Δparams| vs compiled epoch after {args.check_steps} steps: "
+              + ", ".join(f"{m} {d:.2e}" for m, d in diffs.items()))
+    print(f"equality check {'passed' if ok else 'FAILED'} (tolerance {TOLERANCE:g})")
+
+    summary = {}
+    for w in workloads:
+        by_mode = {r["mode"]: r for r in rows if r["model"] == w.name}
+        s = {}
+        if "jit_step" in by_mode and "eager" in by_mode:
+            s["jit_step_vs_eager_per_step"] = by_mode["eager"]["step_s_min"] / by_mode["jit_step"]["step_s_min"]
+        if "jit_epoch" in by_mode and "torch" in by_mode:
+            s["jit_epoch_vs_torch"] = by_mode["torch"]["epoch_s_min"] / by_mode["jit_epoch"]["epoch_s_min"]
+        if "jit_epoch" in by_mode:
+            gflops = flops[w.name] * w.steps_per_epoch / by_mode["jit_epoch"]["epoch_s_min"] / 1e9
+            s |= {"jit_epoch_gflop_per_s": gflops, "fraction_of_matmul_peak": gflops / peak,
+                  "jit_epoch_compile_s": by_mode["jit_epoch"]["compile_s"]}
+        summary[w.name] = s
+        print(f"{w.name}: " + ", ".join(f"{k} {v:.3g}" for k, v in s.items()))
+    print(f"measured float32 matmul peak: {peak:.0f} GFLOP/s; data loading: {load_seconds:.2f} s")
+
+    plot_bars(rows, run.path("bench.png"))
+    results = {"rows": rows, "agreement": agreement, "agreement_ok": ok, "tolerance": TOLERANCE,
+               "summary": summary, "matmul_peak_gflop_per_s": peak, "step_flops": flops,
+               "seconds": {"load_data": load_seconds}, "mode_descriptions": bench.MODE_TEXT}
+    run.finish(results)
+    if not ok:
+        raise SystemExit("error: the modes disagree beyond the tolerance")
+    return run.results
+
+
+if __name__ == "__main__":
+    main()
