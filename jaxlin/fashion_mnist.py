@@ -26,6 +26,7 @@ import shutil
 import socket
 import struct
 import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -101,14 +102,20 @@ def restore_gzip_header(data: bytes, filename: str) -> bytes:
 def find_source(fashion_mnist_dir: str | os.PathLike | None = None) -> Path | None:
     """The local folder to prepare from: the argument, ``$JAXLIN_FASHION_MNIST_DIR``, or Debian's.
 
-    A folder named explicitly must exist; Debian's is used only if present.
+    A folder passed as an argument must exist; an environment variable naming a
+    missing folder is reported and skipped; Debian's is used only if present.
     """
-    for origin, folder in (("fashion_mnist_dir", fashion_mnist_dir), (ENV_DIR, os.environ.get(ENV_DIR))):
-        if folder:
-            folder = Path(folder).expanduser()
-            if not folder.is_dir():
-                raise FashionMNISTNotFound(f"{origin}={folder} is not a folder")
+    if fashion_mnist_dir is not None:
+        folder = Path(fashion_mnist_dir).expanduser()
+        if not folder.is_dir():
+            raise FashionMNISTNotFound(f"fashion_mnist_dir={folder} is not a folder")
+        return folder
+    env = os.environ.get(ENV_DIR)
+    if env:
+        folder = Path(env).expanduser()
+        if folder.is_dir():
             return folder
+        warnings.warn(f"{ENV_DIR}={env} is not a folder; looking for other sources", stacklevel=2)
     return DEBIAN_DIR if DEBIAN_DIR.is_dir() else None
 
 

@@ -146,3 +146,9 @@ def test_text_labels_and_show_images(tmp_path):
 def test_product_code_does_not_refer_to_shared():
     for path in list((ROOT / "jaxlin").glob("*.py")) + list((ROOT / "scripts").glob("*.py")):
         assert "shared/" not in path.read_text(), path
+
+
+def test_env_folder_that_does_not_exist_is_reported_and_skipped(no_sources, monkeypatch, tmp_path):
+    monkeypatch.setenv(fm.ENV_DIR, str(tmp_path / "nowhere"))
+    with pytest.warns(UserWarning, match="is not a folder"), pytest.raises(FashionMNISTNotFound):
+        load_fashion_mnist_arrays(data_dir=tmp_path / "tfds")
