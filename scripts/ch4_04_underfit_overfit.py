@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = make_parser(__doc__.splitlines()[0], epochs=400, lr=0.01, batch_size=10)
     parser.add_argument("--overfit-epochs", type=positive_int, default=1500,
                         help="epochs of the 20-feature fit (and of its early-stopped run)")
-    parser.add_argument("--patience", type=int, default=20,
+    parser.add_argument("--patience", type=int, default=100,
                         help="early stopping: epochs without a better validation loss before stopping")
     parser.add_argument("--min-delta", type=float, default=0.0,
                         help="early stopping: the least decrease that counts as an improvement")
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     check_early_stopping(args.patience, args.min_delta)
     if args.folds == 1 or args.folds < 0:
-        raise ValueError(f"folds must be 0 (skip) or at least 2, got {args.folds}")
+        raise ValueError(f"--folds must be 0 (skip cross-validation) or at least 2, got {args.folds}")
     run = Run(args, __file__)
     key = jax.random.key(args.seed)
     key_data, key_init, key_fit = jax.random.split(key, 3)
@@ -131,9 +131,15 @@ def main(argv: list[str] | None = None) -> dict:
     X4, y_train = data["train"][0][:, :4], data["train"][1]
     lstsq_w = np.asarray(jnp.linalg.lstsq(X4, y_train)[0]).reshape(-1)
     error = float(np.abs(np.asarray(fits["normal"]["weights"]) - np.asarray(TRUE_W)).max())
+    gap = float(np.abs(np.asarray(fits["normal"]["weights"]) - lstsq_w).max())
     with np.printoptions(precision=4, suppress=True):
         print(f"true w: {np.asarray(TRUE_W)}; least squares on the same 4 features: {lstsq_w}; "
               f"max |w_sgd − w_true| = {error:.3f}")
+    if gap > 0.05:
+        x = np.asarray(data["train"][0][:, 1])
+        print(f"note: after {args.epochs} epochs SGD is still {gap:.2f} from the least-squares solution: "
+              f"this draw's x spans only [{x.min():.2f}, {x.max():.2f}], where x³/3! is hard to tell "
+              f"from x, so its coefficient converges slowly (more --epochs, or another --seed)")
     ratio = fits["underfitting"]["train_loss"] / fits["normal"]["train_loss"]
     print(f"underfitting/normal train loss ratio: {ratio:.1f}; overfitting test − train loss: "
           f"{fits['overfitting']['test_loss'] - fits['overfitting']['train_loss']:.4g}")
@@ -146,7 +152,7 @@ def main(argv: list[str] | None = None) -> dict:
         for name, (d, epochs) in configs.items():
             losses = cross_validate(*data["train"], args.folds, d, epochs, **opts)
             cv[name] = {"num_features": d, "fold_valid_loss": losses, "mean_valid_loss": float(np.mean(losses))}
-            print(f"  {name:<13} ({d:>2} features): mean validation loss {np.mean(losses):.4g}")
+            print(f"  {name:<13} ({d:>2} features, {epochs} epochs): mean validation loss {np.mean(losses):.4g}")
         cv["best"] = min(configs, key=lambda n: cv[n]["mean_valid_loss"])
         print(f"  cross-validation picks: {cv['best']}")
 
@@ -156,14 +162,16 @@ def main(argv: list[str] | None = None) -> dict:
     best_test = evaluate_loss(polyreg, stopper.best_params, (data["test"][0], data["test"][1]), mse)
     stopped = stopper.stopped_epoch
     print(f"early stopping (patience {args.patience}): "
-          + (f"stopped after epoch {stopped}" if stopped else f"never triggered in {args.overfit_epochs} epochs")
+          + (f"stopped after epoch {stopped}" if stopped
+             else f"never triggered in {args.overfit_epochs} epochs")
           + f", best epoch {stopper.best_epoch} (valid loss {stopper.best_loss:.4g}): test loss {best_test:.4g} "
           f"vs {fits['overfitting']['test_loss']:.4g} after all {args.overfit_epochs} epochs")
     plot_early_stopping(es.history, stopper.best_epoch, stopped, fits["overfitting"]["history"],
                         run.path("early_stopping.png"))
 
     results = {"true_w": list(TRUE_W), "fits": fits, "least_squares_w4": lstsq_w.tolist(),
-               "normal_max_abs_error": error, "underfit_over_normal_train_loss": ratio,
+               "normal_max_abs_error": error, "normal_gap_to_least_squares": gap,
+               "underfit_over_normal_train_loss": ratio,
                "k_fold": cv,
                "early_stopping": {"patience": args.patience, "min_delta": args.min_delta,
                                   "stopped_epoch": stopped, "best_epoch": stopper.best_epoch,

@@ -3,8 +3,10 @@
 y = 0.05 + Σᵢ 0.01·xᵢ + ε, ε ~ N(0, 0.01²), 20 training and 100 test examples. ``--impl scratch``
 adds λ·‖w‖²/2 to the loss (``fit(penalty=...)``); ``--impl concise`` uses optax's
 ``add_decayed_weights`` with a mask, so the bias is not decayed. ``--penalty l1`` uses
-λ·‖w‖₁ instead (sign(w) as its gradient) and compares it with L2 at the largest λ: L1
-pushes many weights to (near) zero where L2 only shrinks them all.
+λ·‖w‖₁ instead (sign(w) as its gradient) and compares it, at the largest λ, with L2 and
+with the proximal L1 step (soft-thresholding after each SGD step): L1 pushes weights
+to (near) zero where L2 only shrinks them all; the plain L1 gradient leaves them
+hopping around 0 by about lr·λ, the proximal step sets them exactly to 0.
 """
 from __future__ import annotations
 
@@ -22,11 +24,13 @@ from jaxlin.linear import init_linreg, linreg, squared_loss, synthetic_data
 from jaxlin.loop import fit
 from jaxlin.optim import sgd
 from jaxlin.plot import plot, savefig
-from jaxlin.regularization import check_penalty, decay_mask, sgd_weight_decay, weight_penalty
+from jaxlin.regularization import (check_penalty, decay_mask, proximal_sgd, sgd_weight_decay,
+                                   weight_penalty)
 
 NUM_INPUTS, N_TRAIN, N_TEST = 200, 20, 100   # few examples, many inputs: easy to overfit
 TRUE_B, NOISE = 0.05, 0.01
 SMALL = 1e-3                                 # |w| below this counts as (near) zero
+FLOOR = 1e-8                                 # lets exact zeros show on a log axis
 
 
 def weights_and_bias(params) -> tuple[np.ndarray, np.ndarray]:
@@ -38,24 +42,31 @@ def weights_and_bias(params) -> tuple[np.ndarray, np.ndarray]:
     return w, b
 
 
-def train(impl: str, norm: str, lambd: float, train_data, test_data, *, lr: float, batch_size: int,
+def train(impl: str, method: str, lambd: float, train_data, test_data, *, lr: float, batch_size: int,
           num_epochs: int, key_init: jax.Array, key_fit: jax.Array, progress: bool = True):
-    """One run: w ~ N(0, 1), b = 0, minibatch SGD with the penalty λ·penalty(w) on the weights only."""
+    """One run: w ~ N(0, 1), b = 0, minibatch SGD with the penalty λ·penalty(w) on the weights only.
+
+    ``method`` is ``"l2"``, ``"l1"`` (penalty gradient) or ``"l1-proximal"`` (soft-threshold step).
+    """
     if impl == "scratch":
         net, params = linreg, init_linreg(key_init, NUM_INPUTS, sigma=1.0)
-        updater, penalty = functools.partial(sgd, lr=lr), weight_penalty(lambd, norm)
+        if method == "l1-proximal":
+            updater, penalty = functools.partial(proximal_sgd, lr=lr, lambd=lambd), None
+        else:
+            updater, penalty = functools.partial(sgd, lr=lr), weight_penalty(lambd, method)
     else:
         init, net = flax_model(nn.Dense(1, kernel_init=nn.initializers.normal(stddev=1.0)))
         params = init(key_init, train_data[0][:1])
-        updater, penalty = sgd_weight_decay(lr, lambd, norm), None
+        updater, penalty = sgd_weight_decay(lr, lambd, method), None
     return fit(net, params, squared_loss, updater, train_data, num_epochs=num_epochs,
                batch_size=batch_size, key=key_fit, evals={"train": train_data, "test": test_data},
                eval_loss=squared_loss, penalty=penalty, progress=progress, lr=lr)
 
 
-def plot_runs(runs: dict, path) -> None:
+def plot_runs(runs: dict, impl: str, path) -> None:
     """Train and test loss (log scale) per run, one panel each."""
-    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.6), squeeze=False)
+    fig.suptitle(f"weight decay ({impl}): d = {NUM_INPUTS}, {N_TRAIN} training examples")
     for ax, (name, r) in zip(axes[0], runs.items()):
         h = r["history"]
         epochs = np.asarray([e["epoch"] for e in h])
@@ -69,9 +80,10 @@ def plot_weights(runs: dict, path) -> None:
     """Sorted |w| per run on a log scale: L1 leaves many at ~0, L2 shrinks all evenly."""
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     names = list(runs)
-    plot(np.arange(1, NUM_INPUTS + 1), [np.sort(np.abs(np.asarray(runs[n]["w"])))[::-1] + 1e-12 for n in names],
-         "rank", "|w| (sorted)", legend=names, yscale="log", axes=ax,
+    plot(np.arange(1, NUM_INPUTS + 1), [np.sort(np.abs(np.asarray(runs[n]["w"])))[::-1] + FLOOR for n in names],
+         "rank", f"|w| + {FLOOR:g} (sorted)", legend=names, yscale="log", axes=ax,
          title=f"learned weights; dotted: |w| = {SMALL:g}")
+    ax.legend(names, fontsize=8, loc="center right")
     ax.axhline(SMALL, color="k", lw=0.8, ls=":")
     savefig(fig, path)
 
@@ -98,25 +110,26 @@ def main(argv: list[str] | None = None) -> dict:
 
     configs = [(args.penalty, lambd) for lambd in args.lambdas]
     if args.penalty == "l1":
-        configs.append(("l2", max(args.lambdas)))
+        configs += [("l1-proximal", max(args.lambdas)), ("l2", max(args.lambdas))]
     runs = {}
-    for norm, lambd in configs:
-        result = train(args.impl, norm, lambd, train_data, test_data, lr=args.lr,
+    for method, lambd in configs:
+        result = train(args.impl, method, lambd, train_data, test_data, lr=args.lr,
                        batch_size=args.batch_size, num_epochs=args.epochs, key_init=key_init,
                        key_fit=key_fit, progress=not args.quiet)
         w, b = weights_and_bias(result.params)
         last = result.history[-1]
-        name = f"{norm.upper()} λ={lambd:g}"
-        runs[name] = {"penalty": norm, "lambd": lambd, "w_norm": float(np.linalg.norm(w)),
+        name = f"{method.upper()} λ={lambd:g}"
+        runs[name] = {"penalty": method, "lambd": lambd, "w_norm": float(np.linalg.norm(w)),
                       "w_l1": float(np.abs(w).sum()), "num_small": int((np.abs(w) < SMALL).sum()),
+                      "num_zero": int((w == 0).sum()),
                       "b": b.tolist(), "train_loss": last["train_loss"], "test_loss": last["test_loss"],
                       "w": w.tolist(), "history": result.history, "seconds": result.seconds}
         r = runs[name]
         print(f"{name}: L2 norm of w: {r['w_norm']:.4g} (‖w‖₁ = {r['w_l1']:.4g}, "
-              f"{r['num_small']}/{NUM_INPUTS} with |w| < {SMALL:g}); b = {b[0]:.4f}; "
+              f"{r['num_small']}/{NUM_INPUTS} with |w| < {SMALL:g}, {r['num_zero']} exactly 0); b = {b[0]:.4f}; "
               f"train loss {r['train_loss']:.4g}, test loss {r['test_loss']:.4g}")
 
-    plot_runs(runs, run.path(f"weight_decay_{args.impl}_{args.penalty}.png"))
+    plot_runs(runs, args.impl, run.path(f"weight_decay_{args.impl}_{args.penalty}.png"))
     plot_weights(runs, run.path(f"weights_{args.impl}_{args.penalty}.png"))
     results = {"impl": args.impl, "penalty": args.penalty, "true_w": 0.01, "true_b": TRUE_B,
                "small_threshold": SMALL, "runs": runs}
