@@ -23,6 +23,9 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
+from jax.sharding import Mesh
+
+from jaxlin.parallel import replicate
 from jaxlin.train import (DivergenceError, Loss, Net, Penalty, Prepare, Updater, check_updater,
                           epoch_indices, evaluate_sums, identity, init_opt_state,
                           make_train_epoch, make_train_step, summarize)
@@ -58,15 +61,15 @@ def _signature(args: Any) -> tuple:
 
 
 def compiled_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, prepare: Prepare,
-                   stochastic: bool, penalty: Any, args: tuple) -> Callable:
+                   stochastic: bool, penalty: Any, args: tuple, mesh: Any = None) -> Callable:
     """The compiled epoch for these functions and argument shapes, compiled once and reused.
 
     Repeated ``fit`` calls with the same model, loss and updater objects (K-fold,
     sweeps, resumed runs) skip XLA compilation; their ``seconds["compile"]`` is ~0.
     """
-    key = (net, loss, updater, batch_size, prepare, stochastic, penalty, _signature(args))
+    key = (net, loss, updater, batch_size, prepare, stochastic, penalty, mesh, _signature(args))
     epoch = make_train_epoch(net, loss, updater, batch_size, prepare=prepare,
-                             stochastic=stochastic, penalty=penalty)
+                             stochastic=stochastic, penalty=penalty, mesh=mesh)
     try:
         hash(key)
     except TypeError:                    # unhashable pieces: compile without caching
@@ -131,7 +134,7 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
         start_epoch: int = 0, history: list[dict[str, float]] | None = None,
         callback: Callback | None = None, progress: bool = True,
         lr: float | None = None, eval_loss: Loss | None | str = "same",
-        penalty: Penalty | None = None) -> FitResult:
+        penalty: Penalty | None = None, mesh: Mesh | None = None) -> FitResult:
     """Train ``net`` for epochs ``start_epoch+1 … num_epochs`` and return a :class:`FitResult`.
 
     * ``train = (X, y)`` arrays (kept on the device); each epoch is a permutation from
@@ -146,6 +149,8 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
       early stopping); returning True stops training.
     * ``penalty(params) -> scalar`` (e.g. λ‖w‖²/2 for weight decay) is added to the
       training objective only; the recorded losses are the data losses without it.
+    * ``mesh`` (compiled-epoch mode): each minibatch is split across the mesh's
+      devices, params replicated (:mod:`jaxlin.parallel`); same results.
     * A NaN/inf loss raises :class:`DivergenceError` naming the epoch and step; Ctrl-C
       raises :class:`TrainingInterrupted` with the last finished epoch's state.
     """
@@ -156,6 +161,8 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
     check_updater(updater)
     if mode not in ("epoch", "loop"):
         raise ValueError(f"mode must be 'epoch' or 'loop', got {mode!r}")
+    if mesh is not None and mode != "epoch":
+        raise ValueError("a device mesh needs mode='epoch'")
     evals = dict(evals or {})
     eval_loss = loss if eval_loss == "same" else eval_loss
     opt_state = init_opt_state(updater, params) if opt_state is None else opt_state
@@ -165,8 +172,10 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
     tic = time.perf_counter()
     first_key = jax.random.fold_in(key, start_epoch)
     if mode == "epoch":
+        if mesh is not None:
+            params, opt_state, X, y = replicate((params, opt_state, X, y), mesh)
         run_epoch = compiled_epoch(net, loss, updater, batch_size, prepare, stochastic, penalty,
-                                   (params, opt_state, X, y, first_key))
+                                   (params, opt_state, X, y, first_key), mesh)
     else:
         step_jit = make_train_step(net, loss, updater, penalty=penalty)
         idx0 = epoch_indices(first_key, n, batch_size)[0]

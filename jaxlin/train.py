@@ -21,6 +21,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jax.sharding import Mesh
+
+from jaxlin.parallel import check_divisible, constrain_batch, constrain_replicated
 from jaxlin.validate import check_learning_rate, check_positive_int, check_same_length
 
 Net = Callable[..., jax.Array]
@@ -74,8 +77,8 @@ def batch_metrics(y_hat: jax.Array, y: jax.Array, losses: jax.Array) -> dict[str
     return metrics
 
 
-def train_step_fn(net: Net, loss: Loss, updater: Updater, *,
-                  penalty: Penalty | None = None) -> Callable[..., tuple[Any, Any, dict]]:
+def train_step_fn(net: Net, loss: Loss, updater: Updater, *, penalty: Penalty | None = None,
+                  mesh: Mesh | None = None) -> Callable[..., tuple[Any, Any, dict]]:
     """The pure (unjitted) train step ``(params, opt_state, X, y, key=None) -> (params, opt_state, metrics)``.
 
     optax optimizers get the gradient of the mean loss (their convention); the
@@ -86,6 +89,9 @@ def train_step_fn(net: Net, loss: Loss, updater: Updater, *,
     loss, as the book's ``loss(net(X), y) + lambd * l2_penalty(w)``: the objective is
     mean(l) + penalty (optax) or sum(l) + n·penalty (scratch sgd), the same update.
     It shapes the gradient only: ``metrics`` report the data loss without it.
+
+    With a ``mesh`` (:func:`jaxlin.parallel.data_mesh`) the minibatch is sharded across
+    its devices and params stay replicated: data parallelism, same numbers.
     """
     if penalty is not None and not callable(penalty):
         raise TypeError(f"penalty must be a callable penalty(params) -> scalar, got {type(penalty).__name__}")
@@ -100,6 +106,7 @@ def train_step_fn(net: Net, loss: Loss, updater: Updater, *,
         return total, (y_hat, losses)
 
     def step(params, opt_state, X, y, key=None):
+        X, y = constrain_batch((X, y), mesh)
         grads, (y_hat, losses) = jax.grad(objective, has_aux=True)(params, X, y, key)
         if use_optax:
             updates, opt_state = updater.update(grads, opt_state, params)
@@ -108,13 +115,13 @@ def train_step_fn(net: Net, loss: Loss, updater: Updater, *,
             params = updater(params, grads, batch_size=X.shape[0])
         metrics = batch_metrics(y_hat, y, losses)
         metrics["loss"] = metrics["loss_sum"] / metrics["n"]
-        return params, opt_state, metrics
+        return constrain_replicated((params, opt_state, metrics), mesh)
 
     return step
 
 
-def make_train_step(net: Net, loss: Loss, updater: Updater, *,
-                    penalty: Penalty | None = None) -> Callable[..., tuple[Any, Any, dict]]:
+def make_train_step(net: Net, loss: Loss, updater: Updater, *, penalty: Penalty | None = None,
+                    mesh: Mesh | None = None) -> Callable[..., tuple[Any, Any, dict]]:
     """Gradient and update in ONE jitted pure function.
 
     ``step(params, opt_state, X, y, key=None) -> (params, opt_state, metrics)`` where
@@ -123,7 +130,7 @@ def make_train_step(net: Net, loss: Loss, updater: Updater, *,
     ``penalty(params)``, if given, is added to the objective (see :func:`train_step_fn`).
     """
     check_updater(updater)
-    return jax.jit(train_step_fn(net, loss, updater, penalty=penalty))
+    return jax.jit(train_step_fn(net, loss, updater, penalty=penalty, mesh=mesh))
 
 
 def shuffle(key: jax.Array, n: int) -> jax.Array:
@@ -147,8 +154,8 @@ def epoch_indices(key: jax.Array, num_examples: int, batch_size: int) -> jax.Arr
 
 def make_train_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, *,
                      prepare: Prepare = identity, stochastic: bool = False,
-                     donate: bool = False, penalty: Penalty | None = None
-                     ) -> Callable[..., tuple[Any, Any, dict]]:
+                     donate: bool = False, penalty: Penalty | None = None,
+                     mesh: Mesh | None = None) -> Callable[..., tuple[Any, Any, dict]]:
     """A whole epoch compiled into one call: ``lax.scan`` of the train step over batches.
 
     ``epoch(params, opt_state, X, y, key) -> (params, opt_state, metrics)``. ``X`` and
@@ -156,12 +163,15 @@ def make_train_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, *,
     ``prepare``d inside the scan. ``key`` fixes the shuffle and, when ``stochastic``,
     the per-step keys (``fold_in(key, step)``, never one fixed key). ``metrics`` holds
     device sums for the epoch and ``bad_step``, the first step whose loss was not
-    finite (-1 if none), so divergence costs no host sync per step. ``penalty(params)``,
+    finite (-1 if none), so divergence costs no host sync per step. With a ``mesh``,
+    each minibatch is split across its devices (pass ``X``, ``y``, params and state
+    replicated, e.g. :func:`jaxlin.parallel.replicate`). ``penalty(params)``,
     if given, is added to the objective (see :func:`train_step_fn`).
     """
     check_updater(updater)
     batch_size = check_positive_int(batch_size, "batch_size")
-    step = train_step_fn(net, loss, updater, penalty=penalty)
+    check_divisible(batch_size, mesh)
+    step = train_step_fn(net, loss, updater, penalty=penalty, mesh=mesh)
 
     def epoch(params, opt_state, X, y, key):
         shuffle_key, step_key = jax.random.split(key)

@@ -1,0 +1,91 @@
+"""Sweep: softmax regression for 8 learning rates from 0.01 to 3 in one compiled call.
+
+The stable loss (logits and log-sum-exp) keeps the large learning rates finite.
+``vmap`` of the compiled epoch over the models' params and learning rates (and,
+with ``--seeds``, their init seeds): all K models train on the same batch order,
+and the whole sweep, with a test evaluation after every epoch, is one XLA call.
+Plots the final test accuracy against the learning rate, and times K models
+against one.
+"""
+from __future__ import annotations
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxlin import init_softmax_regression, softmax_cross_entropy, softmax_regression_logits
+from jaxlin.cli import Run, make_parser, positive_int
+from jaxlin.experiment import add_data_args, load_data
+from jaxlin.fashion_mnist import to_float
+from jaxlin.plot import plot
+from jaxlin.sweep import init_sweep, make_sweep
+
+
+def timed_call(compiled, args, repeats):
+    jax.block_until_ready(compiled(*args))
+    times = []
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        jax.block_until_ready(compiled(*args))
+        times.append(time.perf_counter() - tic)
+    return min(times)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = make_parser(__doc__.splitlines()[0], epochs=10, batch_size=256)
+    parser.add_argument("--num-lrs", type=positive_int, default=8, help="log-spaced learning rates")
+    parser.add_argument("--lr-min", type=float, default=0.01)
+    parser.add_argument("--lr-max", type=float, default=3.0)
+    parser.add_argument("--seeds", action="store_true", help="a different init seed per model too")
+    parser.add_argument("--repeats", type=positive_int, default=2, help="timed repeats for K vs 1")
+    add_data_args(parser)
+    args = parser.parse_args(argv)
+    run = Run(args, __file__)
+    data, load_seconds = load_data(args)
+    lrs = np.geomspace(args.lr_min, args.lr_max, args.num_lrs).tolist()
+    seeds = [args.seed + k for k in range(len(lrs))] if args.seeds else [args.seed] * len(lrs)
+    init = lambda key: init_softmax_regression(key, 784, 10, sigma=0.01)  # noqa: E731
+    train = make_sweep(softmax_regression_logits, softmax_cross_entropy, args.batch_size, args.epochs,
+                       prepare=to_float)
+    key = jax.random.fold_in(jax.random.key(args.seed), 1)
+    data_args = (data.train_images, data.train_labels, data.test_images, data.test_labels, key)
+
+    tic = time.perf_counter()
+    params, opt_state = init_sweep(init, lrs, seeds)
+    compiled = train.lower(params, opt_state, *data_args).compile()
+    compile_seconds = time.perf_counter() - tic
+    result = compiled(params, opt_state, *data_args)
+    test_acc = np.asarray(result.test_acc)
+    print(f"{len(lrs)} models, {args.epochs} epochs, one compiled call ({compile_seconds:.2f} s to compile)")
+    print(f"{'lr':>8} {'train loss':>11} {'train acc':>10} {'test acc':>9}")
+    for k, lr in enumerate(lrs):
+        print(f"{lr:8.4f} {float(result.train_loss[-1, k]):11.4f} {float(result.train_acc[-1, k]):10.4f} "
+              f"{test_acc[-1, k]:9.4f}")
+
+    one_params, one_state = init_sweep(init, lrs[:1], seeds[:1])
+    one = train.lower(one_params, one_state, *data_args).compile()
+    seconds_k = timed_call(compiled, (params, opt_state, *data_args), args.repeats)
+    seconds_1 = timed_call(one, (one_params, one_state, *data_args), args.repeats)
+    print(f"time for K={len(lrs)} models: {seconds_k:.2f} s, for one: {seconds_1:.2f} s "
+          f"(ratio {seconds_k / seconds_1:.2f}, best of {args.repeats})")
+    best = int(np.nanargmax(test_acc[-1]))
+    print(f"best learning rate: {lrs[best]:.4f} (test acc {test_acc[-1, best]:.4f})")
+
+    plot(np.array(lrs), test_acc[-1], xlabel="learning rate", ylabel="test accuracy after "
+         f"{args.epochs} epochs", xscale="log", fmts=("o-",), title="softmax regression: lr sweep",
+         path=run.path("sweep.png"))
+    history = [{"epoch": e + 1, "train_loss": result.train_loss[e].tolist(),
+                "train_acc": result.train_acc[e].tolist(), "test_acc": result.test_acc[e].tolist()}
+               for e in range(args.epochs)]
+    results = {"lrs": lrs, "seeds": seeds, "history": history, "final_test_acc": test_acc[-1].tolist(),
+               "best_lr": lrs[best], "seconds": {"load_data": load_seconds, "compile": compile_seconds,
+                                                  "train_k_models": seconds_k, "train_one_model": seconds_1},
+               "k_over_one": seconds_k / seconds_1}
+    run.finish(results)
+    return run.results
+
+
+if __name__ == "__main__":
+    main()
