@@ -6,15 +6,11 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 
+from jaxlin.activations import relu
 from jaxlin.softmax import flatten
 from jaxlin.validate import check_positive_int
 
 Params = dict[str, jax.Array]
-
-
-def relu(X: jax.Array) -> jax.Array:
-    """ReLU(x) = max(x, 0) (eq. 4.1.4)."""
-    return jnp.maximum(X, 0)
 
 
 def init_mlp(key: jax.Array, num_inputs: int = 784, num_hiddens: Sequence[int] | int = 256,
