@@ -134,12 +134,24 @@ def make_train_step(net: Net, loss: Loss, updater: Updater, *, penalty: Penalty 
 
 
 def shuffle(key: jax.Array, n: int) -> jax.Array:
-    """A random permutation of ``range(n)`` on the device: argsort of random 32-bit keys.
+    """A uniformly random permutation of ``range(n)``, computed on the device.
 
-    One sort instead of ``jax.random.permutation``'s several rounds (about half the
-    time on a CPU); the rare tied keys keep their relative order.
+    Each round sorts one uint32 array whose high bits are random and whose low bits
+    hold the current position, then reorders by it: a plain single-array sort, which
+    XLA:CPU runs ~6x faster than a key-value sort (``argsort``). Rounds compose until
+    at least 48 random bits have been used, so tied random keys (which keep their
+    order) are negligible, as in ``jax.random.permutation``.
     """
-    return jnp.argsort(jax.random.bits(key, (n,), jnp.uint32))
+    index_bits = max(1, (n - 1).bit_length())
+    if index_bits > 24:                      # too few random bits per key: one argsort
+        return jnp.argsort(jax.random.bits(key, (n,), jnp.uint32)).astype(jnp.int32)
+    positions = jnp.arange(n, dtype=jnp.uint32)
+    low = jnp.uint32((1 << index_bits) - 1)
+    perm = positions
+    for round_key in jax.random.split(key, -(-48 // (32 - index_bits))):
+        keys = (jax.random.bits(round_key, (n,), jnp.uint32) & ~low) | positions
+        perm = perm[jnp.sort(keys) & low]
+    return perm.astype(jnp.int32)
 
 
 def epoch_indices(key: jax.Array, num_examples: int, batch_size: int) -> jax.Array:
