@@ -8,6 +8,7 @@ the training set compares the three, and early stopping on a validation set
 """
 from __future__ import annotations
 
+import argparse
 import functools
 
 import jax
@@ -84,21 +85,8 @@ def plot_early_stopping(history: list[dict], best_epoch: int, stopped_epoch: int
     savefig(fig, path)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = make_parser(__doc__.splitlines()[0], epochs=400, lr=0.01, batch_size=10)
-    parser.add_argument("--overfit-epochs", type=positive_int, default=1500,
-                        help="epochs of the 20-feature fit (and of its early-stopped run)")
-    parser.add_argument("--patience", type=int, default=100,
-                        help="early stopping: epochs without a better validation loss before stopping")
-    parser.add_argument("--min-delta", type=float, default=0.0,
-                        help="early stopping: the least decrease that counts as an improvement")
-    parser.add_argument("--folds", type=int, default=5,
-                        help="K of the K-fold cross-validation on the training set (0 skips it)")
-    args = parser.parse_args(argv)
-    check_early_stopping(args.patience, args.min_delta)
-    if args.folds == 1 or args.folds < 0:
-        raise ValueError(f"--folds must be 0 (skip cross-validation) or at least 2, got {args.folds}")
-    run = Run(args, __file__)
+def experiments(args: argparse.Namespace, run: Run) -> dict:
+    """The three fits, K-fold cross-validation and early stopping; the results dict."""
     key = jax.random.key(args.seed)
     key_data, key_init, key_fit = jax.random.split(key, 3)
     progress = not args.quiet
@@ -178,6 +166,31 @@ def main(argv: list[str] | None = None) -> dict:
                                   "best_valid_loss": stopper.best_loss, "best_test_loss": best_test,
                                   "best_weights": np.asarray(stopper.best_params["w"]).reshape(-1).tolist(),
                                   "history": es.history, "seconds": es.seconds}}
+    return results
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = make_parser(__doc__.splitlines()[0], epochs=400, lr=0.01, batch_size=10)
+    # Seed 0's training draw spans a narrow x range, where x³/3! is hard to tell from x:
+    # after the book's 400 epochs that coefficient is still 0.79 from the truth (the
+    # script prints a note when this happens). Seed 1 is a typical draw (12 of 16 seeds
+    # recover all four coefficients within 0.1).
+    parser.set_defaults(seed=1)
+    parser.add_argument("--overfit-epochs", type=positive_int, default=1500,
+                        help="epochs of the 20-feature fit (and of its early-stopped run)")
+    parser.add_argument("--patience", type=int, default=100,
+                        help="early stopping: epochs without a better validation loss before stopping")
+    parser.add_argument("--min-delta", type=float, default=0.0,
+                        help="early stopping: the least decrease that counts as an improvement")
+    parser.add_argument("--folds", type=int, default=5,
+                        help="K of the K-fold cross-validation on the training set (0 skips it)")
+    args = parser.parse_args(argv)
+    check_early_stopping(args.patience, args.min_delta)
+    if args.folds == 1 or args.folds < 0:
+        raise ValueError(f"--folds must be 0 (skip cross-validation) or at least 2, got {args.folds}")
+    run = Run(args, __file__)
+    with run.guard():                  # divergence: results.json says so, exit status 1
+        results = experiments(args, run)
     run.finish(results)
     return results
 

@@ -263,7 +263,7 @@ def test_polynomial_book_settings(tmp_path):
     """The book's settings (400/400/1500 epochs, lr 0.01, batch 10); seed 1 (see the report:
     at seed 0 the training x spread is narrow and the x³ coefficient is 0.79 off after 400 epochs)."""
     results = load_script("ch4_04_underfit_overfit").main(
-        ["--out", str(tmp_path), "--seed", "1", "--folds", "0", "--quiet"])
+        ["--out", str(tmp_path), "--folds", "0", "--quiet"])          # the default seed, 1
     saved = read_results(tmp_path)
     assert set(saved["files"]) == {"polynomial_fits.png", "early_stopping.png"}
     fits = results["fits"]
