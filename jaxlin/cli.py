@@ -7,18 +7,22 @@ A script is ``main(argv=None)``: ``parser = make_parser(...)``, ``args = parser.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import platform
+import shlex
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import jax
 
 from jaxlin.io import write_json
+from jaxlin.train import DivergenceError
 
 RESULTS = "results.json"
 
@@ -45,16 +49,46 @@ def positive_float(text: str) -> float:
     return value
 
 
+Check = Callable[[argparse.Namespace], "str | None"]
+
+
+class Parser(argparse.ArgumentParser):
+    """``argparse`` plus checks across options, run after parsing.
+
+    ``add_check(check)``: ``check(args)`` returns a problem (a message naming the
+    option) or None; a problem exits with status 2 and the usage, like any bad
+    option. The parsed command line is kept as ``args._argv`` (to print "resume
+    with: ...") and the parser as ``args._parser`` (for :meth:`Run.usage_error`).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.checks: list[Check] = []
+
+    def add_check(self, check: Check) -> None:
+        self.checks.append(check)
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> argparse.Namespace:
+        argv = list(sys.argv[1:] if args is None else args)
+        parsed = super().parse_args(argv, namespace)
+        for check in self.checks:
+            problem = check(parsed)
+            if problem:
+                self.error(problem)
+        parsed._argv, parsed._parser = argv, self
+        return parsed
+
+
 def make_parser(description: str, *, epochs: int | None = None, lr: float | None = None,
-                batch_size: int | None = None) -> argparse.ArgumentParser:
+                batch_size: int | None = None) -> Parser:
     """A parser with ``--out``, ``--seed``, ``--quiet`` and, where given a default,
     ``--epochs``, ``--lr`` and ``--batch-size``."""
-    parser = argparse.ArgumentParser(description=description,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = Parser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder for results.json and PNGs (default: runs/<script name>/)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the run's PRNG key")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bars (they are also off when stderr is not a terminal)")
     if epochs is not None:
         parser.add_argument("--epochs", type=positive_int, default=epochs, help="number of epochs")
     if lr is not None:
@@ -78,11 +112,13 @@ class Run:
 
     A folder that holds an earlier run's outputs is not silently mixed with this
     one: the files that run listed in its ``results.json`` are removed first, and
-    the script says so.
+    the script says so. ``results.json`` records ``status``: ``finished``,
+    ``diverged`` or ``failed`` (exit status 1), or ``interrupted`` (Ctrl-C, exit status 130).
     """
 
     def __init__(self, args: argparse.Namespace, script: str | os.PathLike):
-        stem = Path(script).stem
+        self.script = Path(script)
+        stem = self.script.stem
         self.out = Path(args.out) if args.out is not None else Path("runs") / stem
         self.args = args
         self.files: list[str] = []
@@ -119,10 +155,66 @@ class Run:
         """Write ``results.json`` (the results, args, environment, files and total seconds)."""
         self.results.update(results or {})
         self.results.update(more)
+        self.results.setdefault("status", "finished")
         self.results["files"] = [f for f in self.files if (self.out / f).exists()]
         self.results["seconds_total"] = time.perf_counter() - self.started
         return write_json(self.out / RESULTS, self.results)
 
+    def usage_error(self, message: str) -> NoReturn:
+        """A bad option found after parsing (e.g. against the data): usage, message, exit status 2."""
+        parser = getattr(self.args, "_parser", None)
+        if parser is not None:
+            parser.error(message)
+        print(f"{self.script.name}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+    def command(self, *, drop: tuple[str, ...] = (), add: tuple[str, ...] = ()) -> str:
+        """This run's command line (``python script.py ARGS``) without ``drop`` flags, plus ``add``."""
+        argv = [a for a in getattr(self.args, "_argv", sys.argv[1:]) if a not in drop]
+        script = self.script.resolve()
+        with contextlib.suppress(ValueError):
+            script = script.relative_to(Path.cwd())
+        return shlex.join(["python", str(script), *argv, *add])
+
+    def fail(self, message: str, results: dict[str, Any] | None = None, *,
+             status: str = "failed") -> NoReturn:
+        """Write ``results.json`` with ``status`` and the error, print it, exit with status 1."""
+        self.finish(dict(results or {}) | {"status": status, "error": message})
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(1)
+
+    def diverged(self, err: DivergenceError, results: dict[str, Any] | None = None,
+                 hint: str = "") -> NoReturn:
+        """Record a divergence in ``results.json`` (the epoch, step and last good epoch), exit 1."""
+        history = getattr(err, "history", None) or []
+        self.fail(f"{err}{hint}", dict(results or {}) | {
+            "diverged": {"epoch": err.epoch, "step": err.step}, "history": history,
+            "last_good_epoch": history[-1] if history else None}, status="diverged")
+
+    def interrupted(self, message: str, results: dict[str, Any] | None = None) -> NoReturn:
+        """Record a Ctrl-C in ``results.json`` and exit with status 130 after ``message``."""
+        self.finish(dict(results or {}) | {"status": "interrupted"})
+        print(f"\n{message}", file=sys.stderr)
+        raise SystemExit(130)
+
+    @contextlib.contextmanager
+    def guard(self, results: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Training that diverges or is interrupted still ends with ``results.json``.
+
+        ``with run.guard() as partial:`` a :class:`~jaxlin.train.DivergenceError`
+        exits with status 1 and a KeyboardInterrupt (Ctrl-C) with 130, after
+        writing ``results.json`` with the status and what ``partial`` holds by then.
+        """
+        partial = results if results is not None else {}
+        try:
+            yield partial
+        except DivergenceError as err:
+            self.diverged(err, partial)
+        except KeyboardInterrupt:
+            self.interrupted(f"interrupted; this script keeps no checkpoint: run it again with "
+                             f"{self.command()}", partial)
+
 
 def _args_dict(args: argparse.Namespace) -> dict[str, Any]:
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+            if not k.startswith("_")}

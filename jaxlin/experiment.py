@@ -8,7 +8,7 @@ divergence and Ctrl-C handling, the two PNGs and ``results.json``.
 from __future__ import annotations
 
 import argparse
-import sys
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +17,8 @@ from typing import Any
 import jax
 from tqdm.auto import tqdm
 
-from jaxlin.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from jaxlin.checkpoint import (Checkpoint, checkpoint_path, latest_checkpoint, load_checkpoint,
+                               save_checkpoint)
 from jaxlin.cli import Run
 from jaxlin.fashion_mnist import (FashionMNISTNotFound, load_fashion_mnist_arrays,
                                   predict_ch3, to_float)
@@ -45,6 +46,24 @@ def add_training_args(parser: argparse.ArgumentParser) -> None:
                         help="save params, optimizer state, epoch and key here after every epoch")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the latest checkpoint in --checkpoint-dir")
+    parser.add_check(check_checkpoint_args)
+
+
+def check_checkpoint_args(args: argparse.Namespace) -> str | None:
+    """``--checkpoint-dir`` is a folder or does not exist yet; ``--resume`` needs a checkpoint
+    in it, and a fresh run an empty one (an earlier run's checkpoints are never mixed in)."""
+    ckpt_dir = args.checkpoint_dir
+    if ckpt_dir is not None and ckpt_dir.exists() and not ckpt_dir.is_dir():
+        return f"--checkpoint-dir {ckpt_dir} is a file, not a folder"
+    if args.resume and ckpt_dir is None:
+        return "--resume needs --checkpoint-dir DIR (the folder the interrupted run saved to)"
+    latest = None if ckpt_dir is None else latest_checkpoint(ckpt_dir)
+    if args.resume and latest is None:
+        return f"--resume: no checkpoint (ckpt_NNNNN.npz) in --checkpoint-dir {ckpt_dir}"
+    if not args.resume and latest is not None:
+        return (f"--checkpoint-dir {ckpt_dir} already holds an earlier run's checkpoints (latest: "
+                f"{latest.name}): add --resume to continue that run, or pass an empty folder")
+    return None
 
 
 def load_data(args: argparse.Namespace) -> tuple[Any, float]:
@@ -77,22 +96,64 @@ def run_classifier(args: argparse.Namespace, run: Run, init: Callable[[jax.Array
     what happened) and 130 on Ctrl-C (after saving a checkpoint of the last
     finished epoch). Returns the results written to ``results.json``.
     """
+    net, updater = reusable(net), reusable(updater)
+    try:
+        return _run_classifier(args, run, init, net, loss, updater, stochastic=stochastic, title=title)
+    except KeyboardInterrupt:           # before the first epoch: loading or compiling
+        run.interrupted("interrupted before any epoch finished; nothing to save: run it again with "
+                        f"{run.command()}", {"history": []})
+
+
+def reusable(fn: Any) -> Any:
+    """One object for equal ``functools.partial(f, **keywords)``s (``partial(sgd, lr=0.1)``).
+
+    The compiled epoch is cached by the identity of the model, loss and updater, so a
+    second run in the same process (tests, a notebook) reuses it instead of compiling again.
+    """
+    if not isinstance(fn, functools.partial) or fn.args:
+        return fn
+    try:
+        return _partial(fn.func, tuple(sorted(fn.keywords.items())))
+    except TypeError:                   # an unhashable keyword value: keep the given one
+        return fn
+
+
+@functools.lru_cache(maxsize=32)
+def _partial(func: Callable, keywords: tuple) -> functools.partial:
+    return functools.partial(func, **dict(keywords))
+
+
+def resume(args: argparse.Namespace, run: Run, params: Any, opt_state: Any) -> Checkpoint:
+    """The latest checkpoint in ``--checkpoint-dir``, checked against this model (else exit 2)."""
+    path = latest_checkpoint(args.checkpoint_dir)
+    if path is None:
+        run.usage_error(f"--resume: no checkpoint in --checkpoint-dir {args.checkpoint_dir}")
+    try:
+        ckpt = load_checkpoint(path, params, opt_state)
+    except (OSError, ValueError) as err:
+        run.usage_error(f"--resume: cannot use {path} for this model and options: {err}")
+    if ckpt.epoch > args.epochs:
+        run.usage_error(f"--epochs {args.epochs} is less than the {ckpt.epoch} epochs the checkpoint "
+                        f"{path} already trained: pass --epochs {ckpt.epoch} or more")
+    print(f"resuming from {path} (epoch {ckpt.epoch})")
+    return ckpt
+
+
+def _run_classifier(args: argparse.Namespace, run: Run, init: Callable[[jax.Array], Any], net: Net,
+                    loss: Loss, updater: Updater, *, stochastic: bool, title: str) -> dict[str, Any]:
     key = jax.random.key(args.seed)
     init_key, train_key = jax.random.split(key)
     data, load_seconds = load_data(args)
+    num_train = data.train_images.shape[0]
+    if args.batch_size > num_train:
+        run.usage_error(f"--batch-size {args.batch_size} is larger than the training set "
+                        f"({num_train} examples)")
     params = init(init_key)
     opt_state = init_opt_state(updater, params)
     start_epoch, history = 0, []
     ckpt_dir = args.checkpoint_dir
     if args.resume:
-        if ckpt_dir is None:
-            raise SystemExit("error: --resume needs --checkpoint-dir")
-        path = latest_checkpoint(ckpt_dir)
-        if path is None:
-            raise SystemExit(f"error: --resume: no checkpoint in {ckpt_dir}")
-        ckpt = load_checkpoint(path, params, opt_state)
-        start_epoch, params, opt_state, train_key, history = ckpt
-        print(f"resuming from {path} (epoch {start_epoch})")
+        start_epoch, params, opt_state, train_key, history = resume(args, run, params, opt_state)
         for record in history:
             print(epoch_line(record))
 
@@ -113,21 +174,23 @@ def run_classifier(args: argparse.Namespace, run: Run, init: Callable[[jax.Array
                      mode="loop" if args.loop == "book" else "epoch", start_epoch=start_epoch,
                      history=history, callback=after_epoch, progress=not args.quiet, lr=args.lr)
     except DivergenceError as err:
-        results |= {"status": "diverged", "error": str(err), "history": err.history,
-                    "last_good_epoch": err.history[-1] if err.history else None}
-        run.finish(results, seconds=seconds)
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(1) from None
+        hint = ""
+        if ckpt_dir is not None and err.history:
+            hint = (f"\nthe checkpoint of epoch {err.history[-1]['epoch']} in {ckpt_dir} is intact: "
+                    f"continue from it with a smaller --lr and --resume")
+        run.diverged(err, results | {"seconds": seconds}, hint)
     except TrainingInterrupted as stop:
+        results |= {"history": stop.history, "seconds": seconds}
+        if stop.epoch == 0:
+            run.interrupted("interrupted during epoch 1; no epoch finished, nothing to save: run it "
+                            f"again with {run.command()}", results)
         target = ckpt_dir or run.out / "checkpoint"
-        if stop.epoch > start_epoch or ckpt_dir is None:
+        if ckpt_dir is None or latest_checkpoint(target) != checkpoint_path(target, stop.epoch):
             save_checkpoint(target, stop.epoch, stop.params, stop.opt_state, train_key, stop.history)
-        results |= {"status": "interrupted", "history": stop.history, "checkpoint_dir": str(target)}
-        run.finish(results, seconds=seconds)
-        print(f"\ninterrupted after epoch {stop.epoch}; checkpoint saved in {target}.\n"
-              f"resume with: {sys.argv[0]} {' '.join(_resume_args(sys.argv[1:], target))}",
-              file=sys.stderr)
-        raise SystemExit(130) from None
+        add = () if ckpt_dir is not None else ("--checkpoint-dir", str(target))
+        run.interrupted(f"interrupted after epoch {stop.epoch}; checkpoint saved in {target}.\n"
+                        f"resume with: {run.command(drop=('--resume',), add=(*add, '--resume'))}",
+                        results | {"checkpoint_dir": str(target), "interrupted_after_epoch": stop.epoch})
     seconds |= result.seconds
     final = result.history[-1]
     print(f"loss {final['train_loss']:.3f}, train acc {final['train_acc']:.3f}, "
@@ -142,10 +205,3 @@ def run_classifier(args: argparse.Namespace, run: Run, init: Callable[[jax.Array
                 "predictions": [{"true": t, "predicted": p} for t, p in pairs]}
     run.finish(results, seconds=seconds)
     return run.results
-
-
-def _resume_args(argv: list[str], target: Path) -> list[str]:
-    args = [a for a in argv if a != "--resume"]
-    if "--checkpoint-dir" not in args:
-        args += ["--checkpoint-dir", str(target)]
-    return args + ["--resume"]

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,7 @@ def load_pytree(path: str | os.PathLike, like: Any = None) -> Any:
     try:
         with np.load(path, allow_pickle=False) as npz:
             data = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:   # not .npz, truncated
         raise ValueError(f"{path} is not a readable .npz array file: {err}") from None
     if STRUCTURE_KEY not in data:
         raise ValueError(f"{path} was not written by jaxlin.save_pytree (no {STRUCTURE_KEY})")

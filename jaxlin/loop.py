@@ -29,7 +29,8 @@ from jaxlin.parallel import replicate
 from jaxlin.train import (DivergenceError, Loss, Net, Penalty, Prepare, Updater, check_updater,
                           epoch_indices, evaluate_sums, identity, init_opt_state,
                           make_train_epoch, make_train_step, summarize)
-from jaxlin.validate import check_batch_size, check_positive_int, check_same_length
+from jaxlin.validate import (check_batch_size, check_classifier_labels, check_learning_rate,
+                             check_positive_int, check_same_length)
 
 Arrays = tuple[jax.Array, jax.Array]
 Callback = Callable[[int, Any, Any, dict[str, float]], bool | None]
@@ -163,7 +164,12 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
         raise ValueError(f"mode must be 'epoch' or 'loop', got {mode!r}")
     if mesh is not None and mode != "epoch":
         raise ValueError("a device mesh needs mode='epoch'")
+    if lr is not None:
+        check_learning_rate(lr, "lr")
     evals = dict(evals or {})
+    outputs = jax.eval_shape(lambda p, X: net(p, prepare(X)), params, X[:1])
+    for name, (_, labels) in {"train": train, **evals}.items():
+        check_classifier_labels(labels, outputs, f"{name} labels")
     eval_loss = loss if eval_loss == "same" else eval_loss
     opt_state = init_opt_state(updater, params) if opt_state is None else opt_state
     history = list(history or [])
@@ -202,10 +208,12 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
             seconds["train"] += time.perf_counter() - tic
             if not math.isfinite(record["train_loss"]):
                 bad = int(sums["bad_step"])
-                raise DivergenceError(epoch + 1, bad if bad >= 0 else None, lr)
+                raise DivergenceError(epoch + 1, bad + 1 if bad >= 0 else None, lr)  # 1-based step
             tic = time.perf_counter()
             record |= evaluate_record(net, params, evals, eval_loss, prepare)
             seconds["eval"] += time.perf_counter() - tic
+            if not math.isfinite(record["train_loss"]):   # evals={"train": ...} replaced it
+                raise DivergenceError(epoch + 1, None, lr)
             history.append(record)
             last = (epoch + 1, params, opt_state)
             bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "epoch"})

@@ -73,6 +73,21 @@ def check_labels(y: Any, num_classes: int, name: str = "labels") -> None:
         raise ValueError(f"{name} must lie in [0, {num_classes}), got values from {y.min()} to {y.max()}")
 
 
+def check_classifier_labels(y: Any, output_shape: Any, name: str = "labels") -> None:
+    """For a classifier, raise unless ``y`` holds integer class indices in [0, C).
+
+    A classifier here is a net whose output (``output_shape``, e.g. from ``jax.eval_shape``)
+    is (n, C) with C > 1 while the labels are (n,): one class index per example. Other
+    shapes (regression targets, one-hot labels) pass unchecked. Inside jit an out-of-range
+    label would silently pick nothing (a wrong finite loss) or give an inf loss that
+    looks like divergence, so this runs once, on the concrete labels, before training.
+    """
+    shape = tuple(getattr(output_shape, "shape", output_shape))
+    if len(shape) != 2 or shape[1] < 2 or np.ndim(y) != 1:
+        return
+    check_labels(y, shape[1], name)
+
+
 def check_finite(value: Any, name: str) -> None:
     """Raise ``ValueError`` if a concrete array holds NaN or infinity."""
     if is_concrete(value) and not np.all(np.isfinite(np.asarray(value))):

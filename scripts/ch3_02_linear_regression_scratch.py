@@ -17,7 +17,7 @@ import jax.numpy as jnp
 
 from jaxlin import (DivergenceError, Timer, data_iter, evaluate_loss, init_linreg, linreg,
                     linreg_closed_form, make_train_step, sgd, squared_loss, synthetic_data)
-from jaxlin.cli import Run, make_parser
+from jaxlin.cli import Run, make_parser, positive_int
 from jaxlin.plot import plot_history, plt, savefig
 
 TRUE_W, TRUE_B = (2.0, -3.4), 4.2
@@ -25,8 +25,10 @@ TRUE_W, TRUE_B = (2.0, -3.4), 4.2
 
 def main(argv: list[str] | None = None) -> dict:
     parser = make_parser(__doc__.splitlines()[0], epochs=3, lr=0.03, batch_size=10)
-    parser.add_argument("--num-examples", type=int, default=1000, help="synthetic examples")
+    parser.add_argument("--num-examples", type=positive_int, default=1000, help="synthetic examples")
     args = parser.parse_args(argv)
+    if args.batch_size > args.num_examples:
+        parser.error(f"--batch-size {args.batch_size} is larger than --num-examples {args.num_examples}")
     run = Run(args, __file__)
     data_key, init_key, shuffle_key = jax.random.split(jax.random.key(args.seed), 3)
 
@@ -46,18 +48,21 @@ def main(argv: list[str] | None = None) -> dict:
     compile_seconds = time.perf_counter() - tic
 
     history, timer = [], Timer()
-    for epoch in range(args.epochs):
-        timer.start()
-        key = jax.random.fold_in(shuffle_key, epoch)
-        for X, y in data_iter(key, args.batch_size, features, labels, drop_remainder=True):
-            params, _, _ = step(params, (), X, y)
-        jax.block_until_ready(params)
-        timer.stop()
-        train_l = evaluate_loss(linreg, params, (features, labels), squared_loss)
-        if not math.isfinite(train_l):
-            raise DivergenceError(epoch + 1, lr=args.lr)
-        print(f"epoch {epoch + 1}, loss {train_l:f}")
-        history.append({"epoch": epoch + 1, "train_loss": train_l})
+    with run.guard({"history": history}):    # divergence: results.json says so, exit status 1
+        for epoch in range(args.epochs):
+            timer.start()
+            key = jax.random.fold_in(shuffle_key, epoch)
+            for X, y in data_iter(key, args.batch_size, features, labels, drop_remainder=True):
+                params, _, _ = step(params, (), X, y)
+            jax.block_until_ready(params)
+            timer.stop()
+            train_l = evaluate_loss(linreg, params, (features, labels), squared_loss)  # one sync per epoch
+            if not math.isfinite(train_l):
+                err = DivergenceError(epoch + 1, lr=args.lr)
+                err.history = history
+                raise err
+            print(f"epoch {epoch + 1}, loss {train_l:f}")
+            history.append({"epoch": epoch + 1, "train_loss": train_l})
 
     w, b = params["w"].reshape(-1), params["b"]
     w_error, b_error = true_w - w, TRUE_B - b[0]

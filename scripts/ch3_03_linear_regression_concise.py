@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxlin import flax_model, linreg_closed_form, synthetic_data
-from jaxlin.cli import Run, make_parser
+from jaxlin.cli import Run, make_parser, positive_int
 from jaxlin.plot import plot_history
 from jaxlin.loop import fit
 
@@ -22,8 +22,10 @@ TRUE_W, TRUE_B = (2.0, -3.4), 4.2
 
 def main(argv: list[str] | None = None) -> dict:
     parser = make_parser(__doc__.splitlines()[0], epochs=3, lr=0.03, batch_size=10)
-    parser.add_argument("--num-examples", type=int, default=1000, help="synthetic examples")
+    parser.add_argument("--num-examples", type=positive_int, default=1000, help="synthetic examples")
     args = parser.parse_args(argv)
+    if args.batch_size > args.num_examples:
+        parser.error(f"--batch-size {args.batch_size} is larger than --num-examples {args.num_examples}")
     run = Run(args, __file__)
     data_key, init_key, shuffle_key = jax.random.split(jax.random.key(args.seed), 3)
 
@@ -32,9 +34,10 @@ def main(argv: list[str] | None = None) -> dict:
     init, net = flax_model(nn.Dense(1, kernel_init=nn.initializers.normal(0.01),
                                     bias_init=nn.initializers.zeros))
     params = init(init_key, features[:1])
-    result = fit(net, params, optax.l2_loss, optax.sgd(args.lr), (features, labels),
-                 num_epochs=args.epochs, batch_size=args.batch_size, key=shuffle_key,
-                 evals={"train": (features, labels)}, progress=False, lr=args.lr)
+    with run.guard():                      # divergence: results.json says so, exit status 1
+        result = fit(net, params, optax.l2_loss, optax.sgd(args.lr), (features, labels),
+                     num_epochs=args.epochs, batch_size=args.batch_size, key=shuffle_key,
+                     evals={"train": (features, labels)}, progress=not args.quiet, lr=args.lr)
     for record in result.history:
         print(f"epoch {record['epoch']}, loss {record['train_loss']:f}")
 

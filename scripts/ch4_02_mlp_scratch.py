@@ -9,13 +9,13 @@ from __future__ import annotations
 import functools
 
 from jaxlin import init_mlp, mlp, sgd, softmax_cross_entropy
-from jaxlin.cli import Run, make_parser
+from jaxlin.cli import Run, make_parser, positive_int
 from jaxlin.experiment import add_training_args, run_classifier
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = make_parser(__doc__.splitlines()[0], epochs=10, lr=0.1, batch_size=256)
-    parser.add_argument("--num-hiddens", type=int, default=256, help="hidden units")
+    parser.add_argument("--num-hiddens", type=positive_int, default=256, help="hidden units")
     add_training_args(parser)
     args = parser.parse_args(argv)
     run = Run(args, __file__)

@@ -10,6 +10,7 @@ hopping around 0 by about lr·λ, the proximal step sets them exactly to 0.
 """
 from __future__ import annotations
 
+import argparse
 import functools
 
 import flax.linen as nn
@@ -88,18 +89,8 @@ def plot_weights(runs: dict, path) -> None:
     savefig(fig, path)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = make_parser(__doc__.splitlines()[0], epochs=100, lr=0.003, batch_size=5)
-    parser.add_argument("--impl", choices=("scratch", "concise"), default="scratch",
-                        help="scratch: λ‖w‖²/2 added to the loss; concise: optax masked weight decay")
-    parser.add_argument("--penalty", choices=("l2", "l1"), default="l2",
-                        help="the norm penalized; l1 also runs L2 at the largest λ to compare")
-    parser.add_argument("--lambdas", type=float, nargs="+", default=[0.0, 3.0],
-                        help="the penalty strengths λ to train with")
-    args = parser.parse_args(argv)
-    for lambd in args.lambdas:
-        check_penalty(args.penalty, lambd, "--lambdas")
-    run = Run(args, __file__)
+def experiments(args: argparse.Namespace, run: Run) -> dict:
+    """One training run per (penalty, λ), the two figures; the results dict."""
     key = jax.random.key(args.seed)
     key_data, key_init, key_fit = jax.random.split(key, 3)
     key_train, key_test = jax.random.split(key_data)
@@ -133,6 +124,25 @@ def main(argv: list[str] | None = None) -> dict:
     plot_weights(runs, run.path(f"weights_{args.impl}_{args.penalty}.png"))
     results = {"impl": args.impl, "penalty": args.penalty, "true_w": 0.01, "true_b": TRUE_B,
                "small_threshold": SMALL, "runs": runs}
+    return results
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = make_parser(__doc__.splitlines()[0], epochs=100, lr=0.003, batch_size=5)
+    parser.add_argument("--impl", choices=("scratch", "concise"), default="scratch",
+                        help="scratch: λ‖w‖²/2 added to the loss; concise: optax masked weight decay")
+    parser.add_argument("--penalty", choices=("l2", "l1"), default="l2",
+                        help="the norm penalized; l1 also runs L2 at the largest λ to compare")
+    parser.add_argument("--lambdas", type=float, nargs="+", default=[0.0, 3.0],
+                        help="the penalty strengths λ to train with")
+    args = parser.parse_args(argv)
+    for lambd in args.lambdas:
+        check_penalty(args.penalty, lambd, "--lambdas")
+    if args.batch_size > N_TRAIN:
+        parser.error(f"--batch-size {args.batch_size} is larger than the training set ({N_TRAIN} examples)")
+    run = Run(args, __file__)
+    with run.guard():                  # divergence: results.json says so, exit status 1
+        results = experiments(args, run)
     run.finish(results)
     return results
 

@@ -69,8 +69,12 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         train_csv, test_csv = find_csvs(args.train_csv, args.test_csv)
         data = load_house_data(train_csv, test_csv)
-    except (FileNotFoundError, ValueError) as err:
+    except FileNotFoundError as err:
         parser.error(str(err))
+    except ValueError as err:           # unreadable (e.g. not UTF-8 text) or the wrong columns
+        named = str(train_csv) in str(err) or str(test_csv) in str(err)
+        parser.error(str(err) if named else f"cannot read --train-csv {train_csv} or --test-csv "
+                                            f"{test_csv} as the house-price CSVs: {err}")
     load_seconds = time.perf_counter() - tic
     run = Run(args, __file__)
     key = jax.random.key(args.seed)
@@ -86,7 +90,8 @@ def main(argv: list[str] | None = None) -> dict:
     hyper = dict(num_epochs=args.epochs, learning_rate=lr, weight_decay=weight_decay,
                  batch_size=args.batch_size, progress=not args.quiet)
 
-    folds = k_fold_log_rmse(model, args.k, X, y, key=kfold_key, **hyper)
+    with run.guard():                      # divergence: results.json says so, exit status 1
+        folds = k_fold_log_rmse(model, args.k, X, y, key=kfold_key, **hyper)
     for i, fold in enumerate(folds):
         last = fold.history[-1]
         print(f"fold {i + 1}, train log rmse {last['train_log_rmse']:f}, "
@@ -99,12 +104,16 @@ def main(argv: list[str] | None = None) -> dict:
          xlabel="epoch", ylabel="log rmse", xlim=[1, max(args.epochs, 2)], legend=["train", "valid"],
          yscale="log", title=f"{args.model}, fold 1", path=run.path("kfold_fold1.png"))
 
-    final, prices = train_and_pred(model, X, y, jnp.asarray(data.test_features), key=final_key, **hyper)
+    with run.guard():
+        final, prices = train_and_pred(model, X, y, jnp.asarray(data.test_features), key=final_key, **hyper)
     print(f"train log rmse {final.history[-1]['train_log_rmse']:f}")
     plot(epochs, curve(final.history, "train_log_rmse"), xlabel="epoch", ylabel="log rmse",
          xlim=[1, max(args.epochs, 2)], yscale="log", title=f"{args.model}, all training data",
          path=run.path("train_all.png"))
-    submission = write_submission(run.path("submission.csv"), data.test_ids, prices)
+    try:
+        submission = write_submission(run.path("submission.csv"), data.test_ids, prices)
+    except ValueError as err:          # e.g. negative prices from a too large --lr
+        run.fail(f"{err}; try a smaller --lr", {"train_all": {"history": final.history}})
     write_json(run.path("preprocessing.json"), data.preprocessing.to_dict())
     print(f"wrote {submission} ({len(prices)} predictions)")
 
