@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import jax
-import jax.numpy as jnp
 
 from jaxlin.validate import check_batch_size, check_same_length
 
@@ -31,14 +30,9 @@ def array_batches(batch_size: int, features: jax.Array, labels: jax.Array
                   ) -> Iterator[tuple[jax.Array, jax.Array]]:
     """Yield ``(X, y)`` in order, every example exactly once (the last batch may be smaller)."""
     n = check_same_length(features, labels, "features", "labels")
-    batch_size = check_positive_int_or_all(batch_size, n)
+    batch_size = min(check_batch_size(batch_size), n)   # evaluation may ask for more than n
     for i in range(0, n, batch_size):
         yield features[i:i + batch_size], labels[i:i + batch_size]
-
-
-def check_positive_int_or_all(batch_size: int, n: int) -> int:
-    """Batch sizes for evaluation may exceed the data: clip them to the data size."""
-    return min(check_batch_size(batch_size), n)
 
 
 def load_array(data_arrays: tuple[jax.Array, jax.Array], batch_size: int, *,
@@ -48,15 +42,3 @@ def load_array(data_arrays: tuple[jax.Array, jax.Array], batch_size: int, *,
     if key is None:
         return array_batches(batch_size, features, labels)
     return data_iter(key, batch_size, features, labels)
-
-
-def shuffled_batches(key: jax.Array, batch_size: int, features: jax.Array, labels: jax.Array
-                     ) -> tuple[jax.Array, jax.Array]:
-    """Stack one epoch as arrays of shape (num_batches, batch_size, ...), remainder dropped.
-
-    The device-resident form that a ``lax.scan`` over batches consumes.
-    """
-    n = features.shape[0]
-    num_batches = n // batch_size
-    idx = jax.random.permutation(key, n)[: num_batches * batch_size].reshape(num_batches, batch_size)
-    return features[idx], labels[idx]

@@ -14,7 +14,7 @@ import numpy as np
 
 def available() -> bool:
     try:
-        import torch  # noqa: F401
+        import torch  # noqa: F401  (only whether it imports)
     except ImportError:
         return False
     return True

@@ -13,7 +13,6 @@ called as ``updater(params, grads, batch_size=n)`` with gradients of the summed 
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -34,7 +33,7 @@ Penalty = Callable[[Any], jax.Array]
 
 
 class DivergenceError(FloatingPointError):
-    """Training produced a NaN or infinite loss."""
+    """Training produced a NaN or infinite loss at ``epoch`` (and minibatch ``step``, both 1-based)."""
 
     def __init__(self, epoch: int, step: int | None = None, lr: float | None = None):
         where = f"epoch {epoch}" + (f", step {step}" if step is not None else "")
@@ -298,15 +297,8 @@ def evaluate_loss(net: Net, params: Any, data: tuple[jax.Array, jax.Array] | Ite
     return float(total) / float(n)
 
 
-def check_finite_epoch(sums: dict[str, Any], epoch: int, lr: float | None = None) -> None:
-    """Raise :class:`DivergenceError` if an epoch's loss sum is NaN or infinite (one host read)."""
-    loss_sum, bad = jax.device_get((sums["loss_sum"], sums.get("bad_step", -1)))
-    if not math.isfinite(float(loss_sum)):
-        raise DivergenceError(epoch, int(bad) if int(bad) >= 0 else None, lr)
-
-
 __all__ = [
-    "DivergenceError", "apply_net", "batch_metrics", "check_finite_epoch", "epoch_indices",
+    "DivergenceError", "apply_net", "batch_metrics", "epoch_indices",
     "evaluate_accuracy", "evaluate_loss", "evaluate_sums", "init_opt_state", "make_train_epoch",
-    "make_train_step", "summarize", "train_step_fn",
+    "make_train_step", "shuffle", "summarize", "train_step_fn",
 ]

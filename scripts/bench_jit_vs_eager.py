@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 
 import jax
-import numpy as np
 
 from jaxlin import bench, torch_baseline
 from jaxlin.cli import Run, environment, make_parser, positive_int

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jaxlin import init_softmax_regression, softmax_cross_entropy, softmax_regression_logits
