@@ -116,7 +116,27 @@ def train_step_fn(net: Net, loss: Loss, updater: Updater, *, penalty: Penalty | 
         metrics["loss"] = metrics["loss_sum"] / metrics["n"]
         return constrain_replicated((params, opt_state, metrics), mesh)
 
-    return step
+    return as_batch_of_one(step)
+
+
+def as_batch_of_one(step: Callable[..., tuple[Any, Any, dict]]) -> Callable[..., tuple[Any, Any, dict]]:
+    """The same step, run as a batch of one model: ``vmap`` over a size-1 axis of params.
+
+    The numbers are the same. What changes is the lowering: with a model axis, XLA
+    writes each weight gradient XᵀG as a canonical batched matmul that XLA:CPU sends
+    to its fast YNNPACK kernel, instead of a transposed Eigen dot. Measured on the
+    2-core CPU: a softmax-regression epoch 0.067 → 0.038 s, the MLP 0.333 → 0.304 s.
+    (A sweep over K models is the same program with K > 1, see :mod:`jaxlin.sweep`.)
+    """
+
+    def one(tree):
+        return jax.tree.map(lambda a: a[None], tree)
+
+    def step_of_one(params, opt_state, X, y, key=None):
+        batched = jax.vmap(step, in_axes=(0, 0, None, None, None))
+        return jax.tree.map(lambda a: a[0], batched(one(params), one(opt_state), X, y, key))
+
+    return step_of_one
 
 
 def make_train_step(net: Net, loss: Loss, updater: Updater, *, penalty: Penalty | None = None,
