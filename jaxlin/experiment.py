@@ -8,7 +8,6 @@ divergence and Ctrl-C handling, the two PNGs and ``results.json``.
 from __future__ import annotations
 
 import argparse
-import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -96,31 +95,11 @@ def run_classifier(args: argparse.Namespace, run: Run, init: Callable[[jax.Array
     what happened) and 130 on Ctrl-C (after saving a checkpoint of the last
     finished epoch). Returns the results written to ``results.json``.
     """
-    net, updater = reusable(net), reusable(updater)
     try:
         return _run_classifier(args, run, init, net, loss, updater, stochastic=stochastic, title=title)
     except KeyboardInterrupt:           # before the first epoch: loading or compiling
         run.interrupted("interrupted before any epoch finished; nothing to save: run it again with "
                         f"{run.command()}", {"history": []})
-
-
-def reusable(fn: Any) -> Any:
-    """One object for equal ``functools.partial(f, **keywords)``s (``partial(sgd, lr=0.1)``).
-
-    The compiled epoch is cached by the identity of the model, loss and updater, so a
-    second run in the same process (tests, a notebook) reuses it instead of compiling again.
-    """
-    if not isinstance(fn, functools.partial) or fn.args:
-        return fn
-    try:
-        return _partial(fn.func, tuple(sorted(fn.keywords.items())))
-    except TypeError:                   # an unhashable keyword value: keep the given one
-        return fn
-
-
-@functools.lru_cache(maxsize=32)
-def _partial(func: Callable, keywords: tuple) -> functools.partial:
-    return functools.partial(func, **dict(keywords))
 
 
 def resume(args: argparse.Namespace, run: Run, params: Any, opt_state: Any) -> Checkpoint:

@@ -72,6 +72,7 @@ def default_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     return Path(data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets").expanduser()
 
 
+@functools.lru_cache(maxsize=1)
 def _url_infos() -> dict[str, Any]:
     """TFDS's registered files for ``fashion_mnist``: file name -> (url, size, sha256)."""
     import tensorflow_datasets as tfds

@@ -61,25 +61,36 @@ def _signature(args: Any) -> tuple:
     return treedef, tuple((jnp.shape(x), jnp.result_type(x), getattr(x, "sharding", None)) for x in leaves)
 
 
+def _same_when_equal(fn: Any) -> Any:
+    """A cache key under which equal ``functools.partial``s (``partial(sgd, lr=0.1)`` built
+    twice) are one function; any other object stands for itself."""
+    if isinstance(fn, functools.partial):
+        return ("partial", fn.func, fn.args, tuple(sorted(fn.keywords.items())))
+    return fn
+
+
 def compiled_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, prepare: Prepare,
                    stochastic: bool, penalty: Any, args: tuple, mesh: Any = None) -> Callable:
     """The compiled epoch for these functions and argument shapes, compiled once and reused.
 
-    Repeated ``fit`` calls with the same model, loss and updater objects (K-fold,
-    sweeps, resumed runs) skip XLA compilation; their ``seconds["compile"]`` is ~0.
+    Repeated ``fit`` calls with the same (or equal partial) model, loss and updater
+    (K-fold, sweeps, resumed runs, a second run in one process) skip XLA compilation;
+    their ``seconds["compile"]`` is ~0.
     """
-    key = (net, loss, updater, batch_size, prepare, stochastic, penalty, mesh, _signature(args))
-    epoch = make_train_epoch(net, loss, updater, batch_size, prepare=prepare,
-                             stochastic=stochastic, penalty=penalty, mesh=mesh)
+    fns = tuple(_same_when_equal(f) for f in (net, loss, updater, prepare, penalty))
+    key = (*fns, batch_size, stochastic, mesh, _signature(args))
     try:
-        hash(key)
+        hit = _COMPILED.get(key)
     except TypeError:                    # unhashable pieces: compile without caching
-        return epoch.lower(*args).compile()
-    if key not in _COMPILED:
-        _COMPILED[key] = epoch.lower(*args).compile()
-        if len(_COMPILED) > 32:
-            _COMPILED.popitem(last=False)
-    return _COMPILED[key]
+        key, hit = None, None
+    if hit is None:
+        hit = make_train_epoch(net, loss, updater, batch_size, prepare=prepare, stochastic=stochastic,
+                               penalty=penalty, mesh=mesh).lower(*args).compile()
+        if key is not None:
+            _COMPILED[key] = hit
+            if len(_COMPILED) > 32:
+                _COMPILED.popitem(last=False)
+    return hit
 
 
 def train_epoch_ch3(step: Callable, params: Any, opt_state: Any,
@@ -184,7 +195,7 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
                                    (params, opt_state, X, y, first_key), mesh)
     else:
         step_jit = make_train_step(net, loss, updater, penalty=penalty)
-        idx0 = epoch_indices(first_key, n, batch_size)[0]
+        idx0 = jnp.arange(batch_size)                 # any batch: only its shape matters
         example = (prepare(X[idx0]), y[idx0]) + ((first_key,) if stochastic else ())
         step = step_jit.lower(params, opt_state, *example).compile()
 
