@@ -20,16 +20,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxlin.linear import init_linreg, linreg, squared_loss, synthetic_data
-from jaxlin.loop import _batch_fetcher
 from jaxlin.mlp import init_mlp, mlp
 from jaxlin.optim import sgd
 from jaxlin.softmax import init_softmax_regression, softmax_cross_entropy, softmax_regression_logits
-from jaxlin.train import epoch_indices, identity, make_train_epoch, make_train_step, train_step_fn
+from jaxlin.train import (epoch_indices, identity, make_indexed_step, make_train_epoch, make_train_step,
+                          train_step_fn)
 
 MODES = ("eager", "nojit", "jit_step", "jit_epoch")
 MODE_TEXT = {"eager": "eager (jax.disable_jit, op by op)",
              "nojit": "step not jitted (primitives dispatched one by one)",
-             "jit_step": "jitted step, Python batch loop",
+             "jit_step": "jitted step (gather + step in one call), Python batch loop",
              "jit_epoch": "compiled epoch (lax.scan over device batches)",
              "torch": "PyTorch, the book's concise loop (DataLoader, num_workers=0)"}
 
@@ -102,27 +102,28 @@ def _updater(w: Workload):
     return functools.partial(sgd, lr=w.lr)
 
 
-def _loop_runner(w: Workload, mode: str) -> tuple[Callable, float]:
-    """``run(params, X, y, key, num_steps) -> params`` for a per-step mode, and its compile seconds."""
+def _loop_runner(w: Workload, mode: str, X: jax.Array, y: jax.Array) -> tuple[Callable, float]:
+    """``run(params, X, y, key, num_steps) -> params`` for a per-step mode on data shaped like
+    ``X``, ``y``, and its compile seconds."""
     updater = _updater(w)
     if mode == "jit_step":
-        step_jit = make_train_step(w.net, w.loss, updater)
-        fetch = _batch_fetcher(w.prepare)          # the jitted gather fit's book loop uses
         params = w.init(jax.random.key(0))
-        idx = jnp.arange(w.batch_size)
+        idx = np.arange(w.batch_size, dtype=np.int32)
         tic = time.perf_counter()
-        step = step_jit.lower(params, (), *fetch.lower(w.X, w.y, idx).compile()(w.X, w.y, idx)).compile()
+        # gather and step in one jitted call per minibatch, the step fit's book loop uses
+        step = make_indexed_step(w.net, w.loss, updater, prepare=w.prepare).lower(
+            params, (), X, y, idx).compile()
         compile_seconds = time.perf_counter() - tic
     else:
-        step = train_step_fn(w.net, w.loss, updater)
-        fetch = lambda X, y, idx: (w.prepare(X[idx]), y[idx])  # noqa: E731
+        unjitted = train_step_fn(w.net, w.loss, updater)
+        step = lambda params, state, X, y, idx: unjitted(params, state, w.prepare(X[idx]), y[idx])  # noqa: E731
         compile_seconds = 0.0
 
     def run(params, X, y, key, num_steps):
         shuffle_key, _ = jax.random.split(key)
         indices = np.asarray(epoch_indices(shuffle_key, X.shape[0], w.batch_size))
         for idx in indices[:num_steps]:
-            params, _, _ = step(params, (), *fetch(X, y, idx))
+            params, _, _ = step(params, (), X, y, idx)
         return params
 
     if mode == "eager":
@@ -153,7 +154,7 @@ def check_agreement(w: Workload, modes: Sequence[str], check_steps: int, key: ja
     for mode in modes:
         if mode in ("jit_epoch", "torch"):
             continue
-        run, _ = _loop_runner(w, mode)
+        run, _ = _loop_runner(w, mode, X, y)
         got = run(params, X, y, key, check_steps)
         diffs[mode] = max(float(jnp.abs(a - b).max()) for a, b in
                           zip(jax.tree.leaves(got), jax.tree.leaves(reference)))
@@ -178,7 +179,7 @@ def bench_workload(w: Workload, modes: Sequence[str], *, repeats: int, eager_ste
             compile_seconds, epoch_times = 0.0, torch_baseline.time_epochs(w, repeats)
             extrapolated, timed_steps = False, None
         else:
-            run, compile_seconds = _loop_runner(w, mode)
+            run, compile_seconds = _loop_runner(w, mode, w.X, w.y)
             full = mode == "jit_step"
             timed_steps = steps if full else min(eager_steps, steps)
             times = _timed(lambda: run(params0, w.X, w.y, key, timed_steps), repeats if full else 2,

@@ -28,7 +28,7 @@ from jax.sharding import Mesh
 from jaxlin.parallel import replicate
 from jaxlin.train import (DivergenceError, Loss, Net, Penalty, Prepare, Updater, check_updater,
                           epoch_indices, evaluate_sums, identity, init_opt_state,
-                          make_train_epoch, make_train_step, summarize)
+                          make_indexed_step, make_train_epoch, summarize)
 from jaxlin.validate import (check_batch_size, check_classifier_labels, check_learning_rate,
                              check_positive_int, check_same_length)
 
@@ -95,35 +95,42 @@ def compiled_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, prep
 
 def train_epoch_ch3(step: Callable, params: Any, opt_state: Any,
                     train_iter: Iterable[tuple]) -> tuple[Any, Any, dict[str, jax.Array]]:
-    """One epoch of the book's loop: ``step`` on every ``(X, y)`` or ``(X, y, key)`` batch.
+    """One epoch of the book's loop: ``step(params, opt_state, *batch)`` on every batch.
 
-    Returns the new params and optimizer state and the epoch's metric sums, kept on
-    the device (``loss_sum``, ``n``, ``correct`` for classifiers, and ``bad_step``,
-    the first step whose loss was not finite, or -1). No host sync per step.
+    A batch is what ``step`` takes after the state: ``(X, y)``, ``(X, y, key)``, or, for
+    :func:`jaxlin.train.make_indexed_step`, ``(X, y, idx[, key])``. Returns the new
+    params and optimizer state and the epoch's metric sums, kept on the device
+    (``loss_sum``, ``n``, ``correct`` for classifiers, and ``bad_step``, the first step
+    whose loss was not finite, or -1). No host sync per step.
     """
     sums: dict[str, jax.Array] | None = None
-    bad = jnp.asarray(-1, jnp.int32)
     for i, batch in enumerate(train_iter):
         params, opt_state, m = step(params, opt_state, *batch)
-        bad = jnp.where((bad < 0) & ~jnp.isfinite(m["loss"]), i, bad)
-        m = {k: v for k, v in m.items() if k != "loss"}
-        sums = m if sums is None else jax.tree.map(jnp.add, sums, m)
+        sums = _start_sums(m) if sums is None else _add_metrics(sums, m, i)
     if sums is None:
         raise ValueError("train_iter yielded no batches")
-    return params, opt_state, sums | {"bad_step": bad}
+    return params, opt_state, sums
 
 
-@functools.lru_cache(maxsize=16)
-def _batch_fetcher(prepare: Prepare) -> Callable:
-    """Gather and prepare one minibatch in one dispatch (the book's DataLoader step)."""
-    return jax.jit(lambda X, y, idx: (prepare(X[idx]), y[idx]))
+@jax.jit
+def _start_sums(m: dict[str, jax.Array]) -> dict[str, jax.Array]:
+    """The running sums after the first step (``bad_step`` 0 if its loss is not finite)."""
+    sums = {k: v for k, v in m.items() if k != "loss"}
+    return sums | {"bad_step": jnp.where(jnp.isfinite(m["loss"]), -1, 0).astype(jnp.int32)}
 
 
-def _epoch_batches(X, y, indices, prepare, step_key, stochastic):
-    fetch = _batch_fetcher(prepare)
+@jax.jit
+def _add_metrics(sums: dict[str, jax.Array], m: dict[str, jax.Array], i: int) -> dict[str, jax.Array]:
+    """Add step ``i``'s metrics to the running sums in one dispatch; keep the first bad step."""
+    bad = jnp.where((sums["bad_step"] < 0) & ~jnp.isfinite(m["loss"]), i, sums["bad_step"])
+    return {k: sums[k] + m[k] for k in sums if k != "bad_step"} | {"bad_step": bad}
+
+
+def _epoch_batches(X, y, indices, step_key, stochastic):
+    """The book loop's batches for :func:`make_indexed_step`: the data stay on the device
+    and each step gets its minibatch's indices (and key), as a sampler would."""
     for i, idx in enumerate(np.asarray(indices)):
-        batch = fetch(X, y, idx)
-        yield batch + (jax.random.fold_in(step_key, i),) if stochastic else batch
+        yield (X, y, idx, jax.random.fold_in(step_key, i)) if stochastic else (X, y, idx)
 
 
 def evaluate_record(net: Net, params: Any, evals: dict[str, Arrays], loss: Loss | None,
@@ -194,15 +201,15 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
         run_epoch = compiled_epoch(net, loss, updater, batch_size, prepare, stochastic, penalty,
                                    (params, opt_state, X, y, first_key), mesh)
     else:
-        step_jit = make_train_step(net, loss, updater, penalty=penalty)
-        idx0 = jnp.arange(batch_size)                 # any batch: only its shape matters
-        example = (prepare(X[idx0]), y[idx0]) + ((first_key,) if stochastic else ())
+        step_jit = make_indexed_step(net, loss, updater, prepare=prepare, penalty=penalty)
+        idx0 = np.arange(batch_size, dtype=np.int32)  # any batch: only its shape matters
+        example = (X, y, idx0) + ((first_key,) if stochastic else ())
         step = step_jit.lower(params, opt_state, *example).compile()
 
         def run_epoch(params, opt_state, X, y, epoch_key):
             shuffle_key, step_key = jax.random.split(epoch_key)
             indices = epoch_indices(shuffle_key, n, batch_size)
-            batches = _epoch_batches(X, y, indices, prepare, step_key, stochastic)
+            batches = _epoch_batches(X, y, indices, step_key, stochastic)
             bar = tqdm(batches, total=len(indices), desc="  batches", leave=False, delay=3.0,
                        disable=not progress or None, file=sys.stderr)
             return train_epoch_ch3(step, params, opt_state, bar)

@@ -152,6 +152,36 @@ def make_train_step(net: Net, loss: Loss, updater: Updater, *, penalty: Penalty 
     return jax.jit(train_step_fn(net, loss, updater, penalty=penalty, mesh=mesh))
 
 
+def gather_batch(X: jax.Array, y: jax.Array, idx: jax.Array,
+                 prepare: Prepare = identity) -> tuple[jax.Array, jax.Array]:
+    """The minibatch ``(prepare(X[idx]), y[idx])`` of device-resident data.
+
+    Whole rows are gathered from ``X`` viewed as (N, features): ~8x faster on
+    XLA:CPU than gathering (N, 28, 28) images, then reshaped back.
+    """
+    rows = X.reshape(X.shape[0], -1)[idx]
+    return prepare(rows.reshape(idx.shape + X.shape[1:])), y[idx]
+
+
+def make_indexed_step(net: Net, loss: Loss, updater: Updater, *, prepare: Prepare = identity,
+                      penalty: Penalty | None = None) -> Callable[..., tuple[Any, Any, dict]]:
+    """The train step on minibatch ``idx`` of data kept on the device, as ONE jitted call.
+
+    ``step(params, opt_state, X, y, idx, key=None)`` gathers ``prepare(X[idx]), y[idx]``
+    and runs :func:`make_train_step`'s step on it: what a Python loop over batch
+    indices calls once per minibatch (``fit(mode="loop")``, the benchmark's jitted
+    step). One dispatch instead of a gather call and a step call: measured on the
+    2-core CPU, a softmax-regression step 0.41 → 0.24 ms.
+    """
+    check_updater(updater)
+    step = train_step_fn(net, loss, updater, penalty=penalty)
+
+    def indexed_step(params, opt_state, X, y, idx, key=None):
+        return step(params, opt_state, *gather_batch(X, y, idx, prepare), key)
+
+    return jax.jit(indexed_step)
+
+
 def shuffle(key: jax.Array, n: int) -> jax.Array:
     """A uniformly random permutation of ``range(n)``, computed on the device.
 
@@ -207,10 +237,9 @@ def make_train_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, *,
     def epoch(params, opt_state, X, y, key):
         shuffle_key, step_key = jax.random.split(key)
         indices = epoch_indices(shuffle_key, X.shape[0], batch_size)
-        rows = X.reshape(X.shape[0], -1)    # gathering whole rows is ~8x faster on XLA:CPU
 
         def batch(idx):
-            return prepare(rows[idx].reshape(idx.shape + X.shape[1:])), y[idx]
+            return gather_batch(X, y, idx, prepare)
 
         def body(carry, inputs):
             params, opt_state, sums = carry
@@ -319,6 +348,6 @@ def evaluate_loss(net: Net, params: Any, data: tuple[jax.Array, jax.Array] | Ite
 
 __all__ = [
     "DivergenceError", "apply_net", "batch_metrics", "epoch_indices",
-    "evaluate_accuracy", "evaluate_loss", "evaluate_sums", "init_opt_state", "make_train_epoch",
-    "make_train_step", "shuffle", "summarize", "train_step_fn",
+    "evaluate_accuracy", "evaluate_loss", "evaluate_sums", "gather_batch", "init_opt_state",
+    "make_indexed_step", "make_train_epoch", "make_train_step", "shuffle", "summarize", "train_step_fn",
 ]

@@ -19,7 +19,7 @@ from jaxlin import (init_mlp, init_softmax_regression, mlp, sgd, softmax_cross_e
 from jaxlin.fashion_mnist import to_float
 from jaxlin.loop import fit
 from jaxlin.sweep import init_sweep, make_sweep, sgd_with_lr, unstack
-from jaxlin.train import shuffle
+from jaxlin.train import make_indexed_step, make_train_step, shuffle
 
 
 def _toy_classification(n=600, d=12, classes=4, seed=0):
@@ -44,6 +44,22 @@ def test_shuffle_is_uniform_on_small_sets():
     np.testing.assert_allclose(counts / len(perms), 0.25, atol=0.015)      # each value at each place
     _, freq = np.unique(perms, axis=0, return_counts=True)
     assert len(freq) == 24 and freq.min() > 0.8 * len(perms) / 24           # all 4! orders, evenly
+
+
+def test_indexed_step_equals_the_step_on_the_gathered_batch():
+    """Gather and step in one call (the book loop's step) = the user-level step on X[idx]."""
+    images = jax.random.randint(jax.random.key(3), (50, 4, 4), 0, 256).astype(jnp.uint8)
+    labels = jax.random.randint(jax.random.key(4), (50,), 0, 3)
+    idx = np.array([7, 3, 41, 3, 0, 19], np.int32)
+    params = init_softmax_regression(jax.random.key(5), 16, 3)
+    updater = functools.partial(sgd, lr=0.5)
+    got = make_indexed_step(softmax_regression_logits, softmax_cross_entropy, updater, prepare=to_float)(
+        params, (), images, labels, idx)
+    want = make_train_step(softmax_regression_logits, softmax_cross_entropy, updater)(
+        params, (), to_float(images[idx]), labels[idx])
+    assert float(jnp.abs(got[0]["W"] - params["W"]).max()) > 1e-3          # it did step
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
 def test_sweep_of_k_models_equals_k_separate_runs():
