@@ -3,6 +3,9 @@
 Used only when ``torch`` is installed; jaxlin never depends on it. The model,
 batch size and learning rate are the workload's; data are in-memory tensors
 behind a ``DataLoader`` with ``num_workers=0`` and shuffling, as in the book.
+Classifiers run the book's ``train_epoch_ch3``: ``l.mean().backward()``, then the
+batch's loss sum and correct count added to the epoch's metrics, as jaxlin's
+compiled epoch also computes them.
 """
 from __future__ import annotations
 
@@ -37,17 +40,30 @@ def time_epochs(w: Any, repeats: int) -> list[float]:
             layers.append(nn.ReLU())
     net = nn.Sequential(*layers)
     regression = w.name == "linreg"
-    loss = nn.MSELoss() if regression else nn.CrossEntropyLoss()
+    loss = nn.MSELoss() if regression else nn.CrossEntropyLoss(reduction="none")
     labels = torch.from_numpy(y.astype(np.float32) if regression else y.astype(np.int64))
     loader = DataLoader(TensorDataset(torch.from_numpy(X), labels), batch_size=w.batch_size,
                         shuffle=True, num_workers=0)
     trainer = torch.optim.SGD(net.parameters(), lr=w.lr)
 
     def epoch() -> None:
+        if regression:                      # the book's 3.3 loop: no per-batch metrics
+            for Xb, yb in loader:
+                trainer.zero_grad()
+                loss(net(Xb), yb).backward()
+                trainer.step()
+            return
+        metric = [0.0, 0.0, 0]              # the book's train_epoch_ch3: sums read every batch
         for Xb, yb in loader:
+            y_hat = net(Xb)
+            l = loss(y_hat, yb)
             trainer.zero_grad()
-            loss(net(Xb), yb).backward()
+            l.mean().backward()
             trainer.step()
+            with torch.no_grad():
+                metric[0] += float(l.sum())
+                metric[1] += float((y_hat.argmax(axis=1).type(yb.dtype) == yb).type(yb.dtype).sum())
+                metric[2] += yb.numel()
 
     epoch()
     times = []
