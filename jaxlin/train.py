@@ -77,7 +77,7 @@ def batch_metrics(y_hat: jax.Array, y: jax.Array, losses: jax.Array) -> dict[str
 
 
 def train_step_fn(net: Net, loss: Loss, updater: Updater, *, penalty: Penalty | None = None,
-                  mesh: Mesh | None = None) -> Callable[..., tuple[Any, Any, dict]]:
+                  mesh: Mesh | None = None, batch_of_one: bool = True) -> Callable[..., tuple[Any, Any, dict]]:
     """The pure (unjitted) train step ``(params, opt_state, X, y, key=None) -> (params, opt_state, metrics)``.
 
     optax optimizers get the gradient of the mean loss (their convention); the
@@ -91,6 +91,8 @@ def train_step_fn(net: Net, loss: Loss, updater: Updater, *, penalty: Penalty | 
 
     With a ``mesh`` (:func:`jaxlin.parallel.data_mesh`) the minibatch is sharded across
     its devices and params stay replicated: data parallelism, same numbers.
+    ``batch_of_one=False`` returns the step without the :func:`as_batch_of_one` lowering
+    (for code that ``vmap``s it over many models itself).
     """
     if penalty is not None and not callable(penalty):
         raise TypeError(f"penalty must be a callable penalty(params) -> scalar, got {type(penalty).__name__}")
@@ -116,7 +118,7 @@ def train_step_fn(net: Net, loss: Loss, updater: Updater, *, penalty: Penalty | 
         metrics["loss"] = metrics["loss_sum"] / metrics["n"]
         return constrain_replicated((params, opt_state, metrics), mesh)
 
-    return as_batch_of_one(step)
+    return as_batch_of_one(step) if batch_of_one else step
 
 
 def as_batch_of_one(step: Callable[..., tuple[Any, Any, dict]]) -> Callable[..., tuple[Any, Any, dict]]:
@@ -233,32 +235,42 @@ def make_train_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, *,
     batch_size = check_positive_int(batch_size, "batch_size")
     check_divisible(batch_size, mesh)
     step = train_step_fn(net, loss, updater, penalty=penalty, mesh=mesh)
+    epoch = epoch_of(step, batch_size, prepare=prepare, stochastic=stochastic)
+    return jax.jit(epoch, donate_argnums=(0, 1) if donate else ())
+
+
+def epoch_of(step: Callable[..., tuple[Any, Any, dict]], batch_size: int, *,
+             prepare: Prepare = identity, stochastic: bool = False) -> Callable[..., tuple[Any, Any, dict]]:
+    """The (unjitted) epoch ``(params, opt_state, X, y, key) -> (params, opt_state, sums)``
+    that scans ``step(params, opt_state, X_batch, y_batch, key)`` over one shuffled pass.
+
+    Each metric the step returns is summed over the epoch; ``bad_step`` (same shape
+    as the step's ``loss``: one per model when the step trains several) is the first
+    step whose loss was not finite, or -1.
+    """
 
     def epoch(params, opt_state, X, y, key):
         shuffle_key, step_key = jax.random.split(key)
         indices = epoch_indices(shuffle_key, X.shape[0], batch_size)
 
-        def batch(idx):
-            return gather_batch(X, y, idx, prepare)
-
         def body(carry, inputs):
             params, opt_state, sums = carry
             i, idx = inputs
             k = jax.random.fold_in(step_key, i) if stochastic else None
-            params, opt_state, m = step(params, opt_state, *batch(idx), k)
+            params, opt_state, m = step(params, opt_state, *gather_batch(X, y, idx, prepare), k)
             bad = jnp.where((sums["bad_step"] < 0) & ~jnp.isfinite(m["loss"]), i, sums["bad_step"])
             sums = {name: sums[name] + m[name] for name in sums if name != "bad_step"} | {"bad_step": bad}
             return (params, opt_state, sums), None
 
         k0 = jax.random.fold_in(step_key, 0) if stochastic else None
-        shapes = jax.eval_shape(step, params, opt_state, *batch(indices[0]), k0)[2]
+        shapes = jax.eval_shape(step, params, opt_state, *gather_batch(X, y, indices[0], prepare), k0)[2]
         sums = {name: jnp.zeros(s.shape, s.dtype) for name, s in shapes.items() if name != "loss"}
-        sums["bad_step"] = jnp.asarray(-1, jnp.int32)
+        sums["bad_step"] = jnp.full(shapes["loss"].shape, -1, jnp.int32)
         steps = jnp.arange(indices.shape[0])
         (params, opt_state, sums), _ = jax.lax.scan(body, (params, opt_state, sums), (steps, indices))
         return params, opt_state, sums
 
-    return jax.jit(epoch, donate_argnums=(0, 1) if donate else ())
+    return epoch
 
 
 def summarize(sums: dict[str, Any]) -> dict[str, float]:
@@ -347,7 +359,7 @@ def evaluate_loss(net: Net, params: Any, data: tuple[jax.Array, jax.Array] | Ite
 
 
 __all__ = [
-    "DivergenceError", "apply_net", "batch_metrics", "epoch_indices",
+    "DivergenceError", "apply_net", "batch_metrics", "epoch_indices", "epoch_of",
     "evaluate_accuracy", "evaluate_loss", "evaluate_sums", "gather_batch", "init_opt_state",
     "make_indexed_step", "make_train_epoch", "make_train_step", "shuffle", "summarize", "train_step_fn",
 ]
