@@ -34,7 +34,7 @@ from jaxlin.softmax import (accuracy, cross_entropy, init_softmax_regression, so
 from jaxlin.sweep import init_sweep, make_sweep
 from jaxlin.timer import Timer
 from jaxlin.train import (DivergenceError, epoch_indices, evaluate_accuracy, evaluate_loss,
-                          init_opt_state, make_train_epoch, make_train_step)
+                          init_opt_state, make_indexed_step, make_train_epoch, make_train_step)
 
 # ch2 preliminaries and ch5 deep-learning computation
 from jaxlin.blocks import (CenteredLayer, FixedHiddenMLP, MyDense, MySequential, NestMLP, chimera,
