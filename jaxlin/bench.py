@@ -116,6 +116,8 @@ def _loop_runner(w: Workload, mode: str, X: jax.Array, y: jax.Array) -> tuple[Ca
         compile_seconds = time.perf_counter() - tic
     else:
         unjitted = train_step_fn(w.net, w.loss, updater)
+        # A plain X[idx], as eager code would write it: gather_batch's whole-array reshape
+        # is free under jit but copies all 60,000 images on every eager step.
         step = lambda params, state, X, y, idx: unjitted(params, state, w.prepare(X[idx]), y[idx])  # noqa: E731
         compile_seconds = 0.0
 

@@ -26,9 +26,9 @@ from tqdm.auto import tqdm
 from jax.sharding import Mesh
 
 from jaxlin.parallel import replicate
-from jaxlin.train import (DivergenceError, Loss, Net, Penalty, Prepare, Updater, check_updater,
-                          epoch_indices, evaluate_sums, identity, init_opt_state,
-                          make_indexed_step, make_train_epoch, summarize)
+from jaxlin.train import (DivergenceError, Loss, Net, Penalty, Prepare, Updater, add_step_metrics,
+                          check_updater, epoch_indices, evaluate_sums, identity, init_opt_state,
+                          make_indexed_step, make_train_epoch, summarize, zero_sums)
 from jaxlin.validate import (check_batch_size, check_classifier_labels, check_learning_rate,
                              check_positive_int, check_same_length)
 
@@ -106,24 +106,13 @@ def train_epoch_ch3(step: Callable, params: Any, opt_state: Any,
     sums: dict[str, jax.Array] | None = None
     for i, batch in enumerate(train_iter):
         params, opt_state, m = step(params, opt_state, *batch)
-        sums = _start_sums(m) if sums is None else _add_metrics(sums, m, i)
+        sums = _add_step_metrics(zero_sums(m) if sums is None else sums, m, i)
     if sums is None:
         raise ValueError("train_iter yielded no batches")
     return params, opt_state, sums
 
 
-@jax.jit
-def _start_sums(m: dict[str, jax.Array]) -> dict[str, jax.Array]:
-    """The running sums after the first step (``bad_step`` 0 if its loss is not finite)."""
-    sums = {k: v for k, v in m.items() if k != "loss"}
-    return sums | {"bad_step": jnp.where(jnp.isfinite(m["loss"]), -1, 0).astype(jnp.int32)}
-
-
-@jax.jit
-def _add_metrics(sums: dict[str, jax.Array], m: dict[str, jax.Array], i: int) -> dict[str, jax.Array]:
-    """Add step ``i``'s metrics to the running sums in one dispatch; keep the first bad step."""
-    bad = jnp.where((sums["bad_step"] < 0) & ~jnp.isfinite(m["loss"]), i, sums["bad_step"])
-    return {k: sums[k] + m[k] for k in sums if k != "bad_step"} | {"bad_step": bad}
+_add_step_metrics = jax.jit(add_step_metrics)      # one dispatch per step, not one per metric
 
 
 def _epoch_batches(X, y, indices, step_key, stochastic):

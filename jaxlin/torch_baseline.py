@@ -47,23 +47,18 @@ def time_epochs(w: Any, repeats: int) -> list[float]:
     trainer = torch.optim.SGD(net.parameters(), lr=w.lr)
 
     def epoch() -> None:
-        if regression:                      # the book's 3.3 loop: no per-batch metrics
-            for Xb, yb in loader:
-                trainer.zero_grad()
-                loss(net(Xb), yb).backward()
-                trainer.step()
-            return
-        metric = [0.0, 0.0, 0]              # the book's train_epoch_ch3: sums read every batch
+        metric = [0.0, 0.0, 0]
         for Xb, yb in loader:
             y_hat = net(Xb)
             l = loss(y_hat, yb)
             trainer.zero_grad()
             l.mean().backward()
             trainer.step()
-            with torch.no_grad():
-                metric[0] += float(l.sum())
-                metric[1] += float((y_hat.argmax(axis=1).type(yb.dtype) == yb).type(yb.dtype).sum())
-                metric[2] += yb.numel()
+            if not regression:              # the book's train_epoch_ch3: sums read every batch
+                with torch.no_grad():       # (its 3.3 regression loop reads none)
+                    metric[0] += float(l.sum())
+                    metric[1] += float((y_hat.argmax(axis=1).type(yb.dtype) == yb).type(yb.dtype).sum())
+                    metric[2] += yb.numel()
 
     epoch()
     times = []

@@ -165,6 +165,20 @@ def gather_batch(X: jax.Array, y: jax.Array, idx: jax.Array,
     return prepare(rows.reshape(idx.shape + X.shape[1:])), y[idx]
 
 
+def zero_sums(metrics: dict[str, Any]) -> dict[str, jax.Array]:
+    """Running sums for a step's ``metrics`` (arrays or shapes): zeros, and ``bad_step``
+    -1 (no bad step yet) with the shape of ``loss`` (one per model when several train)."""
+    sums = {name: jnp.zeros(m.shape, m.dtype) for name, m in metrics.items() if name != "loss"}
+    return sums | {"bad_step": jnp.full(metrics["loss"].shape, -1, jnp.int32)}
+
+
+def add_step_metrics(sums: dict[str, jax.Array], metrics: dict[str, jax.Array],
+                     i: jax.Array | int) -> dict[str, jax.Array]:
+    """Add step ``i``'s ``metrics`` to the running sums; keep the first step whose loss was not finite."""
+    bad = jnp.where((sums["bad_step"] < 0) & ~jnp.isfinite(metrics["loss"]), i, sums["bad_step"])
+    return {name: sums[name] + metrics[name] for name in sums if name != "bad_step"} | {"bad_step": bad}
+
+
 def make_indexed_step(net: Net, loss: Loss, updater: Updater, *, prepare: Prepare = identity,
                       penalty: Penalty | None = None, donate: bool = False) -> Callable[..., tuple[Any, Any, dict]]:
     """The train step on minibatch ``idx`` of data kept on the device, as ONE jitted call.
@@ -259,14 +273,10 @@ def epoch_of(step: Callable[..., tuple[Any, Any, dict]], batch_size: int, *,
             i, idx = inputs
             k = jax.random.fold_in(step_key, i) if stochastic else None
             params, opt_state, m = step(params, opt_state, *gather_batch(X, y, idx, prepare), k)
-            bad = jnp.where((sums["bad_step"] < 0) & ~jnp.isfinite(m["loss"]), i, sums["bad_step"])
-            sums = {name: sums[name] + m[name] for name in sums if name != "bad_step"} | {"bad_step": bad}
-            return (params, opt_state, sums), None
+            return (params, opt_state, add_step_metrics(sums, m, i)), None
 
         k0 = jax.random.fold_in(step_key, 0) if stochastic else None
-        shapes = jax.eval_shape(step, params, opt_state, *gather_batch(X, y, indices[0], prepare), k0)[2]
-        sums = {name: jnp.zeros(s.shape, s.dtype) for name, s in shapes.items() if name != "loss"}
-        sums["bad_step"] = jnp.full(shapes["loss"].shape, -1, jnp.int32)
+        sums = zero_sums(jax.eval_shape(step, params, opt_state, *gather_batch(X, y, indices[0], prepare), k0)[2])
         steps = jnp.arange(indices.shape[0])
         (params, opt_state, sums), _ = jax.lax.scan(body, (params, opt_state, sums), (steps, indices))
         return params, opt_state, sums
@@ -361,6 +371,6 @@ def evaluate_loss(net: Net, params: Any, data: tuple[jax.Array, jax.Array] | Ite
 
 __all__ = [
     "DivergenceError", "apply_net", "batch_metrics", "epoch_indices", "epoch_of",
-    "evaluate_accuracy", "evaluate_loss", "evaluate_sums", "gather_batch", "init_opt_state",
-    "make_indexed_step", "make_train_epoch", "make_train_step", "shuffle", "summarize", "train_step_fn",
+    "add_step_metrics", "evaluate_accuracy", "evaluate_loss", "evaluate_sums", "gather_batch",
+    "init_opt_state", "make_indexed_step", "make_train_epoch", "make_train_step", "shuffle", "summarize", "train_step_fn", "zero_sums",
 ]
