@@ -1,45 +1,114 @@
 """jaxlin: a functional JAX companion to Dive into Deep Learning, chapters 2-5.
 
-The book's names are importable from here: ``from jaxlin import sgd, linreg, ...``.
-Models follow one contract, ``init(key, ...) -> params`` and ``net(params, X)``;
-one jitted train step (:func:`make_train_step`), one compiled epoch
-(:func:`make_train_epoch`) and one vectorized evaluation serve them all.
+The book's names and the training API are importable from here (``from jaxlin import
+sgd, linreg, fit, ...``); everything else from its layer, lowest first:
+``jaxlin.nn`` (models, losses, updaters) → ``jaxlin.train`` (step, epoch, evaluation,
+fit) → ``jaxlin.data`` → ``jaxlin.run`` (CLI, checkpoints, plots, benchmark) and
+``jaxlin.chapters`` (what one book section alone uses). Models follow one contract,
+``init(key, ...) -> params`` and ``net(params, X)``; one train step
+(:func:`train_step`) serves them all. Each name is imported on first use.
 """
-# ch3 linear networks and the training core
-from jaxlin.activations import derivative, init_prelu, prelu, relu, sigmoid, tanh
-from jaxlin.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from jaxlin.classification import (binary_cross_entropy, entropy, information, kl_divergence,
-                                   train_perceptron)
-from jaxlin.cli import Run, make_parser
-from jaxlin.data import array_batches, data_iter, load_array
-from jaxlin.early_stopping import EarlyStopping
-from jaxlin.fashion_mnist import (get_fashion_mnist_labels, load_data_fashion_mnist,
-                                  load_fashion_mnist_arrays, predict_ch3, show_images)
-from jaxlin.flax_adapter import flax_model
-from jaxlin.gaussian_noise import normal
-from jaxlin.init import xavier_normal, xavier_uniform
-from jaxlin.io import load_pytree, save_pytree, write_json
-from jaxlin.linear import init_linreg, linreg, linreg_closed_form, squared_loss, synthetic_data
-from jaxlin.loop import FitResult, fit, train_ch3, train_epoch_ch3
-from jaxlin.mlp import dropout_layer, init_mlp, mlp, mlp_dropout
-from jaxlin.model_selection import get_k_fold_data, k_fold
-from jaxlin.optim import sgd
-from jaxlin.parallel import data_mesh, replicate
-from jaxlin.plot import plot, plot_history, savefig, set_axes
-from jaxlin.polynomial import poly_features
-from jaxlin.preprocessing import standardize
-from jaxlin.regularization import l1_penalty, l2_penalty
-from jaxlin.softmax import (accuracy, cross_entropy, init_softmax_regression, softmax,
-                            softmax_cross_entropy, softmax_regression, softmax_regression_logits)
-from jaxlin.sweep import init_sweep, make_sweep
-from jaxlin.timer import Timer
-from jaxlin.train import (DivergenceError, epoch_indices, evaluate_accuracy, evaluate_loss,
-                          init_opt_state, make_indexed_step, make_train_epoch, make_train_step)
-
-# ch2 preliminaries and ch5 deep-learning computation
-from jaxlin.blocks import (CenteredLayer, FixedHiddenMLP, MyDense, MySequential, NestMLP, chimera,
-                           my_init, tied_mlp)
-from jaxlin.calculus import numerical_lim
-from jaxlin.devices import cpu, num_gpus, try_all_gpus, try_gpu
+from jaxlin._lazy import lazy_exports
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    # jaxlin.nn.activations
+    "derivative": "jaxlin.nn.activations", "init_prelu": "jaxlin.nn.activations",
+    "prelu": "jaxlin.nn.activations", "relu": "jaxlin.nn.activations",
+    "sigmoid": "jaxlin.nn.activations", "tanh": "jaxlin.nn.activations",
+    # jaxlin.nn.flax_adapter
+    "flax_model": "jaxlin.nn.flax_adapter",
+    # jaxlin.nn.init
+    "xavier_normal": "jaxlin.nn.init", "xavier_uniform": "jaxlin.nn.init",
+    # jaxlin.nn.linear
+    "init_linreg": "jaxlin.nn.linear", "linreg": "jaxlin.nn.linear",
+    "linreg_closed_form": "jaxlin.nn.linear",
+    # jaxlin.nn.losses
+    "accuracy": "jaxlin.nn.losses", "binary_cross_entropy": "jaxlin.nn.losses",
+    "binary_cross_entropy_logits": "jaxlin.nn.losses", "cross_entropy": "jaxlin.nn.losses",
+    "softmax_cross_entropy": "jaxlin.nn.losses", "squared_loss": "jaxlin.nn.losses",
+    # jaxlin.nn.mlp
+    "dropout_layer": "jaxlin.nn.mlp", "init_mlp": "jaxlin.nn.mlp", "mlp": "jaxlin.nn.mlp",
+    "mlp_dropout": "jaxlin.nn.mlp",
+    # jaxlin.nn.regularization
+    "l1_penalty": "jaxlin.nn.regularization", "l2_penalty": "jaxlin.nn.regularization",
+    # jaxlin.nn.softmax
+    "init_softmax_regression": "jaxlin.nn.softmax", "softmax": "jaxlin.nn.softmax",
+    "softmax_regression": "jaxlin.nn.softmax", "softmax_regression_logits": "jaxlin.nn.softmax",
+    # jaxlin.nn.updaters
+    "as_transformation": "jaxlin.nn.updaters", "init_opt_state": "jaxlin.nn.updaters",
+    "sgd": "jaxlin.nn.updaters",
+    # jaxlin.train.book
+    "BookEpoch": "jaxlin.train.book", "train_epoch_ch3": "jaxlin.train.book",
+    # jaxlin.train.early_stopping
+    "EarlyStopping": "jaxlin.train.early_stopping",
+    # jaxlin.train.epoch
+    "epoch_indices": "jaxlin.train.epoch", "make_indexed_step": "jaxlin.train.epoch",
+    "make_train_epoch": "jaxlin.train.epoch",
+    # jaxlin.train.evaluate
+    "evaluate_accuracy": "jaxlin.train.evaluate", "evaluate_loss": "jaxlin.train.evaluate",
+    "evaluate_sums": "jaxlin.train.evaluate",
+    # jaxlin.train.fit
+    "DivergenceError": "jaxlin.train.fit", "fit": "jaxlin.train.fit",
+    "FitResult": "jaxlin.train.fit",
+    # jaxlin.train.parallel
+    "data_mesh": "jaxlin.train.parallel", "replicate": "jaxlin.train.parallel",
+    # jaxlin.train.step
+    "make_train_step": "jaxlin.train.step", "train_step": "jaxlin.train.step",
+    # jaxlin.train.sweep
+    "init_sweep": "jaxlin.train.sweep", "make_sweep": "jaxlin.train.sweep",
+    # jaxlin.train.timer
+    "Timer": "jaxlin.train.timer",
+    # jaxlin.data.fashion_mnist
+    "get_fashion_mnist_labels": "jaxlin.data.fashion_mnist",
+    "load_data_fashion_mnist": "jaxlin.data.fashion_mnist",
+    "load_fashion_mnist_arrays": "jaxlin.data.fashion_mnist",
+    "to_float": "jaxlin.data.fashion_mnist",
+    # jaxlin.data.io
+    "load_pytree": "jaxlin.data.io", "save_pytree": "jaxlin.data.io",
+    "write_json": "jaxlin.data.io",
+    # jaxlin.data.model_selection
+    "get_k_fold_data": "jaxlin.data.model_selection", "k_fold": "jaxlin.data.model_selection",
+    # jaxlin.data.preprocessing
+    "standardize": "jaxlin.data.preprocessing",
+    # jaxlin.data.synthetic
+    "array_batches": "jaxlin.data.synthetic", "data_iter": "jaxlin.data.synthetic",
+    "load_array": "jaxlin.data.synthetic", "synthetic_data": "jaxlin.data.synthetic",
+    # jaxlin.run.book
+    "predict_ch3": "jaxlin.run.book", "train_ch3": "jaxlin.run.book",
+    # jaxlin.run.checkpoint
+    "latest_checkpoint": "jaxlin.run.checkpoint", "load_checkpoint": "jaxlin.run.checkpoint",
+    "save_checkpoint": "jaxlin.run.checkpoint",
+    # jaxlin.run.cli
+    "make_parser": "jaxlin.run.cli", "Run": "jaxlin.run.cli",
+    # jaxlin.run.plot
+    "plot": "jaxlin.run.plot", "plot_history": "jaxlin.run.plot", "savefig": "jaxlin.run.plot",
+    "set_axes": "jaxlin.run.plot", "show_images": "jaxlin.run.plot",
+    # jaxlin.chapters.ch2_04_calculus
+    "numerical_lim": "jaxlin.chapters.ch2_04_calculus",
+    # jaxlin.chapters.ch3_01_gaussian_noise
+    "normal": "jaxlin.chapters.ch3_01_gaussian_noise",
+    # jaxlin.chapters.ch3_04_softmax_regression
+    "entropy": "jaxlin.chapters.ch3_04_softmax_regression",
+    "information": "jaxlin.chapters.ch3_04_softmax_regression",
+    "kl_divergence": "jaxlin.chapters.ch3_04_softmax_regression",
+    "train_perceptron": "jaxlin.chapters.ch3_04_softmax_regression",
+    # jaxlin.chapters.ch4_04_underfit_overfit
+    "poly_features": "jaxlin.chapters.ch4_04_underfit_overfit",
+    # jaxlin.chapters.ch5_01_model_construction
+    "CenteredLayer": "jaxlin.chapters.ch5_01_model_construction",
+    "chimera": "jaxlin.chapters.ch5_01_model_construction",
+    "FixedHiddenMLP": "jaxlin.chapters.ch5_01_model_construction",
+    "my_init": "jaxlin.chapters.ch5_01_model_construction",
+    "MyDense": "jaxlin.chapters.ch5_01_model_construction",
+    "MySequential": "jaxlin.chapters.ch5_01_model_construction",
+    "NestMLP": "jaxlin.chapters.ch5_01_model_construction",
+    "tied_mlp": "jaxlin.chapters.ch5_01_model_construction",
+    # jaxlin.chapters.ch5_06_use_gpu
+    "cpu": "jaxlin.chapters.ch5_06_use_gpu", "num_gpus": "jaxlin.chapters.ch5_06_use_gpu",
+    "try_all_gpus": "jaxlin.chapters.ch5_06_use_gpu", "try_gpu": "jaxlin.chapters.ch5_06_use_gpu",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -13,10 +13,10 @@ import sys
 
 import jax
 
-from jaxlin import bench, torch_baseline
-from jaxlin.cli import Run, environment, make_parser, positive_int
-from jaxlin.experiment import add_data_args, load_data
-from jaxlin.plot import plt, savefig
+from jaxlin.run import bench, torch_baseline
+from jaxlin.run.cli import Run, environment, make_parser, positive_int
+from jaxlin.run.experiment import add_data_args, load_data
+from jaxlin.run.plot import plt, savefig
 
 TOLERANCE = 1e-4
 
@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=positive_int, default=5, help="timed repeats per mode")
     parser.add_argument("--eager-steps", type=positive_int, default=10,
                         help="steps timed in the eager and not-jitted modes (extrapolated to an epoch)")
+    parser.add_argument("--no-lowerings", dest="lowerings", action="store_false",
+                        help="skip timing the compiled epoch under each lowering choice")
     parser.add_argument("--check-steps", type=positive_int, default=4,
                         help="steps run in every mode for the equality check")
     add_data_args(parser)
@@ -63,17 +65,19 @@ def main(argv: list[str] | None = None) -> dict:
     if "torch" in args.modes and "torch" not in modes:
         print("note: PyTorch is not installed; the comparison row is skipped")
 
-    data, load_seconds = (load_data(args) if {"softmax", "mlp"} & set(args.models) else (None, 0.0))
+    data, load_seconds = (load_data(args, run) if {"softmax", "mlp"} & set(args.models) else (None, 0.0))
     workloads = bench.make_workloads(args.models, data, key=key)
     env = environment()
     print(f"device: {env['device']} ({env['backend']}), jax {env['jax']}, jaxlib {env['jaxlib']}")
 
-    rows, agreement, flops = [], {}, {}
+    rows, agreement, flops, lowering_rows = [], {}, {}, []
     for w in workloads:
         agreement[w.name] = bench.check_agreement(w, modes, args.check_steps, key)
         rows += bench.bench_workload(w, modes, repeats=args.repeats, eager_steps=args.eager_steps,
                                      key=key, progress=lambda s: print(f"  timing {s} ...", file=sys.stderr))
         flops[w.name] = bench.step_flops(w)
+        if args.lowerings and "jit_epoch" in modes:
+            lowering_rows += bench.bench_lowerings(w, repeats=args.repeats, key=key)
     peak = bench.matmul_peak()
 
     print()
@@ -100,10 +104,13 @@ def main(argv: list[str] | None = None) -> dict:
         summary[w.name] = s
         print(f"{w.name}: " + ", ".join(f"{k} {v:.3g}" for k, v in s.items()))
     print(f"measured float32 matmul peak: {peak:.0f} GFLOP/s; data loading: {load_seconds:.2f} s")
+    if lowering_rows:
+        print()
+        print(bench.format_lowerings(lowering_rows))
 
     plot_bars(rows, run.path("bench.png"))
     results = {"rows": rows, "agreement": agreement, "agreement_ok": ok, "tolerance": TOLERANCE,
-               "summary": summary, "matmul_peak_gflop_per_s": peak, "step_flops": flops,
+               "summary": summary, "lowerings": lowering_rows, "matmul_peak_gflop_per_s": peak, "step_flops": flops,
                "seconds": {"load_data": load_seconds}, "mode_descriptions": bench.MODE_TEXT}
     run.finish(results)
     if not ok:

@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from jaxlin.cli import Run, make_parser
-from jaxlin.tabular import fill_numeric_na, one_hot, split_inputs_outputs, to_jax, write_house_tiny
+from jaxlin.chapters.ch2_02_data_preprocessing import (
+    fill_numeric_na,
+    one_hot,
+    split_inputs_outputs,
+    to_jax,
+    write_house_tiny,
+)
+from jaxlin.run.cli import Run, make_parser
 
 
 def main(argv: list[str] | None = None) -> dict:

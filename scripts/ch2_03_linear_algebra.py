@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from jaxlin.cli import Run, make_parser
+from jaxlin.run.cli import Run, make_parser
 
 
 def main(argv: list[str] | None = None) -> dict:

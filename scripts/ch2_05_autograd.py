@@ -11,8 +11,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxlin.autodiff import control_flow_f, graph_forward, graph_grads_vjp
-from jaxlin.cli import Run, make_parser
+from jaxlin.chapters.ch2_05_autograd import control_flow_f, graph_forward, graph_grads_vjp
+from jaxlin.run.cli import Run, make_parser
 
 
 def main(argv: list[str] | None = None) -> dict:

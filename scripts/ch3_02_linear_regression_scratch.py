@@ -15,10 +15,21 @@ import time
 import jax
 import jax.numpy as jnp
 
-from jaxlin import (DivergenceError, Timer, data_iter, evaluate_loss, init_linreg, linreg,
-                    linreg_closed_form, make_train_step, sgd, squared_loss, synthetic_data)
-from jaxlin.cli import Run, make_parser, positive_int
-from jaxlin.plot import plot_history, plt, savefig
+from jaxlin import (
+    DivergenceError,
+    Timer,
+    data_iter,
+    evaluate_loss,
+    init_linreg,
+    linreg,
+    linreg_closed_form,
+    make_train_step,
+    sgd,
+    squared_loss,
+    synthetic_data,
+)
+from jaxlin.run.cli import Run, make_parser, positive_int
+from jaxlin.run.plot import plot_history, plt, savefig
 
 TRUE_W, TRUE_B = (2.0, -3.4), 4.2
 
@@ -58,9 +69,7 @@ def main(argv: list[str] | None = None) -> dict:
             timer.stop()
             train_l = evaluate_loss(linreg, params, (features, labels), squared_loss)  # one sync per epoch
             if not math.isfinite(train_l):
-                err = DivergenceError(epoch + 1, lr=args.lr)
-                err.history = history
-                raise err
+                raise DivergenceError(epoch + 1, history=history)
             print(f"epoch {epoch + 1}, loss {train_l:f}")
             history.append({"epoch": epoch + 1, "train_loss": train_l})
 

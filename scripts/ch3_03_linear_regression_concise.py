@@ -13,9 +13,9 @@ import jax.numpy as jnp
 import optax
 
 from jaxlin import flax_model, linreg_closed_form, synthetic_data
-from jaxlin.cli import Run, make_parser, positive_int
-from jaxlin.plot import plot_history
-from jaxlin.loop import fit
+from jaxlin.run.cli import Run, make_parser, positive_int
+from jaxlin.run.plot import plot_history
+from jaxlin.train.fit import fit
 
 TRUE_W, TRUE_B = (2.0, -3.4), 4.2
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> dict:
     with run.guard():                      # divergence: results.json says so, exit status 1
         result = fit(net, params, optax.l2_loss, optax.sgd(args.lr), (features, labels),
                      num_epochs=args.epochs, batch_size=args.batch_size, key=shuffle_key,
-                     evals={"train": (features, labels)}, progress=not args.quiet, lr=args.lr)
+                     evals={"train": (features, labels)}, eval_loss=optax.l2_loss)
     for record in result.history:
         print(f"epoch {record['epoch']}, loss {record['train_loss']:f}")
 

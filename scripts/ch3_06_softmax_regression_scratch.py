@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 
+import jax
+
 from jaxlin import cross_entropy, init_softmax_regression, sgd, softmax_regression
-from jaxlin.cli import Run, make_parser
-from jaxlin.experiment import add_training_args, run_classifier
+from jaxlin.run.cli import Run, make_parser
+from jaxlin.run.experiment import add_training_args, finish_classifier, load_data, train_classifier
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -20,12 +22,14 @@ def main(argv: list[str] | None = None) -> dict:
     add_training_args(parser)
     args = parser.parse_args(argv)
     run = Run(args, __file__)
-    return run_classifier(
-        args, run,
-        init=lambda key: init_softmax_regression(key, 784, 10, sigma=0.01),
-        net=softmax_regression, loss=cross_entropy,
-        updater=functools.partial(sgd, lr=args.lr),
-        title="softmax regression (scratch)")
+    init_key, train_key = jax.random.split(jax.random.key(args.seed))
+    data, load_seconds = load_data(args, run)
+    params = init_softmax_regression(init_key, 784, 10, sigma=0.01)
+    updater = functools.partial(sgd, lr=args.lr)
+    result = train_classifier(args, run, softmax_regression, params, cross_entropy, updater, data,
+                              key=train_key)
+    return finish_classifier(run, softmax_regression, result, data, load_seconds=load_seconds,
+                             title="softmax regression (scratch)")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 
-from jaxlin.activations import derivative, init_prelu, prelu, prelu_slope_grad, relu, sigmoid, tanh
-from jaxlin.cli import Run, make_parser
-from jaxlin.plot import plot, savefig
+from jaxlin.nn.activations import derivative, init_prelu, prelu, prelu_slope_grad, relu, sigmoid, tanh
+from jaxlin.run.cli import Run, make_parser
+from jaxlin.run.plot import plot, savefig
 
 PROBES = (-2.0, -0.5, 0.0, 0.5, 2.0)
 

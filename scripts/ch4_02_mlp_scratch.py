@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 
+import jax
+
 from jaxlin import init_mlp, mlp, sgd, softmax_cross_entropy
-from jaxlin.cli import Run, make_parser, positive_int
-from jaxlin.experiment import add_training_args, run_classifier
+from jaxlin.run.cli import Run, make_parser, positive_int
+from jaxlin.run.experiment import add_training_args, finish_classifier, load_data, train_classifier
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -19,10 +21,13 @@ def main(argv: list[str] | None = None) -> dict:
     add_training_args(parser)
     args = parser.parse_args(argv)
     run = Run(args, __file__)
-    return run_classifier(
-        args, run, init=lambda key: init_mlp(key, 784, args.num_hiddens, 10, sigma=0.01),
-        net=mlp, loss=softmax_cross_entropy, updater=functools.partial(sgd, lr=args.lr),
-        title=f"MLP 784-{args.num_hiddens}-10 (scratch)")
+    init_key, train_key = jax.random.split(jax.random.key(args.seed))
+    data, load_seconds = load_data(args, run)
+    params = init_mlp(init_key, 784, args.num_hiddens, 10, sigma=0.01)
+    updater = functools.partial(sgd, lr=args.lr)
+    result = train_classifier(args, run, mlp, params, softmax_cross_entropy, updater, data, key=train_key)
+    return finish_classifier(run, mlp, result, data, load_seconds=load_seconds,
+                             title=f"MLP 784-{args.num_hiddens}-10 (scratch)")
 
 
 if __name__ == "__main__":

@@ -7,12 +7,13 @@ scratch MLP through the ``(init, net)`` adapter.
 from __future__ import annotations
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import optax
 
 from jaxlin import flax_model, softmax_cross_entropy
-from jaxlin.cli import Run, make_parser
-from jaxlin.experiment import add_training_args, run_classifier
+from jaxlin.run.cli import Run, make_parser
+from jaxlin.run.experiment import add_training_args, finish_classifier, load_data, train_classifier
 
 
 class MLP(nn.Module):
@@ -33,10 +34,14 @@ def main(argv: list[str] | None = None) -> dict:
     add_training_args(parser)
     args = parser.parse_args(argv)
     run = Run(args, __file__)
+    init_key, train_key = jax.random.split(jax.random.key(args.seed))
+    data, load_seconds = load_data(args, run)
     init, net = flax_model(MLP())
-    return run_classifier(
-        args, run, init=lambda key: init(key, jnp.zeros((1, 28, 28, 1))), net=net,
-        loss=softmax_cross_entropy, updater=optax.sgd(args.lr), title="MLP 784-256-10 (concise)")
+    params = init(init_key, jnp.zeros((1, 28, 28, 1)))
+    result = train_classifier(args, run, net, params, softmax_cross_entropy, optax.sgd(args.lr), data,
+                              key=train_key)
+    return finish_classifier(run, net, result, data, load_seconds=load_seconds,
+                             title="MLP 784-256-10 (concise)")
 
 
 if __name__ == "__main__":

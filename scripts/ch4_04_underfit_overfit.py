@@ -16,14 +16,15 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from jaxlin.cli import Run, make_parser, positive_int
-from jaxlin.early_stopping import EarlyStopping, check_early_stopping
-from jaxlin.loop import fit
-from jaxlin.model_selection import k_fold
-from jaxlin.optim import sgd
-from jaxlin.plot import plot, savefig
-from jaxlin.polynomial import init_polyreg, mse, polynomial_data, polyreg
-from jaxlin.train import evaluate_loss
+from jaxlin.chapters.ch4_04_underfit_overfit import init_polyreg, mse, polynomial_data, polyreg
+from jaxlin.checks import check_early_stopping
+from jaxlin.data.model_selection import k_fold
+from jaxlin.nn.updaters import sgd
+from jaxlin.run.cli import Run, make_parser, positive_int
+from jaxlin.run.plot import plot, savefig
+from jaxlin.train.early_stopping import EarlyStopping
+from jaxlin.train.evaluate import evaluate_loss
+from jaxlin.train.fit import fit
 
 TRUE_W = (5.0, 1.2, -3.4, 5.6)
 MAX_DEGREE = 20                 # features x^0/0! ... x^19/19!
@@ -33,13 +34,13 @@ NOISE = 0.1
 
 def fit_poly(data, num_features: int, num_epochs: int, *, lr: float, batch_size: int,
              key_init: jax.Array, key_fit: jax.Array, evals_names=("train", "test"),
-             callback=None, progress: bool = True):
+             callback=None):
     """Train ŷ = Xw on the first ``num_features`` features with the book's SGD and MSE loss."""
     cut = {name: (X[:, :num_features], y) for name, (X, y) in data.items()}
     return fit(polyreg, init_polyreg(key_init, num_features), mse, functools.partial(sgd, lr=lr),
                cut["train"], num_epochs=num_epochs, batch_size=min(batch_size, cut["train"][0].shape[0]),
                key=key_fit, evals={name: cut[name] for name in evals_names}, eval_loss=mse,
-               callback=callback, progress=progress, lr=lr)
+               callback=callback)
 
 
 def cross_validate(X: jax.Array, y: jax.Array, k: int, num_features: int, num_epochs: int, *,
@@ -49,7 +50,7 @@ def cross_validate(X: jax.Array, y: jax.Array, k: int, num_features: int, num_ep
     for X_train, y_train, X_valid, y_valid in k_fold(k, X, y):
         result = fit_poly({"train": (X_train, y_train)}, num_features, num_epochs, lr=lr,
                           batch_size=batch_size, key_init=key_init, key_fit=key_fit,
-                          evals_names=(), progress=False)
+                          evals_names=())
         losses.append(evaluate_loss(polyreg, result.params, (X_valid[:, :num_features], y_valid), mse))
     return losses
 
@@ -89,7 +90,6 @@ def experiments(args: argparse.Namespace, run: Run) -> dict:
     """The three fits, K-fold cross-validation and early stopping; the results dict."""
     key = jax.random.key(args.seed)
     key_data, key_init, key_fit = jax.random.split(key, 3)
-    progress = not args.quiet
     opts = dict(lr=args.lr, batch_size=args.batch_size, key_init=key_init, key_fit=key_fit)
 
     # One draw of 300 examples, as the book draws its 200 at once: train | test | validation.
@@ -107,7 +107,7 @@ def experiments(args: argparse.Namespace, run: Run) -> dict:
                "overfitting": (MAX_DEGREE, args.overfit_epochs)}
     fits = {}
     for name, (d, epochs) in configs.items():
-        result = fit_poly(data, d, epochs, progress=progress, **opts)
+        result = fit_poly(data, d, epochs, **opts)
         w = np.asarray(result.params["w"]).reshape(-1)
         last = result.history[-1]
         with np.printoptions(precision=4, suppress=True, linewidth=100):
@@ -146,7 +146,7 @@ def experiments(args: argparse.Namespace, run: Run) -> dict:
 
     stopper = EarlyStopping(args.patience, args.min_delta, monitor="valid_loss")
     es = fit_poly(data, MAX_DEGREE, args.overfit_epochs, evals_names=("train", "valid", "test"),
-                  callback=stopper, progress=progress, **opts)
+                  callback=stopper, **opts)
     best_test = evaluate_loss(polyreg, stopper.best_params, (data["test"][0], data["test"][1]), mse)
     stopped = stopper.stopped_epoch
     print(f"early stopping (patience {args.patience}): "

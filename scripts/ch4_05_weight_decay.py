@@ -19,14 +19,16 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from jaxlin.cli import Run, make_parser
-from jaxlin.flax_adapter import flax_model
-from jaxlin.linear import init_linreg, linreg, squared_loss, synthetic_data
-from jaxlin.loop import fit
-from jaxlin.optim import sgd
-from jaxlin.plot import plot, savefig
-from jaxlin.regularization import (check_penalty, decay_mask, proximal_sgd, sgd_weight_decay,
-                                   weight_penalty)
+from jaxlin.checks import check_penalty
+from jaxlin.data.synthetic import synthetic_data
+from jaxlin.nn.flax_adapter import flax_model
+from jaxlin.nn.linear import init_linreg, linreg
+from jaxlin.nn.losses import squared_loss
+from jaxlin.nn.regularization import decay_mask, proximal_sgd, sgd_weight_decay, weight_penalty
+from jaxlin.nn.updaters import sgd
+from jaxlin.run.cli import Run, make_parser
+from jaxlin.run.plot import plot, savefig
+from jaxlin.train.fit import fit
 
 NUM_INPUTS, N_TRAIN, N_TEST = 200, 20, 100   # few examples, many inputs: easy to overfit
 TRUE_B, NOISE = 0.05, 0.01
@@ -44,7 +46,7 @@ def weights_and_bias(params) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train(impl: str, method: str, lambd: float, train_data, test_data, *, lr: float, batch_size: int,
-          num_epochs: int, key_init: jax.Array, key_fit: jax.Array, progress: bool = True):
+          num_epochs: int, key_init: jax.Array, key_fit: jax.Array):
     """One run: w ~ N(0, 1), b = 0, minibatch SGD with the penalty λ·penalty(w) on the weights only.
 
     ``method`` is ``"l2"``, ``"l1"`` (penalty gradient) or ``"l1-proximal"`` (soft-threshold step).
@@ -61,7 +63,7 @@ def train(impl: str, method: str, lambd: float, train_data, test_data, *, lr: fl
         updater, penalty = sgd_weight_decay(lr, lambd, method), None
     return fit(net, params, squared_loss, updater, train_data, num_epochs=num_epochs,
                batch_size=batch_size, key=key_fit, evals={"train": train_data, "test": test_data},
-               eval_loss=squared_loss, penalty=penalty, progress=progress, lr=lr)
+               eval_loss=squared_loss, penalty=penalty)
 
 
 def plot_runs(runs: dict, impl: str, path) -> None:
@@ -106,7 +108,7 @@ def experiments(args: argparse.Namespace, run: Run) -> dict:
     for method, lambd in configs:
         result = train(args.impl, method, lambd, train_data, test_data, lr=args.lr,
                        batch_size=args.batch_size, num_epochs=args.epochs, key_init=key_init,
-                       key_fit=key_fit, progress=not args.quiet)
+                       key_fit=key_fit)
         w, b = weights_and_bias(result.params)
         last = result.history[-1]
         name = f"{method.upper()} λ={lambd:g}"

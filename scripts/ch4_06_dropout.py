@@ -1,6 +1,6 @@
 """D2L 4.6 Dropout: a 784-256-256-10 MLP with dropout 0.2 and 0.5, scratch or concise.
 
-``--impl scratch`` uses ``dropout_layer`` (mask / (1 − p)); ``--impl concise`` uses
+``--impl scratch`` uses ``mlp`` with ``dropout_layer`` (mask / (1 − p)); ``--impl concise`` uses
 Flax ``Dropout`` with the rng passed explicitly. Every training step gets a fresh
 key, ``fold_in(epoch key, step)``, never a fixed one; evaluation drops nothing.
 """
@@ -9,12 +9,13 @@ from __future__ import annotations
 import functools
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import optax
 
-from jaxlin import flax_model, init_mlp, mlp_dropout, sgd, softmax_cross_entropy
-from jaxlin.cli import Run, make_parser
-from jaxlin.experiment import add_training_args, run_classifier
+from jaxlin import flax_model, init_mlp, mlp, sgd, softmax_cross_entropy
+from jaxlin.run.cli import Run, make_parser
+from jaxlin.run.experiment import add_training_args, finish_classifier, load_data, train_classifier
 
 DROPOUT1, DROPOUT2 = 0.2, 0.5
 
@@ -43,17 +44,20 @@ def main(argv: list[str] | None = None) -> dict:
     add_training_args(parser)
     args = parser.parse_args(argv)
     run = Run(args, __file__)
+    init_key, train_key = jax.random.split(jax.random.key(args.seed))
+    data, load_seconds = load_data(args, run)
     if args.impl == "scratch":
-        init = lambda key: init_mlp(key, 784, (256, 256), 10, sigma=0.01)  # noqa: E731
-        net = functools.partial(mlp_dropout, dropouts=(DROPOUT1, DROPOUT2))
+        params = init_mlp(init_key, 784, (256, 256), 10, sigma=0.01)
+        net = functools.partial(mlp, dropouts=(DROPOUT1, DROPOUT2))
         updater = functools.partial(sgd, lr=args.lr)
     else:
-        flax_init, net = flax_model(DropoutMLP())
-        init = lambda key: flax_init(key, jnp.zeros((1, 28, 28, 1)))  # noqa: E731
+        init, net = flax_model(DropoutMLP())
+        params = init(init_key, jnp.zeros((1, 28, 28, 1)))
         updater = optax.sgd(args.lr)
-    return run_classifier(args, run, init=init, net=net, loss=softmax_cross_entropy,
-                          updater=updater, stochastic=True,
-                          title=f"dropout MLP ({args.impl}), p = {DROPOUT1}, {DROPOUT2}")
+    result = train_classifier(args, run, net, params, softmax_cross_entropy, updater, data,
+                              key=train_key, stochastic=True)
+    return finish_classifier(run, net, result, data, load_seconds=load_seconds,
+                             title=f"dropout MLP ({args.impl}), p = {DROPOUT1}, {DROPOUT2}")
 
 
 if __name__ == "__main__":

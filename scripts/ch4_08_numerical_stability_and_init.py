@@ -17,15 +17,16 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from jaxlin.activations import derivative, sigmoid
-from jaxlin.cli import Run, make_parser, positive_int
-from jaxlin.init import normal_init, xavier_normal, xavier_uniform
-from jaxlin.linear import init_linreg, linreg, squared_loss
-from jaxlin.loop import fit
-from jaxlin.optim import sgd
-from jaxlin.plot import plot, savefig
-from jaxlin.preprocessing import standardization_stats, standardize
-from jaxlin.train import evaluate_loss
+from jaxlin.data.preprocessing import standardization_stats, standardize
+from jaxlin.nn.activations import derivative, sigmoid
+from jaxlin.nn.init import normal_init, xavier_normal, xavier_uniform
+from jaxlin.nn.linear import init_linreg, linreg
+from jaxlin.nn.losses import squared_loss
+from jaxlin.nn.updaters import sgd
+from jaxlin.run.cli import Run, make_parser, positive_int
+from jaxlin.run.plot import plot, savefig
+from jaxlin.train.evaluate import evaluate_loss
+from jaxlin.train.fit import fit
 
 INITS: dict[str, Callable] = {"N(0, 1)": normal_init(1.0), "N(0, 0.01²)": normal_init(0.01),
                               "Xavier uniform": xavier_uniform, "Xavier normal": xavier_normal}
@@ -104,7 +105,7 @@ def hessian_eigenvalues(X: jax.Array) -> np.ndarray:
 
 
 def gradient_descent(X: jax.Array, y: jax.Array, num_steps: int, *, key_init: jax.Array,
-                     key_fit: jax.Array, progress: bool):
+                     key_fit: jax.Array):
     """Full-batch gradient descent on the squared loss with the step 1/λ_max of this X's Hessian
     (its largest safe step is 2/λ_max). The history starts with the loss at step 0."""
     lr = float(1.0 / hessian_eigenvalues(X).max())
@@ -112,7 +113,7 @@ def gradient_descent(X: jax.Array, y: jax.Array, num_steps: int, *, key_init: ja
     start = {"epoch": 0, "train_loss": evaluate_loss(linreg, params, (X, y), squared_loss)}
     result = fit(linreg, params, squared_loss, functools.partial(sgd, lr=lr),
                  (X, y), num_epochs=num_steps, batch_size=X.shape[0], key=key_fit,
-                 evals={"train": (X, y)}, eval_loss=squared_loss, progress=progress, lr=lr)
+                 evals={"train": (X, y)}, eval_loss=squared_loss)
     result.history.insert(0, start)
     return result, lr
 
@@ -162,7 +163,6 @@ def main(argv: list[str] | None = None) -> dict:
     run = Run(args, __file__)
     key = jax.random.key(args.seed)
     key_mats, key_layers, key_inputs, key_reg, key_init, key_fit = jax.random.split(key, 6)
-    progress = not args.quiet
 
     # 1. Vanishing gradients.
     probes = jnp.asarray([0.0, 2.0, 4.0, 8.0])
@@ -203,8 +203,7 @@ def main(argv: list[str] | None = None) -> dict:
     curves = {}
     for name, features in (("raw", X_raw), ("standardized", X_std)):
         eig = hessian_eigenvalues(features)
-        result, lr = gradient_descent(features, y, args.epochs, key_init=key_init, key_fit=key_fit,
-                                      progress=progress)
+        result, lr = gradient_descent(features, y, args.epochs, key_init=key_init, key_fit=key_fit)
         curves[name] = {"lr": lr, "condition_number": float(eig.max() / eig.min()),
                         "eigenvalues": eig.tolist(), "final_loss": result.history[-1]["train_loss"],
                         "history": result.history, "seconds": result.seconds, "params": result.params}

@@ -13,13 +13,20 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from jaxlin.cli import Run, make_parser, positive_float, positive_int
-from jaxlin.distribution_shift import (decision_boundary, domain_data, effective_sample_size,
-                                       gaussian_log_density_ratio, importance_weights,
-                                       log_importance_weights,
-                                       parabola_labels, sample_inputs, train_logistic_regression,
-                                       with_weights)
-from jaxlin.plot import plot, savefig, set_axes
+from jaxlin.chapters.ch4_09_environment_and_distribution_shift import (
+    decision_boundary,
+    domain_data,
+    effective_sample_size,
+    gaussian_log_density_ratio,
+    importance_weights,
+    log_importance_weights,
+    parabola_labels,
+    sample_inputs,
+    train_logistic_regression,
+    with_weights,
+)
+from jaxlin.run.cli import Run, make_parser, positive_float, positive_int
+from jaxlin.run.plot import plot, savefig, set_axes
 
 FMTS = ("m--", "g-.", "r:")   # unweighted, weighted, trained on target: the same in both figures
 
@@ -74,8 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"labelling rule y = 1[x2 > x1² − 1]; positives: source {float(ys.mean()):.3f}, "
           f"target {float(yt.mean()):.3f}")
 
-    hyper = dict(num_epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size,
-                 progress=not args.quiet)
+    hyper = dict(num_epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size)
     Xd, zd = domain_data(Xs, U)
     domain = train_logistic_regression(Xd, zd, key=domain_key, evals={"domain": (Xd, zd)}, **hyper)
     beta = importance_weights(domain.params, Xs, args.num_source, args.num_target, args.clip)

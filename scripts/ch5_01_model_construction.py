@@ -11,9 +11,9 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxlin.blocks import MLP, FixedHiddenMLP, MySequential, NestMLP, chimera
-from jaxlin.cli import Run, make_parser
-from jaxlin.params import named_parameters
+from jaxlin.chapters.ch5_01_model_construction import MLP, FixedHiddenMLP, MySequential, NestMLP, chimera
+from jaxlin.chapters.ch5_02_parameters import named_parameters
+from jaxlin.run.cli import Run, make_parser
 
 
 def run_block(name: str, model: nn.Module, key: jax.Array, X: jax.Array) -> dict:

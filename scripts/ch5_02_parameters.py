@@ -12,10 +12,10 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxlin.blocks import my_init, tied_mlp
-from jaxlin.cli import Run, make_parser
-from jaxlin.flax_adapter import flax_model
-from jaxlin.params import named_parameters, reinit
+from jaxlin.chapters.ch5_01_model_construction import my_init, tied_mlp
+from jaxlin.chapters.ch5_02_parameters import named_parameters, reinit
+from jaxlin.nn.flax_adapter import flax_model
+from jaxlin.run.cli import Run, make_parser
 
 init = nn.initializers
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import flax.linen as nn
 import jax
 
-from jaxlin.cli import Run, make_parser
-from jaxlin.params import infer_shapes, named_parameters
+from jaxlin.chapters.ch5_02_parameters import infer_shapes, named_parameters
+from jaxlin.run.cli import Run, make_parser
 
 
 def main(argv: list[str] | None = None) -> dict:

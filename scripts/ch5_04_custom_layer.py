@@ -10,10 +10,10 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxlin.blocks import CenteredLayer, MyDense
-from jaxlin.cli import Run, make_parser
-from jaxlin.flax_adapter import flax_model
-from jaxlin.params import named_parameters
+from jaxlin.chapters.ch5_01_model_construction import CenteredLayer, MyDense
+from jaxlin.chapters.ch5_02_parameters import named_parameters
+from jaxlin.nn.flax_adapter import flax_model
+from jaxlin.run.cli import Run, make_parser
 
 
 def main(argv: list[str] | None = None) -> dict:

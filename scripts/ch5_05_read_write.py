@@ -13,10 +13,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxlin.blocks import MLP
-from jaxlin.cli import Run, make_parser
-from jaxlin.flax_adapter import flax_model
-from jaxlin.io import load_pytree, save_pytree
+from jaxlin.chapters.ch5_01_model_construction import MLP
+from jaxlin.data.io import load_pytree, save_pytree
+from jaxlin.nn.flax_adapter import flax_model
+from jaxlin.run.cli import Run, make_parser
 
 
 def trees_equal(a, b) -> bool:

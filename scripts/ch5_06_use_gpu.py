@@ -12,9 +12,9 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxlin.cli import Run, make_parser
-from jaxlin.devices import cpu, num_gpus, try_all_gpus, try_gpu
-from jaxlin.flax_adapter import flax_model
+from jaxlin.chapters.ch5_06_use_gpu import cpu, num_gpus, try_all_gpus, try_gpu
+from jaxlin.nn.flax_adapter import flax_model
+from jaxlin.run.cli import Run, make_parser
 
 
 def main(argv: list[str] | None = None) -> dict:

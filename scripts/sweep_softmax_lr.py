@@ -14,13 +14,18 @@ import time
 import jax
 import numpy as np
 
-from jaxlin import init_softmax_regression, softmax_cross_entropy, softmax_regression_logits
-from jaxlin.cli import Run, make_parser, positive_int
-from jaxlin.experiment import add_data_args, load_data
-from jaxlin.fashion_mnist import to_float
-from jaxlin.plot import plot
-from jaxlin.loop import fit
-from jaxlin.sweep import init_sweep, make_sweep, sgd_with_lr
+from jaxlin import (
+    fit,
+    init_softmax_regression,
+    make_train_epoch,
+    softmax_cross_entropy,
+    softmax_regression_logits,
+    to_float,
+)
+from jaxlin.run.cli import Run, make_parser, positive_int
+from jaxlin.run.experiment import add_data_args, load_data
+from jaxlin.run.plot import plot
+from jaxlin.train.sweep import init_sweep, make_sweep, sgd_with_lr
 
 
 def wall_seconds(call) -> float:
@@ -52,12 +57,12 @@ def main(argv: list[str] | None = None) -> dict:
     add_data_args(parser)
     args = parser.parse_args(argv)
     run = Run(args, __file__)
-    data, load_seconds = load_data(args)
+    data, load_seconds = load_data(args, run)
     lrs = np.geomspace(args.lr_min, args.lr_max, args.num_lrs).tolist()
     seeds = [args.seed + k for k in range(len(lrs))] if args.seeds else [args.seed] * len(lrs)
     init = lambda key: init_softmax_regression(key, 784, 10, sigma=0.01)  # noqa: E731
     train = make_sweep(softmax_regression_logits, softmax_cross_entropy, args.batch_size, args.epochs,
-                       prepare=to_float)
+                       prepare=to_float, wide={"W": True, "b": False})
     key = jax.random.fold_in(jax.random.key(args.seed), 1)
     data_args = (data.train_images, data.train_labels, data.test_images, data.test_labels, key)
 
@@ -77,12 +82,14 @@ def main(argv: list[str] | None = None) -> dict:
     one = train.lower(one_params, one_state, *data_args).compile()
     # The same single model trained the usual way: fit's compiled epoch and a test evaluation
     # each epoch, timed by fit itself (training and evaluation; its compile apart).
-    updater = sgd_with_lr(lrs[0])                     # one optimizer: fit compiles its epoch once
+    updater = sgd_with_lr(lrs[0])
+    train_epoch = make_train_epoch(softmax_regression_logits, softmax_cross_entropy, updater,
+                                   args.batch_size, prepare=to_float)   # held: fit compiles it once
 
     def fit_seconds():
         result = fit(softmax_regression_logits, init(jax.random.key(seeds[0])), softmax_cross_entropy,
                      updater, (data.train_images, data.train_labels), num_epochs=args.epochs,
-                     batch_size=args.batch_size, key=key, prepare=to_float, eval_loss=None, progress=False,
+                     batch_size=args.batch_size, key=key, prepare=to_float, train_epoch=train_epoch,
                      evals={"test": (data.test_images, data.test_labels)})
         return result.seconds["train"] + result.seconds["eval"]
 

@@ -31,6 +31,13 @@ def load_script(name: str):
     return module
 
 
+def book_epoch_if(mode: str, net, loss, updater, batch_size: int, **kwargs):
+    """``fit``'s ``train_epoch`` for a test's mode: the book's loop for "loop", else None
+    (fit's default compiled epoch)."""
+    from jaxlin.train.book import BookEpoch
+    return BookEpoch.make(net, loss, updater, batch_size, **kwargs) if mode == "loop" else None
+
+
 def under_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false")
 
@@ -56,7 +63,7 @@ def fashion_mnist():
     """The real Fashion-MNIST, found the way the product finds it (TFDS data dir, then
     $JAXLIN_FASHION_MNIST_DIR, Debian's package, the internet). Skips without a
     source; under CI, where .ci/run provides one, a missing data set fails."""
-    from jaxlin.fashion_mnist import FashionMNISTNotFound, load_fashion_mnist_arrays
+    from jaxlin.data.fashion_mnist import FashionMNISTNotFound, load_fashion_mnist_arrays
     try:
         return load_fashion_mnist_arrays()
     except FashionMNISTNotFound as err:

@@ -8,12 +8,19 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import load_script
-from jaxlin.autodiff import control_flow_f, graph_forward, graph_grads_vjp
-from jaxlin.calculus import numerical_lim, numerical_limits, tangent_line
-from jaxlin.tabular import fill_numeric_na, one_hot, split_inputs_outputs, to_jax, write_house_tiny
+from jaxlin.chapters.ch2_02_data_preprocessing import (
+    fill_numeric_na,
+    one_hot,
+    split_inputs_outputs,
+    to_jax,
+    write_house_tiny,
+)
+from jaxlin.chapters.ch2_04_calculus import numerical_lim, numerical_limits, tangent_line
+from jaxlin.chapters.ch2_05_autograd import control_flow_f, graph_forward, graph_grads_vjp
 
 SCRIPTS = ["ch2_01_ndarray", "ch2_02_data_preprocessing", "ch2_03_linear_algebra",
            "ch2_04_calculus", "ch2_05_autograd"]

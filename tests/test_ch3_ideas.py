@@ -8,21 +8,49 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import load_script
-from jaxlin.classification import (binary_accuracy, binary_cross_entropy,
-                                   binary_cross_entropy_logits, boundary_frame, cross_entropy_grad,
-                                   cross_entropy_pq, entropy, information, init_linear_classifier,
-                                   kl_divergence, least_squares_classifier, likelihood,
-                                   linear_classifier, log_likelihood, perceptron_epoch,
-                                   perceptron_mistake_bound, sigmoid_squared_loss, train_perceptron,
-                                   train_sigmoid_classifier, two_class_data)
-from jaxlin.gaussian_noise import (gaussian_nll, loss_and_nll, loss_and_nll_profile, normal, perturb_w,
-                               squared_loss_nll)
-from jaxlin.linear import linreg_closed_form, synthetic_data
-from jaxlin.softmax import softmax, softmax_cross_entropy
-from jaxlin.vectorization import add, add_loop_jax, add_loop_numpy, time_calls, time_vectorization
+from jaxlin.chapters.ch3_01_gaussian_noise import (
+    gaussian_nll,
+    loss_and_nll,
+    loss_and_nll_profile,
+    normal,
+    perturb_w,
+    squared_loss_nll,
+)
+from jaxlin.chapters.ch3_01_linear_regression import (
+    add,
+    add_loop_jax,
+    add_loop_numpy,
+    time_calls,
+    time_vectorization,
+)
+from jaxlin.chapters.ch3_04_softmax_regression import (
+    binary_accuracy,
+    boundary_frame,
+    cross_entropy_grad,
+    cross_entropy_pq,
+    entropy,
+    information,
+    init_linear_classifier,
+    kl_divergence,
+    least_squares_classifier,
+    likelihood,
+    linear_classifier,
+    log_likelihood,
+    perceptron_epoch,
+    perceptron_mistake_bound,
+    sigmoid_squared_loss,
+    train_perceptron,
+    train_sigmoid_classifier,
+    two_class_data,
+)
+from jaxlin.data.synthetic import synthetic_data
+from jaxlin.nn.linear import linreg_closed_form
+from jaxlin.nn.losses import binary_cross_entropy, binary_cross_entropy_logits, softmax_cross_entropy
+from jaxlin.nn.softmax import softmax
 
 P = jnp.array([0.5, 0.25, 0.25])
 # The ch3_04 script's data set and settings: the same shapes and static arguments, so the

@@ -12,21 +12,31 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from conftest import load_script
 
-from jaxlin.activations import derivative, init_prelu, prelu, prelu_slope_grad, relu, sigmoid, tanh
-from jaxlin.early_stopping import EarlyStopping, EarlyStoppingState, early_stopping_update
-from jaxlin.flax_adapter import flax_model
-from jaxlin.init import normal_init, xavier_normal, xavier_uniform
-from jaxlin.linear import init_linreg, linreg, squared_loss, synthetic_data
-from jaxlin.loop import fit
-from jaxlin.model_selection import get_k_fold_data, k_fold, k_fold_indices
-from jaxlin.optim import sgd
-from jaxlin.polynomial import poly_features, polynomial_data
-from jaxlin.preprocessing import standardization_stats, standardize
-from jaxlin.regularization import (decay_mask, l1_penalty, l2_penalty, proximal_sgd, sgd_weight_decay,
-                                   soft_threshold, weight_penalty)
-from jaxlin.train import evaluate_loss, make_train_step, train_step_fn
+from conftest import load_script
+from jaxlin.chapters.ch4_04_underfit_overfit import poly_features, polynomial_data
+from jaxlin.data.model_selection import get_k_fold_data, k_fold, k_fold_indices
+from jaxlin.data.preprocessing import standardization_stats, standardize
+from jaxlin.data.synthetic import synthetic_data
+from jaxlin.nn.activations import derivative, init_prelu, prelu, prelu_slope_grad, relu, sigmoid, tanh
+from jaxlin.nn.flax_adapter import flax_model
+from jaxlin.nn.init import normal_init, xavier_normal, xavier_uniform
+from jaxlin.nn.linear import init_linreg, linreg
+from jaxlin.nn.losses import squared_loss
+from jaxlin.nn.regularization import (
+    decay_mask,
+    l1_penalty,
+    l2_penalty,
+    proximal_sgd,
+    sgd_weight_decay,
+    soft_threshold,
+    weight_penalty,
+)
+from jaxlin.nn.updaters import sgd
+from jaxlin.train.early_stopping import EarlyStopping, EarlyStoppingState, early_stopping_update
+from jaxlin.train.evaluate import evaluate_loss
+from jaxlin.train.fit import fit
+from jaxlin.train.step import make_train_step, train_step
 
 X_GRID = jnp.linspace(-8.0, 8.0, 161)
 
@@ -156,7 +166,7 @@ def test_early_stopping_with_fit_keeps_best_params():
     stopper = EarlyStopping(patience=4)
     result = fit(linreg, init_linreg(jax.random.key(1), 2), squared_loss, functools.partial(sgd, lr=0.01),
                  (X, y), num_epochs=200, batch_size=10, key=jax.random.key(2), evals={"valid": valid},
-                 eval_loss=squared_loss, callback=stopper, progress=False)
+                 eval_loss=squared_loss, callback=stopper)
     valid_losses = [r["valid_loss"] for r in result.history]
     assert 1 < stopper.best_epoch == int(np.argmin(valid_losses)) + 1
     assert stopper.stopped_epoch == len(result.history) == stopper.best_epoch + 4 < 200
@@ -217,12 +227,12 @@ def test_scratch_penalty_equals_concise_decay():
     tx = sgd_weight_decay(lr, lambd)
     p_concise, _, m_concise = make_train_step(linreg, squared_loss, tx)(params, tx.init(params), X, y)
     jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-7), p_scratch, p_concise)
-    plain = train_step_fn(linreg, squared_loss, functools.partial(sgd, lr=lr))(params, (), X, y)
+    plain = train_step(linreg, squared_loss, functools.partial(sgd, lr=lr))(params, (), X, y)
     np.testing.assert_allclose(m_scratch["loss"], plain[2]["loss"])   # data loss, no penalty in it
     np.testing.assert_allclose(m_concise["loss"], plain[2]["loss"])
     np.testing.assert_allclose(p_scratch["b"], plain[0]["b"], rtol=1e-6)   # bias unaffected
     with pytest.raises(TypeError, match="penalty"):
-        train_step_fn(linreg, squared_loss, functools.partial(sgd, lr=lr), penalty=3.0)
+        train_step(linreg, squared_loss, functools.partial(sgd, lr=lr), penalty=3.0)
 
 
 def test_proximal_sgd_zeroes_small_weights():

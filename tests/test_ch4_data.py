@@ -10,18 +10,49 @@ import numpy as np
 import optax
 import pandas as pd
 import pytest
-from conftest import load_script, shared_dir
 
-from jaxlin.distribution_shift import (decision_boundary, domain_data, effective_sample_size,
-                                       gaussian_log_density_ratio, importance_weights,
-                                       log_importance_weights, logistic_loss, logistic_regression,
-                                       parabola_labels, sample_inputs, weighted_error,
-                                       weighted_logistic_loss, with_weights)
-from jaxlin.kaggle_house import (DATA_DIR_ENV, LABEL, TEST_FILE, TRAIN_FILE, Preprocessing, adam,
-                                 check_columns, find_csvs, fit_preprocessing, linear_model,
-                                 load_house_data, log_rmse, log_space_squared_error, mlp_model,
-                                 predict_prices, prediction_data, read_house_csv, squared_log_error,
-                                 targets, training_data, transform, write_submission)
+from conftest import load_script, shared_dir
+from jaxlin.chapters.ch4_09_environment_and_distribution_shift import (
+    decision_boundary,
+    domain_data,
+    effective_sample_size,
+    gaussian_log_density_ratio,
+    importance_weights,
+    log_importance_weights,
+    logistic_regression,
+    parabola_labels,
+    sample_inputs,
+    weighted_error,
+    weighted_logistic_loss,
+    with_weights,
+)
+from jaxlin.chapters.ch4_10_kaggle_house_price import (
+    adam,
+    linear_model,
+    log_rmse,
+    log_space_squared_error,
+    mlp_model,
+    predict_prices,
+    squared_log_error,
+    targets,
+    write_submission,
+)
+from jaxlin.data.kaggle_house import (
+    DATA_DIR_ENV,
+    LABEL,
+    TEST_FILE,
+    TRAIN_FILE,
+    Preprocessing,
+    check_columns,
+    find_csvs,
+    fit_preprocessing,
+    load_house_data,
+    prediction_data,
+    read_house_csv,
+    training_data,
+    transform,
+)
+from jaxlin.nn.losses import binary_cross_entropy_logits
 
 
 @pytest.fixture(scope="module")
@@ -238,11 +269,11 @@ def test_kaggle_submission(kaggle_runs, house, model):
 def test_shift_pieces_by_hand():
     h = jnp.array([[0.0], [2.0], [-1.0]])
     y = jnp.array([1.0, 0.0, 0.0])
-    np.testing.assert_allclose(logistic_loss(h, y), [[math.log(2)], [math.log1p(math.exp(2))],
+    np.testing.assert_allclose(binary_cross_entropy_logits(h, y), [[math.log(2)], [math.log1p(math.exp(2))],
                                                      [math.log1p(math.exp(-1))]], rtol=1e-6)
     yw = with_weights(y, jnp.array([1.0, 3.0, 0.5]))
     assert yw.shape == (3, 2)
-    np.testing.assert_allclose(weighted_logistic_loss(h, yw), logistic_loss(h, y) * yw[:, 1:2])
+    np.testing.assert_allclose(weighted_logistic_loss(h, yw), binary_cross_entropy_logits(h, y) * yw[:, 1:2])
     np.testing.assert_allclose(weighted_error(h, yw), [[1.0], [3.0], [0.0]])
     np.testing.assert_array_equal(with_weights(y)[:, 1], 1.0)
     with pytest.raises(ValueError, match="3 labels but 2 weights"):

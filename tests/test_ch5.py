@@ -11,12 +11,21 @@ import numpy as np
 import pytest
 
 from conftest import load_script
-from jaxlin.blocks import (MLP, CenteredLayer, FixedHiddenMLP, MyDense, MySequential, NestMLP, chimera,
-                           my_init, tied_mlp)
-from jaxlin.devices import cpu, gpus, num_gpus, try_all_gpus, try_gpu
-from jaxlin.flax_adapter import flax_model
-from jaxlin.io import load_pytree, save_pytree
-from jaxlin.params import infer_shapes, named_parameters, num_parameters, reinit
+from jaxlin.chapters.ch5_01_model_construction import (
+    MLP,
+    CenteredLayer,
+    FixedHiddenMLP,
+    MyDense,
+    MySequential,
+    NestMLP,
+    chimera,
+    my_init,
+    tied_mlp,
+)
+from jaxlin.chapters.ch5_02_parameters import infer_shapes, named_parameters, num_parameters, reinit
+from jaxlin.chapters.ch5_06_use_gpu import cpu, gpus, num_gpus, try_all_gpus, try_gpu
+from jaxlin.data.io import load_pytree, save_pytree
+from jaxlin.nn.flax_adapter import flax_model
 
 SCRIPTS = ["ch5_01_model_construction", "ch5_02_parameters", "ch5_03_deferred_init",
            "ch5_04_custom_layer", "ch5_05_read_write", "ch5_06_use_gpu"]

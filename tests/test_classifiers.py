@@ -7,10 +7,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import load_script
 
+from conftest import load_script
 from jaxlin import dropout_layer, init_mlp, mlp, mlp_dropout, sgd, softmax_cross_entropy
-from jaxlin.train import make_train_epoch
+from jaxlin.train.epoch import make_train_epoch
 
 pytestmark = pytest.mark.data
 

@@ -8,13 +8,27 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from conftest import load_script
 
-from jaxlin import (Timer, data_iter, evaluate_accuracy, evaluate_loss, init_linreg, linreg,
-                    linreg_closed_form, load_pytree, make_train_epoch, make_train_step,
-                    save_pytree, sgd, squared_loss, synthetic_data)
-from jaxlin.loop import fit
-from jaxlin.train import evaluate_sums
+from conftest import load_script
+from jaxlin import (
+    Timer,
+    data_iter,
+    evaluate_accuracy,
+    evaluate_loss,
+    init_linreg,
+    linreg,
+    linreg_closed_form,
+    load_pytree,
+    make_train_epoch,
+    make_train_step,
+    save_pytree,
+    sgd,
+    squared_loss,
+    synthetic_data,
+)
+from jaxlin.train.book import BookEpoch
+from jaxlin.train.evaluate import evaluate_sums
+from jaxlin.train.fit import fit
 
 TRUE_W, TRUE_B = jnp.array([2.0, -3.4]), 4.2
 
@@ -163,9 +177,10 @@ def test_fit_rejects_mismatched_lengths_and_batch_size():
 
 def test_compiled_epoch_equals_book_loop(data):
     params = init_linreg(jax.random.key(1), 2)
-    kw = dict(num_epochs=2, batch_size=10, key=jax.random.key(5), progress=False)
-    a = fit(linreg, params, squared_loss, functools.partial(sgd, lr=0.03), data, mode="epoch", **kw)
-    b = fit(linreg, params, squared_loss, functools.partial(sgd, lr=0.03), data, mode="loop", **kw)
+    kw = dict(num_epochs=2, batch_size=10, key=jax.random.key(5))
+    up = functools.partial(sgd, lr=0.03)
+    a = fit(linreg, params, squared_loss, up, data, **kw)
+    b = fit(linreg, params, squared_loss, up, data, train_epoch=BookEpoch.make(linreg, squared_loss, up, 10), **kw)
     jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6), a.params, b.params)
     assert [h["epoch"] for h in a.history] == [1, 2]
     np.testing.assert_allclose([h["train_loss"] for h in a.history],

@@ -8,12 +8,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import ROOT, shared_dir
 
-from jaxlin import fashion_mnist as fm
-from jaxlin.fashion_mnist import (Batches, ChecksumError, FashionMNISTNotFound,
-                                  get_fashion_mnist_labels, load_data_fashion_mnist,
-                                  load_fashion_mnist_arrays, show_images)
+from conftest import ROOT, shared_dir
+from jaxlin.data import fashion_mnist_sources as fm
+from jaxlin.data.fashion_mnist import (
+    Batches,
+    ChecksumError,
+    FashionMNISTNotFound,
+    get_fashion_mnist_labels,
+    load_data_fashion_mnist,
+    load_fashion_mnist_arrays,
+)
+from jaxlin.run.plot import show_images
 
 FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")

@@ -12,14 +12,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import ROOT, load_script
 
-from jaxlin import (init_mlp, init_softmax_regression, mlp, sgd, softmax_cross_entropy,
-                    softmax_regression_logits)
-from jaxlin.fashion_mnist import to_float
-from jaxlin.loop import fit
-from jaxlin.sweep import init_sweep, make_sweep, sgd_with_lr, unstack
-from jaxlin.train import make_indexed_step, make_train_step, shuffle
+from conftest import ROOT, load_script
+from jaxlin import (
+    init_mlp,
+    init_softmax_regression,
+    mlp,
+    sgd,
+    softmax_cross_entropy,
+    softmax_regression_logits,
+)
+from jaxlin.data.fashion_mnist import to_float
+from jaxlin.train.book import BookEpoch
+from jaxlin.train.epoch import make_indexed_step, shuffle
+from jaxlin.train.fit import fit
+from jaxlin.train.step import make_train_step
+from jaxlin.train.sweep import init_sweep, make_sweep, sgd_with_lr, unstack
 
 
 def _toy_classification(n=600, d=12, classes=4, seed=0):
@@ -73,8 +81,7 @@ def test_sweep_of_k_models_equals_k_separate_runs():
     result = train(params, state, X, y, Xt, yt, key)
     for k, (lr, seed) in enumerate(zip(lrs, seeds)):
         single = fit(mlp, init(jax.random.key(seed)), softmax_cross_entropy, sgd_with_lr(lr), (X, y),
-                     num_epochs=3, batch_size=50, key=key, evals={"test": (Xt, yt)}, eval_loss=None,
-                     progress=False)
+                     num_epochs=3, batch_size=50, key=key, evals={"test": (Xt, yt)})
         jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5),
                      unstack(result.params, k), single.params)
         np.testing.assert_allclose(result.test_acc[:, k], [h["test_acc"] for h in single.history], atol=1e-6)
@@ -94,28 +101,29 @@ import os, sys, json, functools
 os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
 import jax, jax.numpy as jnp, numpy as np, optax
 from jaxlin import init_mlp, mlp, softmax_cross_entropy, sgd, data_mesh
-from jaxlin.loop import fit
-from jaxlin.train import make_train_step
-from jaxlin.parallel import replicate
+from jaxlin.train.fit import fit
+from jaxlin.train.step import make_train_step
+from jaxlin.train.parallel import batch_sharded, replicate
 assert jax.device_count() == 4
 X = jax.random.normal(jax.random.key(0), (640, 20))
 y = jax.random.randint(jax.random.key(1), (640,), 0, 5)
 p = init_mlp(jax.random.key(2), 20, 32, 5, sigma=0.1)
 out = {}
 for name, up in [("sgd", functools.partial(sgd, lr=0.1)), ("adam", optax.adam(1e-2))]:
-    kw = dict(num_epochs=2, batch_size=64, key=jax.random.key(3), progress=False)
+    kw = dict(num_epochs=2, batch_size=64, key=jax.random.key(3))
     one = fit(mlp, p, softmax_cross_entropy, up, (X, y), **kw)
     four = fit(mlp, p, softmax_cross_entropy, up, (X, y), mesh=data_mesh(), **kw)
     out[name] = max(float(jnp.abs(a - b).max()) for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(four.params)))
     out[name + "_replicated"] = jax.tree.leaves(four.params)[0].sharding.is_fully_replicated
     out[name + "_devices"] = len(jax.tree.leaves(four.params)[0].sharding.device_set)
 mesh = data_mesh()
-step = make_train_step(mlp, softmax_cross_entropy, functools.partial(sgd, lr=0.1), mesh=mesh)
-hlo = step.lower(*replicate((p, (), X[:64], y[:64]), mesh)).compile().as_text()
+step = make_train_step(mlp, softmax_cross_entropy, functools.partial(sgd, lr=0.1))
+batch = jax.device_put((X[:64], y[:64]), batch_sharded(mesh))       # the batch split, params replicated
+hlo = step.lower(*replicate((p, ()), mesh), *batch).compile().as_text()
 out["all_reduce"] = "all-reduce" in hlo
 try:
     fit(mlp, p, softmax_cross_entropy, optax.sgd(0.1), (X, y), num_epochs=1, batch_size=66,
-        key=jax.random.key(3), progress=False, mesh=mesh)
+        key=jax.random.key(3), mesh=mesh)
 except ValueError as e:
     out["indivisible"] = str(e)
 print(json.dumps(out))
@@ -142,10 +150,11 @@ def test_fast_path_equals_book_loop_after_one_epoch(fashion_mnist):
     test = (d.test_images[:2000], d.test_labels[:2000])
     params = init_softmax_regression(jax.random.key(0))
     kw = dict(num_epochs=1, batch_size=256, key=jax.random.key(1), evals={"test": test},
-              eval_loss=None, prepare=to_float, progress=False)
+              prepare=to_float)
     updater = functools.partial(sgd, lr=0.1)
-    fast = fit(softmax_regression_logits, params, softmax_cross_entropy, updater, train, mode="epoch", **kw)
-    book = fit(softmax_regression_logits, params, softmax_cross_entropy, updater, train, mode="loop", **kw)
+    loop = BookEpoch.make(softmax_regression_logits, softmax_cross_entropy, updater, 256, prepare=to_float)
+    fast = fit(softmax_regression_logits, params, softmax_cross_entropy, updater, train, **kw)
+    book = fit(softmax_regression_logits, params, softmax_cross_entropy, updater, train, train_epoch=loop, **kw)
     for key in ("train_loss", "train_acc", "test_acc"):
         assert fast.history[0][key] == pytest.approx(book.history[0][key], rel=1e-5, abs=1e-6)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), fast.params, book.params)

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import jax
@@ -24,17 +25,35 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from conftest import ROOT, load_script, shared_dir
 
-import jaxlin.io
-import jaxlin.loop
-from jaxlin import (cross_entropy, data_iter, dropout_layer, init_mlp, init_softmax_regression,
-                    linreg, load_pytree, make_train_epoch, make_train_step, mlp_dropout, save_pytree,
-                    sgd, softmax_cross_entropy, softmax_regression, squared_loss, write_json)
-from jaxlin.checkpoint import checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
-from jaxlin.loop import fit, train_epoch_ch3
-from jaxlin.plot import plt, savefig
-from jaxlin.train import DivergenceError, epoch_indices
+import jaxlin.data.io
+import jaxlin.train.fit
+from conftest import ROOT, book_epoch_if, load_script, shared_dir
+from jaxlin import (
+    cross_entropy,
+    data_iter,
+    dropout_layer,
+    init_mlp,
+    init_softmax_regression,
+    linreg,
+    load_pytree,
+    make_train_epoch,
+    make_train_step,
+    mlp_dropout,
+    save_pytree,
+    sgd,
+    softmax_cross_entropy,
+    softmax_regression,
+    squared_loss,
+    write_json,
+)
+from jaxlin.run.checkpoint import checkpoint_path, latest_checkpoint, load_checkpoint, save_checkpoint
+from jaxlin.run.plot import plt, savefig
+from jaxlin.run.progress import Progress, batch_bar
+from jaxlin.train.book import BookEpoch, train_epoch_ch3
+from jaxlin.train.epoch import epoch_indices
+from jaxlin.train.evaluate import evaluate_accuracy, evaluate_loss
+from jaxlin.train.fit import DivergenceError, fit
 
 SOFTMAX = "ch3_06_softmax_regression_scratch"
 MLP = "ch4_02_mlp_scratch"
@@ -172,7 +191,7 @@ def test_fit_reports_divergence_seen_only_by_the_evaluation():
     params = {"w": jnp.zeros((3, 1)), "b": jnp.zeros(1)}
     with pytest.raises(DivergenceError) as info:
         fit(linreg, params, squared_loss, functools.partial(sgd, lr=1e30), (X, y), num_epochs=3,
-            batch_size=20, key=jax.random.key(1), evals={"train": (X, y)}, progress=False)
+            batch_size=20, key=jax.random.key(1), evals={"train": (X, y)}, eval_loss=squared_loss)
     assert info.value.epoch == 1 and info.value.history == []
 
 
@@ -181,18 +200,20 @@ def test_fit_divergence_error_names_epoch_and_step_and_keeps_the_good_history(mo
     """Two good epochs at lr 0.1, then lr 1e4 from epoch 3: the error names epoch 3 and its step."""
     X, y = toy_classification()
     params = init_softmax_regression(jax.random.key(0), 4, 3)
-    kw = dict(batch_size=5, key=jax.random.key(1), mode=mode, progress=False)
-    good = fit(softmax_regression, params, cross_entropy, functools.partial(sgd, lr=0.1), (X, y),
-               num_epochs=2, **kw)
+    kw = dict(batch_size=5, key=jax.random.key(1))
+    good_sgd, bad_sgd = functools.partial(sgd, lr=0.1), functools.partial(sgd, lr=1e4)
+    good = fit(softmax_regression, params, cross_entropy, good_sgd, (X, y), num_epochs=2,
+               train_epoch=book_epoch_if(mode, softmax_regression, cross_entropy, good_sgd, 5), **kw)
     saved = []
     with pytest.raises(DivergenceError) as info:
-        fit(softmax_regression, good.params, cross_entropy, functools.partial(sgd, lr=1e4), (X, y),
-            num_epochs=6, start_epoch=2, history=good.history, lr=1e4,
-            callback=lambda epoch, *_: saved.append(epoch), **kw)
+        fit(softmax_regression, good.params, cross_entropy, bad_sgd, (X, y),
+            num_epochs=6, start_epoch=2, history=good.history,
+            callback=lambda epoch, *_: saved.append(epoch),
+            train_epoch=book_epoch_if(mode, softmax_regression, cross_entropy, bad_sgd, 5), **kw)
     err = info.value
     assert err.epoch == 3 and err.step is not None and 1 <= err.step <= 8          # 1-based
-    assert f"epoch 3, step {err.step}" in str(err) and "smaller learning rate (lr=10000)" in str(err)
-    assert err.history == good.history and err.last_epoch == 2
+    assert f"epoch 3, step {err.step}" in str(err)
+    assert err.history == good.history and err.history[-1]["epoch"] == 2
     assert saved == []                    # no callback (checkpoint) ever sees the diverged state
 
 
@@ -242,25 +263,27 @@ def test_fit_reads_metrics_once_per_epoch(mode, monkeypatch):
     X, y = toy_classification()
     params = init_softmax_regression(jax.random.key(0), 4, 3)
     reads, calls, programs = [], [], []
-    summarize, compiled_epoch = jaxlin.loop.summarize, jaxlin.loop.compiled_epoch
+    summarize = jaxlin.train.fit.summarize
+    updater = functools.partial(sgd, lr=0.1)
 
     def counting_summarize(sums):
         reads.append(1)
         return summarize(sums)
 
-    def counting_compiled_epoch(*args, **kwargs):
-        compiled = compiled_epoch(*args, **kwargs)
-        programs.append(compiled.as_text())
+    class CountingEpoch:                     # fit's train_epoch: counts compiled calls
+        def __init__(self, epoch):
+            self.epoch = epoch
 
-        def run(*a):
-            calls.append(1)
-            return compiled(*a)
-        return run
+        def lower(self, *args):
+            compiled = self.epoch.lower(*args).compile()
+            programs.append(compiled.as_text() if mode == "epoch" else "")
+            return types.SimpleNamespace(compile=lambda: lambda *a: calls.append(1) or compiled(*a))
 
-    monkeypatch.setattr(jaxlin.loop, "summarize", counting_summarize)
-    monkeypatch.setattr(jaxlin.loop, "compiled_epoch", counting_compiled_epoch)
-    fit(softmax_regression, params, cross_entropy, functools.partial(sgd, lr=0.1), (X, y),
-        num_epochs=3, batch_size=5, key=jax.random.key(1), mode=mode, progress=False)
+    epoch = book_epoch_if(mode, softmax_regression, cross_entropy, updater, 5) or make_train_epoch(
+        softmax_regression, cross_entropy, updater, 5)
+    monkeypatch.setattr(jaxlin.train.fit, "summarize", counting_summarize)
+    fit(softmax_regression, params, cross_entropy, updater, (X, y), num_epochs=3, batch_size=5,
+        key=jax.random.key(1), train_epoch=CountingEpoch(epoch))
     assert len(reads) == 3
     if mode == "epoch":
         assert len(calls) == 3 and len(programs) == 1
@@ -310,7 +333,7 @@ def test_ctrl_c_in_process_saves_the_last_finished_epoch_and_resumes_bit_identic
     """Ctrl-C during epoch 2 (no --checkpoint-dir): epoch 1 is saved under <out>/checkpoint, the
     message gives the command to resume, and resuming ends where the uninterrupted run did."""
     ref_out, ref = uninterrupted
-    summarize, reads = jaxlin.loop.summarize, []
+    summarize, reads = jaxlin.train.fit.summarize, []
 
     def interrupted_in_epoch_2(sums):
         reads.append(1)
@@ -318,7 +341,7 @@ def test_ctrl_c_in_process_saves_the_last_finished_epoch_and_resumes_bit_identic
             raise KeyboardInterrupt
         return summarize(sums)
 
-    monkeypatch.setattr(jaxlin.loop, "summarize", interrupted_in_epoch_2)
+    monkeypatch.setattr(jaxlin.train.fit, "summarize", interrupted_in_epoch_2)
     main = main_of(SOFTMAX)
     assert exit_code(main, ["--epochs", "3", "--out", str(tmp_path), "--quiet"]) == 130
     monkeypatch.undo()
@@ -342,7 +365,7 @@ def test_ctrl_c_before_any_epoch_finished_saves_nothing_and_exits_130(fashion_mn
                                                                       monkeypatch, capsys):
     def interrupted(sums):
         raise KeyboardInterrupt
-    monkeypatch.setattr(jaxlin.loop, "summarize", interrupted)
+    monkeypatch.setattr(jaxlin.train.fit, "summarize", interrupted)
     assert exit_code(main_of(SOFTMAX), ["--epochs", "3", "--out", str(tmp_path), "--quiet"]) == 130
     err = capsys.readouterr().err
     assert "no epoch finished, nothing to save" in err and "Traceback" not in err
@@ -354,7 +377,7 @@ def test_ctrl_c_before_any_epoch_finished_saves_nothing_and_exits_130(fashion_mn
 def test_ctrl_c_in_a_script_without_checkpoints_exits_130_with_results(tmp_path, monkeypatch, capsys):
     def interrupted(sums):
         raise KeyboardInterrupt
-    monkeypatch.setattr(jaxlin.loop, "summarize", interrupted)
+    monkeypatch.setattr(jaxlin.train.fit, "summarize", interrupted)
     name = "ch3_03_linear_regression_concise"
     assert exit_code(main_of(name), [*SMALL[name], "--out", str(tmp_path), "--quiet"]) == 130
     err = capsys.readouterr().err
@@ -416,10 +439,10 @@ def test_a_crash_while_writing_a_checkpoint_leaves_the_previous_one_latest(failu
         file.write(b"PK\x03\x04 half a zip file")            # some bytes reach the disk
         raise failure
 
-    monkeypatch.setattr(jaxlin.io.np, "savez", savez_then_crash)
+    monkeypatch.setattr(jaxlin.data.io.np, "savez", savez_then_crash)
     with pytest.raises(type(failure)):
         save_checkpoint(tmp_path, 2, jax.tree.map(lambda p: p + 1, params), (), key, [])
-    monkeypatch.setattr(jaxlin.io.np, "savez", real_savez)
+    monkeypatch.setattr(jaxlin.data.io.np, "savez", real_savez)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt_00001.npz"]   # no half file, no temp
     assert latest_checkpoint(tmp_path) == checkpoint_path(tmp_path, 1)
     ckpt = load_checkpoint(latest_checkpoint(tmp_path), params, ())
@@ -475,7 +498,7 @@ def test_fit_resumed_from_a_checkpoint_matches_an_uninterrupted_fit(mode, tmp_pa
     params = init_mlp(jax.random.key(0), 6, 8, 3)
     net = functools.partial(mlp_dropout, dropouts=(0.5,))
     opt = optax.adam(1e-2)
-    kw = dict(batch_size=10, key=jax.random.key(3), stochastic=True, mode=mode, progress=False)
+    kw = dict(batch_size=10, key=jax.random.key(3), stochastic=True)
     straight = fit(net, params, softmax_cross_entropy, opt, (X, y), num_epochs=4, **kw)
     first = fit(net, params, softmax_cross_entropy, opt, (X, y), num_epochs=2, **kw)
     save_checkpoint(tmp_path, 2, first.params, first.opt_state, kw["key"], first.history)
@@ -605,7 +628,7 @@ def fit_args(**overrides):
     X, y = toy_classification()
     kw = dict(net=softmax_regression, params=init_softmax_regression(jax.random.key(0), 4, 3),
               loss=cross_entropy, updater=functools.partial(sgd, lr=0.1), train=(X, y),
-              num_epochs=1, batch_size=5, key=jax.random.key(0), progress=False)
+              num_epochs=1, batch_size=5, key=jax.random.key(0))
     return kw | overrides
 
 
@@ -623,9 +646,9 @@ X40, Y40 = toy_classification()
     ({"updater": functools.partial(sgd, lr=0.0)}, ValueError, "lr must be a positive finite"),
     ({"updater": "sgd"}, TypeError, "updater must be"),
     ({"train": (X40[:, :3], Y40)}, ValueError, "expected inputs with 4 features per example"),
-    ({"mode": "fast"}, ValueError, "mode must be 'epoch' or 'loop'"),
+    ({"penalty": 3.0}, TypeError, "penalty must be callable"),
 ], ids=["mismatch", "empty", "batch0", "batch-too-big", "batch-float", "epochs0", "lr-nan", "lr-0",
-        "updater", "params-vs-inputs", "mode"])
+        "updater", "params-vs-inputs", "penalty"])
 def test_fit_rejects_bad_arguments_by_name(overrides, error, message):
     with pytest.raises(error, match=message):
         fit(**fit_args(**overrides))
@@ -650,10 +673,10 @@ def test_public_functions_reject_bad_inputs_by_name():
         make_train_step(softmax_regression, cross_entropy, functools.partial(sgd, lr=-1.0))
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         make_train_epoch(softmax_regression, cross_entropy, functools.partial(sgd, lr=0.1), 0)
-    with pytest.raises(ValueError, match=r"y must lie in \[0, 10\)"):
-        cross_entropy(jnp.full((2, 10), 0.1), jnp.array([3, 10]))
-    with pytest.raises(TypeError, match="y must be integer class indices"):
-        softmax_cross_entropy(jnp.zeros((2, 10)), jnp.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 10\)"):
+        evaluate_loss(softmax_regression, params, (jnp.zeros((2, 784)), jnp.array([3, 10])), cross_entropy)
+    with pytest.raises(TypeError, match="labels must be integer class indices"):
+        evaluate_accuracy(softmax_regression, params, (jnp.zeros((2, 784)), jnp.array([0.0, 1.0])))
     with pytest.raises(ValueError, match="dropout must lie in"):
         dropout_layer(jnp.ones(3), 1.5, key=jax.random.key(0))
     with pytest.raises(ValueError, match="same number of examples"):
@@ -715,13 +738,16 @@ def test_batch_bar_appears_only_when_an_epoch_takes_seconds(slow, monkeypatch):
         monkeypatch.setattr(tqdm.std, "time", lambda: next(clock))
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    fit(**fit_args(num_epochs=2, mode="loop", progress=True))
-    assert "epochs" in terminal.getvalue()
-    assert ("batches" in terminal.getvalue()) == slow
-    terminal = Terminal()
-    monkeypatch.setattr(sys, "stderr", terminal)
-    fit(**fit_args(num_epochs=2, mode="loop", progress=False))
-    assert terminal.getvalue() == ""
+    kw = fit_args(num_epochs=2)
+    for quiet in (False, True):
+        terminal = Terminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        progress = Progress(2, quiet=quiet, print_lines=False)
+        book = BookEpoch.make(kw["net"], kw["loss"], kw["updater"], 5, progress=batch_bar(quiet))
+        fit(**kw, train_epoch=book, callback=progress)
+        progress.close()
+        assert ("epochs" in terminal.getvalue()) == (not quiet)
+        assert ("batches" in terminal.getvalue()) == (slow and not quiet)
 
 
 def test_output_files_are_written_atomically(tmp_path, monkeypatch):

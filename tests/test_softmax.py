@@ -1,14 +1,25 @@
 """Softmax regression pieces (3.4, 3.6, 3.7) against the book's numbers and closed forms."""
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 
-from jaxlin import (accuracy, cross_entropy, init_softmax_regression, softmax, softmax_cross_entropy,
-                    softmax_regression)
+from jaxlin import (
+    accuracy,
+    cross_entropy,
+    evaluate_loss,
+    fit,
+    init_softmax_regression,
+    sgd,
+    softmax,
+    softmax_cross_entropy,
+    softmax_regression,
+)
 
 
 def test_softmax_rows_sum_to_one_and_are_positive():
@@ -60,11 +71,16 @@ def test_softmax_regression_shapes_and_init():
 
 
 @pytest.mark.parametrize("fn", [cross_entropy, softmax_cross_entropy])
-def test_labels_out_of_range_are_refused(fn):
-    with pytest.raises(ValueError, match=r"\[0, 3\)"):
-        fn(jnp.full((2, 3), 1 / 3), jnp.array([0, 3]))
-    with pytest.raises(ValueError, match=r"\[0, 3\)"):
-        fn(jnp.full((2, 3), 1 / 3), jnp.array([-1, 0]))
+def test_labels_out_of_range_are_refused_where_the_data_enter(fn):
+    """Checked once, on the host, by the evaluation and fit (not inside the losses)."""
+    net = lambda params, X: jnp.full((X.shape[0], 3), 1 / 3)  # noqa: E731
+    X = jnp.zeros((2, 1))
+    for y in (jnp.array([0, 3]), jnp.array([-1, 0])):
+        with pytest.raises(ValueError, match=r"\[0, 3\)"):
+            evaluate_loss(net, {}, (X, y), fn)
+        with pytest.raises(ValueError, match=r"\[0, 3\)"):
+            fit(net, {"w": jnp.zeros(1)}, fn, functools.partial(sgd, lr=0.1), (X, y), num_epochs=1,
+                batch_size=1, key=jax.random.key(0))
 
 
 def test_images_of_the_wrong_shape_are_refused():

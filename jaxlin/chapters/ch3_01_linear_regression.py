@@ -1,0 +1,119 @@
+"""Vectorization for speed (D2L 3.1.2): a Python loop of scalar adds against one vectorized add.
+
+The book adds two 10,000-element vectors once element by element in a Python
+``for`` loop and once as ``a + b``. JAX arrays are immutable, so the loop's
+``c[i] = a[i] + b[i]`` becomes ``c = c.at[i].set(a[i] + b[i])``: three dispatched
+operations and a fresh 10,000-element array per element, about a millisecond a step
+on a CPU. :func:`time_vectorization` therefore times the loop over NumPy scalars in
+full and the JAX loop over a bounded number of steps, extrapolated to ``n``.
+
+JAX dispatches asynchronously: every clock read here follows ``block_until_ready``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxlin.checks import check_positive_int
+from jaxlin.train.timer import Timer
+
+
+def add_loop_numpy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The book's loop ``c[i] = a[i] + b[i]`` over NumPy scalars, one Python step per element."""
+    c = np.zeros_like(a)
+    for i in range(a.shape[0]):
+        c[i] = a[i] + b[i]
+    return c
+
+
+def add_loop_jax(a: jax.Array, b: jax.Array, steps: int | None = None) -> jax.Array:
+    """The same loop on JAX arrays: ``c = c.at[i].set(a[i] + b[i])`` for the first ``steps`` elements.
+
+    Each step builds a new array (JAX arrays are immutable); elements past ``steps``
+    stay 0. ``steps=None`` runs all ``len(a)`` steps.
+    """
+    steps = a.shape[0] if steps is None else min(check_positive_int(steps, "steps"), a.shape[0])
+    c = jnp.zeros_like(a)
+    for i in range(steps):
+        c = c.at[i].set(a[i] + b[i])
+    return c
+
+
+def add(a: jax.Array, b: jax.Array) -> jax.Array:
+    """d = a + b, the vectorized add (one operation on whole arrays)."""
+    return a + b
+
+
+def time_calls(f: Callable[[], Any], repeats: int) -> list[float]:
+    """Seconds of each of ``repeats`` calls of ``f()``, each result blocked on before the clock stops."""
+    repeats = check_positive_int(repeats, "repeats")
+    timer = Timer()
+    timer.times.clear()
+    for _ in range(repeats):
+        timer.start()
+        jax.block_until_ready(f())
+        timer.stop()
+    return list(timer.times)
+
+
+def time_vectorization(n: int = 10000, *, jax_loop_steps: int = 1000,
+                       repeats: int = 20) -> dict[str, Any]:
+    """Seconds for adding two length-``n`` vectors of ones, four ways, plus speed-ups.
+
+    * ``numpy_loop``: :func:`add_loop_numpy`, all ``n`` steps, timed once (as the book).
+    * ``jax_loop``: :func:`add_loop_jax` over ``jax_loop_steps`` steps after a short
+      warm-up, extrapolated linearly to ``n`` (``jax_loop_extrapolated``); exact when
+      ``jax_loop_steps >= n``.
+    * ``eager``: ``a + b`` on JAX arrays (the first call, which compiles the primitive,
+      is ``eager_first``; then the median of ``repeats`` calls).
+    * ``jit``: the jitted :func:`add`; its compile time (``jit_compile``, from
+      ``lower().compile()``) is reported separately from the median run time.
+    * ``numpy_vectorized``: ``a + b`` on the NumPy arrays, for reference.
+
+    Speed-ups are loop time over vectorized time; ``loops_agree_with_add`` says whether
+    both loops computed what ``a + b`` does.
+    """
+    n = check_positive_int(n, "n")
+    steps = min(check_positive_int(jax_loop_steps, "jax_loop_steps"), n)
+    a_np, b_np = np.ones(n, np.float32), np.ones(n, np.float32)
+    a, b = jnp.ones(n), jnp.ones(n)
+    timer = Timer()
+
+    timer.start()
+    c_np = add_loop_numpy(a_np, b_np)
+    numpy_loop = timer.stop()
+
+    jax.block_until_ready(add_loop_jax(a, b, min(steps, 10)))  # compile the indexing ops once
+    timer.start()
+    c = jax.block_until_ready(add_loop_jax(a, b, steps))
+    jax_loop = timer.stop()
+
+    timer.start()
+    jax.block_until_ready(add(a, b))
+    eager_first = timer.stop()
+    eager = float(np.median(time_calls(lambda: add(a, b), repeats)))
+
+    timer.start()
+    add_jit = jax.jit(add).lower(a, b).compile()
+    jit_compile = timer.stop()
+    jit = float(np.median(time_calls(lambda: add_jit(a, b), repeats)))
+
+    numpy_vectorized = float(np.median(time_calls(lambda: a_np + b_np, repeats)))
+
+    jax_loop_extrapolated = jax_loop * n / steps
+    seconds = {"numpy_loop": numpy_loop, "jax_loop": jax_loop,
+               "jax_loop_extrapolated": jax_loop_extrapolated, "eager_first": eager_first,
+               "eager": eager, "jit_compile": jit_compile, "jit": jit,
+               "numpy_vectorized": numpy_vectorized}
+    speedups = {"numpy_loop/eager": numpy_loop / eager, "numpy_loop/jit": numpy_loop / jit,
+                "jax_loop/eager": jax_loop_extrapolated / eager,
+                "jax_loop/jit": jax_loop_extrapolated / jit,
+                "numpy_loop/numpy_vectorized": numpy_loop / numpy_vectorized}
+    agree = bool(np.array_equal(c_np, a_np + b_np)
+                 and np.array_equal(np.asarray(c[:steps]), np.asarray(add(a, b)[:steps])))
+    return {"n": n, "jax_loop_steps": steps, "extrapolated": steps < n, "repeats": repeats,
+            "loops_agree_with_add": agree, "seconds": seconds, "speedups": speedups}

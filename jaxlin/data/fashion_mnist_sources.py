@@ -1,0 +1,161 @@
+"""Where Fashion-MNIST comes from (D2L 3.5): TFDS's ``fashion_mnist`` builder, offline too.
+
+In order: the prepared TFDS copy in ``data_dir`` (``data_dir=``, else ``$TFDS_DATA_DIR``,
+else ``~/tensorflow_datasets``); TFDS preparing it from a local folder of the four
+original ``.gz`` files (``fashion_mnist_dir=`` / ``--fashion-mnist-dir``, else
+``$JAXLIN_FASHION_MNIST_DIR``, else Debian/Ubuntu's ``dataset-fashion-mnist`` package in
+``/usr/share/datasets/fashion-mnist``, whose re-gzipped files get their original gzip
+header back so TFDS's checksums pass); TFDS downloading it, when the internet is
+reachable. Otherwise :class:`FashionMNISTNotFound` lists these ways to get the data.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import os
+import shutil
+import socket
+import struct
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+NAME = "fashion_mnist"
+ENV_DIR = "JAXLIN_FASHION_MNIST_DIR"
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+# The original gzip headers carry these modification times (train files, t10k files).
+GZIP_MTIMES = {"train": 1504176606, "t10k": 1504176627}
+
+class FashionMNISTNotFound(FileNotFoundError):
+    """No prepared copy, no local source and no internet."""
+
+
+class ChecksumError(ValueError):
+    """A local Fashion-MNIST file does not match TFDS's registered checksum."""
+
+
+def default_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """TFDS's data directory: the argument, else ``$TFDS_DATA_DIR``, else ``~/tensorflow_datasets``."""
+    return Path(data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets").expanduser()
+
+
+@functools.lru_cache(maxsize=1)
+def _url_infos() -> dict[str, Any]:
+    """TFDS's registered files for ``fashion_mnist``: file name -> (url, size, sha256)."""
+    import tensorflow_datasets as tfds
+    infos = tfds.builder_cls(NAME).url_infos
+    return {info.filename: (url, info.size, info.checksum) for url, info in infos.items()}
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def restore_gzip_header(data: bytes, filename: str) -> bytes:
+    """Give a re-gzipped file (Debian's, no file name in its header) its original header back.
+
+    Original header: ``1f 8b 08 08`` + 4-byte little-endian mtime + ``00 03`` + the
+    uncompressed file's name + ``00``, followed by the same deflate stream that starts
+    at byte 10 of the re-gzipped file.
+    """
+    if len(data) < 18 or data[:3] != b"\x1f\x8b\x08":
+        raise ChecksumError(f"{filename} is not a gzip file")
+    mtime = GZIP_MTIMES["train" if filename.startswith("train") else "t10k"]
+    name = filename.removesuffix(".gz").encode()
+    return (b"\x1f\x8b\x08\x08" + struct.pack("<I", mtime) + b"\x00\x03" + name
+            + b"\x00" + data[10:])
+
+
+def find_source(fashion_mnist_dir: str | os.PathLike | None = None) -> Path | None:
+    """The local folder to prepare from: the argument, ``$JAXLIN_FASHION_MNIST_DIR``, or Debian's.
+
+    A folder passed as an argument must exist; an environment variable naming a
+    missing folder is reported and skipped; Debian's is used only if present.
+    """
+    if fashion_mnist_dir is not None:
+        folder = Path(fashion_mnist_dir).expanduser()
+        if not folder.is_dir():
+            raise FashionMNISTNotFound(f"fashion_mnist_dir={folder} is not a folder")
+        return folder
+    env = os.environ.get(ENV_DIR)
+    if env:
+        folder = Path(env).expanduser()
+        if folder.is_dir():
+            return folder
+        warnings.warn(f"{ENV_DIR}={env} is not a folder; looking for other sources", stacklevel=2)
+    return DEBIAN_DIR if DEBIAN_DIR.is_dir() else None
+
+
+@contextlib.contextmanager
+def manual_dir(source: Path, work_dir: Path) -> Iterator[Path]:
+    """A folder of the four files exactly as TFDS registers them, checked before TFDS sees them.
+
+    Files already byte-identical are linked; re-gzipped ones (Debian) get their
+    header restored. A missing file or a checksum mismatch raises an error naming
+    the file, and the temporary folder is always removed.
+    """
+    work_dir.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="jaxlin-fashion-mnist-", dir=work_dir))
+    try:
+        for filename, (_, size, checksum) in _url_infos().items():
+            path = source / filename
+            if not path.is_file():
+                raise FashionMNISTNotFound(f"{path} is missing: a Fashion-MNIST folder needs "
+                                           f"{', '.join(sorted(_url_infos()))}")
+            data = path.read_bytes()
+            if _sha256(data) != checksum:
+                restored = restore_gzip_header(data, filename) if data[3:4] == b"\x00" else data
+                if _sha256(restored) != checksum:
+                    raise ChecksumError(
+                        f"{path}: checksum mismatch (sha256 {_sha256(data)}, expected {checksum}, "
+                        f"{len(data)} bytes, expected {size}): the file is corrupt or truncated; "
+                        f"replace it with the original")
+                data = restored
+            (folder / filename).write_bytes(data)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _internet_reachable(timeout: float = 3.0) -> bool:
+    """A quick TCP connect to the download host (TFDS itself retries for minutes offline)."""
+    url = next(iter(_url_infos().values()))[0]
+    host = urlparse(url).hostname
+    try:
+        with socket.create_connection((host, 80), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def not_found_message(data_dir: Path) -> str:
+    return (f"Fashion-MNIST is not prepared in {data_dir} and cannot be downloaded (no internet).\n"
+            "Get it in one of these ways:\n"
+            "  1. connect to the internet once: TFDS downloads and prepares it;\n"
+            "  2. install Debian/Ubuntu's package: apt-get install dataset-fashion-mnist "
+            f"(found automatically in {DEBIAN_DIR});\n"
+            "  3. put the four original files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz,\n"
+            "     t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) in a folder and pass it as\n"
+            f"     --fashion-mnist-dir DIR or set {ENV_DIR}=DIR;\n"
+            "  4. point --data-dir / TFDS_DATA_DIR at a folder where TFDS already prepared fashion_mnist.")
+
+
+def prepare(data_dir: Path, fashion_mnist_dir: str | os.PathLike | None = None) -> None:
+    """Make sure TFDS has ``fashion_mnist`` prepared in ``data_dir`` (offline when possible)."""
+    import tensorflow_datasets as tfds
+    builder = tfds.builder(NAME, data_dir=str(data_dir))
+    if builder.is_prepared():
+        return
+    source = find_source(fashion_mnist_dir)
+    if source is not None:
+        with manual_dir(source, data_dir / "downloads" / "manual") as folder:
+            config = tfds.download.DownloadConfig(manual_dir=str(folder))
+            builder.download_and_prepare(download_config=config)
+        return
+    if not _internet_reachable():
+        raise FashionMNISTNotFound(not_found_message(data_dir))
+    builder.download_and_prepare()

@@ -1,0 +1,181 @@
+"""The run around the Fashion-MNIST training scripts (3.6, 3.7, 4.2, 4.3, 4.6).
+
+A script follows the book: data (:func:`load_data`), its model, loss and updater,
+then :func:`train_classifier` (``fit`` with the compiled epoch or ``--loop book``,
+per-epoch lines, checkpoints and ``--resume``, divergence and Ctrl-C) and
+:func:`finish_classifier` (the final line, the two PNGs and ``results.json``).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, NoReturn
+
+import jax
+
+from jaxlin.data.fashion_mnist import FashionMNIST, FashionMNISTNotFound, load_fashion_mnist_arrays, to_float
+from jaxlin.nn.updaters import Updater, init_opt_state
+from jaxlin.run.book import predict_ch3
+from jaxlin.run.checkpoint import (
+    Checkpoint,
+    checkpoint_path,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
+from jaxlin.run.cli import Run
+from jaxlin.run.plot import plot_history
+from jaxlin.run.progress import Progress, batch_bar, epoch_line
+from jaxlin.train.book import BookEpoch
+from jaxlin.train.fit import DivergenceError, FitResult, fit
+from jaxlin.train.step import Loss, Net
+from jaxlin.train.timer import Timer
+
+
+def add_data_args(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir`` (TFDS's) and ``--fashion-mnist-dir`` (a folder of the four .gz files)."""
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="TFDS data directory (default: $TFDS_DATA_DIR or ~/tensorflow_datasets)")
+    parser.add_argument("--fashion-mnist-dir", type=Path, default=None,
+                        help="folder with the four original Fashion-MNIST .gz files, used offline "
+                             "(default: $JAXLIN_FASHION_MNIST_DIR, else Debian's package if installed)")
+
+
+def add_training_args(parser: argparse.ArgumentParser) -> None:
+    """Data options plus ``--loop``, ``--checkpoint-dir`` and ``--resume``."""
+    add_data_args(parser)
+    parser.add_argument("--loop", choices=("epoch", "book"), default="epoch",
+                        help="'epoch': one compiled call per epoch over device-resident data (fast); "
+                             "'book': the book's loop, one jitted step per minibatch")
+    parser.add_argument("--checkpoint-dir", type=Path, default=None,
+                        help="save params, optimizer state, epoch and key here after every epoch")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the latest checkpoint in --checkpoint-dir")
+    parser.add_check(check_checkpoint_args)
+
+
+def check_checkpoint_args(args: argparse.Namespace) -> str | None:
+    """``--checkpoint-dir`` is a folder or does not exist yet; ``--resume`` needs a checkpoint
+    in it, and a fresh run an empty one (an earlier run's checkpoints are never mixed in)."""
+    ckpt_dir = args.checkpoint_dir
+    if ckpt_dir is not None and ckpt_dir.exists() and not ckpt_dir.is_dir():
+        return f"--checkpoint-dir {ckpt_dir} is a file, not a folder"
+    if args.resume and ckpt_dir is None:
+        return "--resume needs --checkpoint-dir DIR (the folder the interrupted run saved to)"
+    latest = None if ckpt_dir is None else latest_checkpoint(ckpt_dir)
+    if args.resume and latest is None:
+        return f"--resume: no checkpoint (ckpt_NNNNN.npz) in --checkpoint-dir {ckpt_dir}"
+    if not args.resume and latest is not None:
+        return (f"--checkpoint-dir {ckpt_dir} already holds an earlier run's checkpoints (latest: "
+                f"{latest.name}): add --resume to continue that run, or pass an empty folder")
+    return None
+
+
+def load_data(args: argparse.Namespace, run: Run) -> tuple[FashionMNIST, float]:
+    """Fashion-MNIST as device arrays and the seconds it took; a clear exit when it is missing."""
+    timer = Timer()
+    try:
+        data = load_fashion_mnist_arrays(data_dir=args.data_dir, fashion_mnist_dir=args.fashion_mnist_dir)
+        jax.block_until_ready(data)
+    except FashionMNISTNotFound as err:
+        raise SystemExit(f"error: {err}") from None
+    except KeyboardInterrupt:
+        run.interrupted(f"interrupted while loading the data; run it again with {run.command()}")
+    if getattr(args, "batch_size", 0) > data.train_images.shape[0]:
+        run.usage_error(f"--batch-size {args.batch_size} is larger than the training set "
+                        f"({data.train_images.shape[0]} examples)")
+    return data, timer.stop()
+
+
+def resume(args: argparse.Namespace, run: Run, params: Any, opt_state: Any) -> Checkpoint:
+    """The latest checkpoint in ``--checkpoint-dir``, checked against this model (else exit 2)."""
+    path = latest_checkpoint(args.checkpoint_dir)
+    if path is None:
+        run.usage_error(f"--resume: no checkpoint in --checkpoint-dir {args.checkpoint_dir}")
+    try:
+        ckpt = load_checkpoint(path, params, opt_state)
+    except (OSError, ValueError) as err:
+        run.usage_error(f"--resume: cannot use {path} for this model and options: {err}")
+    if ckpt.epoch > args.epochs:
+        run.usage_error(f"--epochs {args.epochs} is less than the {ckpt.epoch} epochs the checkpoint "
+                        f"{path} already trained: pass --epochs {ckpt.epoch} or more")
+    print(f"resuming from {path} (epoch {ckpt.epoch})")
+    for record in ckpt.history:
+        print(epoch_line(record))
+    return ckpt
+
+
+def train_classifier(args: argparse.Namespace, run: Run, net: Net, params: Any, loss: Loss,
+                     updater: Updater, data: FashionMNIST, *, key: jax.Array,
+                     stochastic: bool = False) -> FitResult:
+    """The book's ``train_ch3`` as a script runs it: ``fit`` on the uint8 images (scaled by
+    ``to_float`` inside the compiled epoch), the test accuracy after every epoch.
+
+    Around it: ``--loop book``, ``--checkpoint-dir`` after every epoch, ``--resume``,
+    exit status 1 on divergence and 130 on Ctrl-C (after saving the last finished epoch).
+    """
+    start = Checkpoint(0, params, init_opt_state(updater, params), key, [])
+    if args.resume:
+        start = resume(args, run, params, start.opt_state)
+    after_epoch = None
+    if args.checkpoint_dir is not None:
+        def after_epoch(epoch, params, opt_state, history):
+            save_checkpoint(args.checkpoint_dir, epoch, params, opt_state, start.key, history)
+    progress = Progress(args.epochs, start.history, quiet=args.quiet, after_epoch=after_epoch)
+    epoch = None                             # fit's default: the compiled epoch
+    if args.loop == "book":
+        epoch = BookEpoch.make(net, loss, updater, args.batch_size, prepare=to_float,
+                               stochastic=stochastic, progress=batch_bar(args.quiet))
+    try:
+        return fit(net, start.params, loss, updater, (data.train_images, data.train_labels),
+                   num_epochs=args.epochs, batch_size=args.batch_size, key=start.key,
+                   evals={"test": (data.test_images, data.test_labels)}, prepare=to_float,
+                   stochastic=stochastic, train_epoch=epoch, opt_state=start.opt_state,
+                   start_epoch=start.epoch, history=start.history, callback=progress)
+    except DivergenceError as err:
+        run.diverged(err, {"history": err.history}, divergence_hint(args, err))
+    except KeyboardInterrupt:
+        interrupted(args, run, progress, start.key)
+    finally:
+        progress.close()
+
+
+def divergence_hint(args: argparse.Namespace, err: DivergenceError) -> str:
+    hint = f"\ntry a smaller learning rate (--lr {args.lr:g} now)"
+    if args.checkpoint_dir is not None and err.history:
+        hint += (f"; the checkpoint of epoch {err.history[-1]['epoch']} in {args.checkpoint_dir} is "
+                 f"intact: continue from it with a smaller --lr and --resume")
+    return hint
+
+
+def interrupted(args: argparse.Namespace, run: Run, progress: Progress, key: jax.Array) -> NoReturn:
+    """Ctrl-C: save the last finished epoch (unless it is saved already) and say how to resume."""
+    results = {"history": progress.history}
+    if progress.params is None:
+        run.interrupted(f"interrupted during epoch {progress.epoch + 1}; no epoch finished, nothing to "
+                        f"save: run it again with {run.command()}", results)
+    target = args.checkpoint_dir or run.out / "checkpoint"
+    if args.checkpoint_dir is None or latest_checkpoint(target) != checkpoint_path(target, progress.epoch):
+        save_checkpoint(target, progress.epoch, progress.params, progress.opt_state, key, progress.history)
+    add = () if args.checkpoint_dir is not None else ("--checkpoint-dir", str(target))
+    run.interrupted(f"interrupted after epoch {progress.epoch}; checkpoint saved in {target}.\n"
+                    f"resume with: {run.command(drop=('--resume',), add=(*add, '--resume'))}",
+                    results | {"checkpoint_dir": str(target), "interrupted_after_epoch": progress.epoch})
+
+
+def finish_classifier(run: Run, net: Net, result: FitResult, data: FashionMNIST, *,
+                      load_seconds: float, title: str) -> dict[str, Any]:
+    """Print the final line and the timings, save ``curves.png`` and ``predictions.png``, write
+    ``results.json``; return what it holds."""
+    seconds = {"load_data": load_seconds} | result.seconds
+    final = result.history[-1]
+    print(f"loss {final['train_loss']:.3f}, train acc {final['train_acc']:.3f}, "
+          f"test acc {final['test_acc']:.3f}")
+    print(f"{seconds['load_data']:.2f} s loading data, {seconds['compile']:.2f} s compiling, "
+          f"{seconds['train']:.2f} s training, on {jax.devices()[0].device_kind}")
+    plot_history(result.history, run.path("curves.png"), title=title)
+    pairs = predict_ch3(net, result.params, data.test_images, data.test_labels, n=8,
+                        path=run.path("predictions.png"))
+    run.finish({"title": title, "status": "finished", "history": result.history, "final": final,
+                "predictions": [{"true": t, "predicted": p} for t, p in pairs]}, seconds=seconds)
+    return run.results

@@ -1,0 +1,55 @@
+"""What a script shows and keeps while ``fit`` runs: a progress bar, a line per epoch, the last state."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from tqdm.auto import tqdm
+
+
+def epoch_line(record: dict[str, float]) -> str:
+    """``epoch 3, loss 0.512, train acc 0.829, test acc 0.812``."""
+    parts = [f"epoch {record['epoch']}", f"loss {record['train_loss']:.3f}"]
+    if "train_acc" in record:
+        parts.append(f"train acc {record['train_acc']:.3f}")
+    if "test_acc" in record:
+        parts.append(f"test acc {record['test_acc']:.3f}")
+    return ", ".join(parts)
+
+
+class Progress:
+    """``fit``'s callback: it advances a bar over the epochs, prints :func:`epoch_line` of each
+    record (with ``print_lines``), runs ``after_epoch(epoch, params, opt_state, history)``
+    (a checkpoint) and keeps the state after the last finished epoch, for Ctrl-C."""
+
+    def __init__(self, num_epochs: int, history: list[dict[str, float]] | None = None, *,
+                 quiet: bool = False, print_lines: bool = True,
+                 after_epoch: Callable[..., Any] | None = None):
+        self.history = list(history or [])
+        self.epoch, self.params, self.opt_state = len(self.history), None, None
+        self.print_lines, self.after_epoch = print_lines, after_epoch
+        self.bar = tqdm(total=num_epochs, initial=self.epoch, desc="epochs", file=sys.stderr,
+                        disable=quiet or None)     # None: off when stderr is not a terminal
+
+    def __call__(self, epoch: int, params: Any, opt_state: Any, record: dict[str, float]) -> None:
+        self.history.append(record)
+        if self.after_epoch is not None:
+            self.after_epoch(epoch, params, opt_state, self.history)
+        self.epoch, self.params, self.opt_state = epoch, params, opt_state
+        if self.print_lines:
+            tqdm.write(epoch_line(record))
+        self.bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "epoch"})
+        self.bar.update()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def batch_bar(quiet: bool = False) -> Callable[[Iterable, int], Iterable]:
+    """``BookEpoch``'s ``progress``: a bar over an epoch's minibatches, shown once an epoch
+    has taken 3 s (a fast epoch prints nothing) and removed when it ends."""
+    def wrap(batches: Iterable, total: int) -> Iterable:
+        return tqdm(batches, total=total, desc="  batches", leave=False, delay=3.0, file=sys.stderr,
+                    disable=quiet or None)
+    return wrap

@@ -1,0 +1,157 @@
+"""One epoch: the shuffle, the compiled epoch (``lax.scan`` of the step) and the indexed step.
+
+Both fit's fast path and the book's per-minibatch loop use :func:`epoch_indices`
+with the same key, so they see the same batches and reach the same parameters.
+Metrics are summed on the device and read by the host once per epoch.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax.sharding import Mesh
+
+from jaxlin.checks import check_divisible, check_positive_int
+from jaxlin.nn.updaters import Updater
+from jaxlin.train.lowering import Lowering, default_lowering
+from jaxlin.train.parallel import constrain_batch, constrain_replicated
+from jaxlin.train.step import Loss, Net, Penalty, Step, train_step
+
+Prepare = Callable[[jax.Array], jax.Array]
+
+
+def identity(X: jax.Array) -> jax.Array:
+    return X
+
+
+def shuffle(key: jax.Array, n: int, lowering: Lowering | None = None) -> jax.Array:
+    """A uniformly random permutation of ``range(n)``, computed on the device.
+
+    Each round stably sorts the positions by random uint32 keys whose low bits are
+    cleared; rounds compose until at least 48 random bits were used, so ties (which
+    keep their order) are negligible, as in ``jax.random.permutation``.
+    """
+    lowering = lowering or default_lowering()
+    index_bits = max(1, (n - 1).bit_length())
+    if index_bits > 24:                      # too few random bits per key: one argsort
+        return jnp.argsort(jax.random.bits(key, (n,), jnp.uint32)).astype(jnp.int32)
+    high = ~jnp.uint32((1 << index_bits) - 1)
+    perm = jnp.arange(n, dtype=jnp.int32)
+    for round_key in jax.random.split(key, -(-48 // (32 - index_bits))):
+        keys = jax.random.bits(round_key, (n,), jnp.uint32) & high
+        perm = perm[lowering.argsort(keys, index_bits)]
+    return perm
+
+
+def epoch_indices(key: jax.Array, num_examples: int, batch_size: int,
+                  lowering: Lowering | None = None) -> jax.Array:
+    """One epoch's batch order: a permutation from ``key`` cut into (num_batches, batch_size).
+
+    The incomplete last batch is dropped so every step has the same shape.
+    """
+    if batch_size > num_examples:
+        raise ValueError(f"batch_size={batch_size} is larger than the data set ({num_examples} examples)")
+    num_batches = num_examples // batch_size
+    return shuffle(key, num_examples, lowering)[: num_batches * batch_size].reshape(num_batches, batch_size)
+
+
+def zero_sums(metrics: dict[str, Any]) -> dict[str, jax.Array]:
+    """Running sums for a step's ``metrics`` (arrays or shapes): zeros, and ``bad_step``
+    -1 (no bad step yet) with the shape of ``loss`` (one per model when several train)."""
+    sums = {name: jnp.zeros(m.shape, m.dtype) for name, m in metrics.items() if name != "loss"}
+    return sums | {"bad_step": jnp.full(metrics["loss"].shape, -1, jnp.int32)}
+
+
+def add_step_metrics(sums: dict[str, jax.Array], metrics: dict[str, jax.Array],
+                     i: jax.Array | int) -> dict[str, jax.Array]:
+    """Add step ``i``'s ``metrics`` to the running sums; keep the first step whose loss was not finite."""
+    bad = jnp.where((sums["bad_step"] < 0) & ~jnp.isfinite(metrics["loss"]), i, sums["bad_step"])
+    return {name: sums[name] + metrics[name] for name in sums if name != "bad_step"} | {"bad_step": bad}
+
+
+def summarize(sums: dict[str, Any]) -> dict[str, float]:
+    """Host floats from one epoch's device sums: mean loss and, if present, accuracy."""
+    sums = jax.device_get(sums)
+    n = float(sums["n"])
+    out = {"train_loss": float(sums["loss_sum"]) / n}
+    if "correct" in sums:
+        out["train_acc"] = float(sums["correct"]) / n
+    return out
+
+
+def epoch_of(step: Step, batch_size: int, *, prepare: Prepare = identity, stochastic: bool = False,
+             lowering: Lowering | None = None, mesh: Mesh | None = None) -> Callable[..., tuple]:
+    """The (unjitted) epoch ``(params, opt_state, X, y, key) -> (params, opt_state, sums)``:
+    ``lax.scan`` of ``step`` over one shuffled pass of device-resident ``X``, ``y``.
+
+    ``key`` fixes the shuffle and, when ``stochastic``, each step's key
+    ``fold_in(key, step)``. ``sums`` holds each metric summed over the epoch and
+    ``bad_step``, the first step whose loss was not finite (-1 if none). With a
+    ``mesh``, every minibatch is split across its devices, params stay replicated.
+    """
+    lowering = lowering or default_lowering()
+
+    def batch(X, y, idx):
+        return constrain_batch((prepare(lowering.gather(X, idx)), y[idx]), mesh)
+
+    def epoch(params, opt_state, X, y, key):
+        shuffle_key, step_key = jax.random.split(key)
+        indices = epoch_indices(shuffle_key, X.shape[0], batch_size, lowering)
+
+        def body(carry, inputs):
+            params, opt_state, sums = carry
+            i, idx = inputs
+            k = jax.random.fold_in(step_key, i) if stochastic else None
+            params, opt_state, m = step(params, opt_state, *batch(X, y, idx), k)
+            return constrain_replicated((params, opt_state, add_step_metrics(sums, m, i)), mesh), None
+
+        k0 = jax.random.fold_in(step_key, 0) if stochastic else None
+        sums = zero_sums(jax.eval_shape(step, params, opt_state, *batch(X, y, indices[0]), k0)[2])
+        steps = jnp.arange(indices.shape[0])
+        (params, opt_state, sums), _ = jax.lax.scan(body, (params, opt_state, sums), (steps, indices))
+        return params, opt_state, sums
+
+    return epoch
+
+
+def make_train_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, *,
+                     prepare: Prepare = identity, stochastic: bool = False,
+                     penalty: Penalty | None = None, mesh: Mesh | None = None,
+                     donate: bool = False, lowering: Lowering | None = None) -> Callable[..., tuple]:
+    """A whole epoch of :func:`~jaxlin.train.step.train_step` compiled into one call.
+
+    ``epoch(params, opt_state, X, y, key) -> (params, opt_state, sums)`` (see :func:`epoch_of`);
+    ``X`` and ``y`` stay on the device (e.g. uint8 images), each batch is gathered and
+    ``prepare``d inside the scan. Hold the returned function to reuse its compilation
+    (K-fold, sweeps, resume): a new one compiles anew. ``donate=True`` lets XLA
+    update params and state in place (the arrays passed in are consumed).
+    """
+    batch_size = check_positive_int(batch_size, "batch_size")
+    check_divisible(batch_size, mesh)
+    lowering = lowering or default_lowering()
+    step = lowering.step(train_step(net, loss, updater, penalty=penalty))
+    epoch = epoch_of(step, batch_size, prepare=prepare, stochastic=stochastic, lowering=lowering, mesh=mesh)
+    return jax.jit(epoch, donate_argnums=(0, 1) if donate else ())
+
+
+def make_indexed_step(net: Net, loss: Loss, updater: Updater, *, prepare: Prepare = identity,
+                      penalty: Penalty | None = None, donate: bool = False,
+                      lowering: Lowering | None = None) -> Step:
+    """The train step on minibatch ``idx`` of device-resident data, as ONE jitted call.
+
+    ``step(params, opt_state, X, y, idx, key=None)`` runs the step on ``prepare(X[idx]), y[idx]``:
+    what a Python loop over batch indices calls once per minibatch (the book's loop).
+    """
+    lowering = lowering or default_lowering()
+    step = lowering.step(train_step(net, loss, updater, penalty=penalty))
+
+    def indexed_step(params, opt_state, X, y, idx, key=None):
+        return step(params, opt_state, prepare(lowering.gather(X, idx)), y[idx], key)
+
+    return jax.jit(indexed_step, donate_argnums=(0, 1) if donate else ())
+
+
+__all__ = ["Prepare", "add_step_metrics", "epoch_indices", "epoch_of", "identity", "make_indexed_step",
+           "make_train_epoch", "shuffle", "summarize", "zero_sums"]

@@ -1,0 +1,109 @@
+"""``fit``: epochs of a compiled epoch, an evaluation after each, a history and timings.
+
+An epoch is one call (:func:`~jaxlin.train.epoch.make_train_epoch`, the fast path) or
+the book's loop (:class:`~jaxlin.train.book.BookEpoch`); both take the same batches.
+Metrics reach the host once per epoch. Progress bars, checkpoints and Ctrl-C belong
+to the caller: ``callback`` sees every finished epoch.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+from jax.sharding import Mesh
+
+from jaxlin.checks import check_batch_size, check_classifier_labels, check_positive_int, check_same_length
+from jaxlin.nn.updaters import Updater, init_opt_state
+from jaxlin.train.epoch import Prepare, identity, make_train_epoch, summarize
+from jaxlin.train.evaluate import Arrays, evaluate_record
+from jaxlin.train.parallel import replicate
+from jaxlin.train.step import Loss, Net, Penalty
+from jaxlin.train.timer import Timer
+
+Callback = Callable[[int, Any, Any, dict[str, float]], bool | None]
+
+
+@dataclass
+class FitResult:
+    """What ``fit`` returns: final params and optimizer state, one record per epoch, seconds."""
+    params: Any
+    opt_state: Any
+    history: list[dict[str, float]]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a NaN or infinite loss at ``epoch`` (and minibatch ``step``, both 1-based).
+
+    ``history`` holds the records of the epochs before it."""
+
+    def __init__(self, epoch: int, step: int | None = None, history: list | None = None):
+        where = f"epoch {epoch}" + (f", step {step}" if step is not None else "")
+        super().__init__(f"training diverged: the loss became NaN or infinite at {where}")
+        self.epoch, self.step, self.history = epoch, step, list(history or [])
+
+
+def check_data(net: Net, params: Any, prepare: Prepare, data: dict[str, Arrays]) -> None:
+    """Each data set has as many labels as examples; a classifier's labels are class indices."""
+    outputs = None
+    for name, (X, y) in data.items():
+        check_same_length(X, y, f"{name} features", f"{name} labels")
+        outputs = outputs or jax.eval_shape(lambda p, X: net(p, prepare(X)), params, X[:1])
+        check_classifier_labels(y, outputs, f"{name} labels")
+
+
+def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
+        num_epochs: int, batch_size: int, key: jax.Array, evals: dict[str, Arrays] | None = None,
+        eval_loss: Loss | None = None, prepare: Prepare = identity, stochastic: bool = False,
+        penalty: Penalty | None = None, mesh: Mesh | None = None, train_epoch: Any = None,
+        opt_state: Any = None, start_epoch: int = 0, history: list[dict[str, float]] | None = None,
+        callback: Callback | None = None) -> FitResult:
+    """Train ``net`` for epochs ``start_epoch+1 … num_epochs`` on ``train = (X, y)``.
+
+    Epoch e takes its batches from ``fold_in(key, e)``: full batches only (one compile).
+    ``train_epoch`` is the epoch to run, by default ``make_train_epoch`` of these
+    arguments: pass one you hold to reuse its compilation (K-fold, sweeps, resume), or
+    ``BookEpoch.make(...)`` for the book's loop. After each epoch the history gets
+    ``epoch``, ``train_loss`` (mean over the epoch's batches) and, for classifiers,
+    ``train_acc``, then ``{name}_loss`` (with ``eval_loss``) and ``{name}_acc`` over every
+    example of each data set in ``evals``. ``callback(epoch, params, opt_state, record)``
+    runs after each epoch; returning True stops. A NaN/inf loss raises :class:`DivergenceError`.
+    """
+    batch_size = check_batch_size(batch_size, check_same_length(*train, "train features", "train labels"))
+    num_epochs = check_positive_int(num_epochs, "num_epochs")
+    evals = dict(evals or {})
+    check_data(net, params, prepare, {"train": train, **evals})
+    opt_state = init_opt_state(updater, params) if opt_state is None else opt_state
+    if train_epoch is None:
+        train_epoch = make_train_epoch(net, loss, updater, batch_size, prepare=prepare,
+                                       stochastic=stochastic, penalty=penalty, mesh=mesh)
+    X, y = train
+    if mesh is not None:
+        params, opt_state, X, y = replicate((params, opt_state, X, y), mesh)
+    timer = Timer()
+    run_epoch = train_epoch.lower(params, opt_state, X, y, jax.random.fold_in(key, start_epoch)).compile()
+    seconds = {"compile": timer.stop(), "train": 0.0, "eval": 0.0}
+    history = list(history or [])
+    for epoch in range(start_epoch, num_epochs):
+        timer.start()
+        params, opt_state, sums = run_epoch(params, opt_state, X, y, jax.random.fold_in(key, epoch))
+        record = {"epoch": epoch + 1} | summarize(sums)          # the epoch's one host sync
+        seconds["train"] += timer.stop()
+        if not math.isfinite(record["train_loss"]):
+            bad = int(sums["bad_step"])
+            raise DivergenceError(epoch + 1, bad + 1 if bad >= 0 else None, history)
+        timer.start()
+        record |= evaluate_record(net, params, evals, eval_loss, prepare)
+        seconds["eval"] += timer.stop()
+        if not math.isfinite(record["train_loss"]):              # evals={"train": ...} replaced it
+            raise DivergenceError(epoch + 1, None, history)
+        history.append(record)
+        if callback is not None and callback(epoch + 1, params, opt_state, record):
+            break
+    return FitResult(params, opt_state, history, seconds)
+
+
+__all__ = ["Callback", "DivergenceError", "FitResult", "check_data", "fit"]

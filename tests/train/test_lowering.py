@@ -1,0 +1,99 @@
+"""Every lowering choice keeps the numbers: the CPU lowering and the plain forms agree."""
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxlin import init_mlp, init_softmax_regression, mlp, sgd, softmax_cross_entropy, softmax_regression_logits
+from jaxlin.data.fashion_mnist import to_float
+from jaxlin.train.epoch import make_indexed_step, make_train_epoch, shuffle
+from jaxlin.train.lowering import CPU, PLAIN, Lowering, batch_of_one, narrow, widen
+from jaxlin.train.step import train_step
+from jaxlin.train.sweep import init_sweep, make_sweep
+
+ONE_AT_A_TIME = [dataclasses.replace(PLAIN, **{name: True}) for name in ("batch_of_one", "packed_sort",
+                                                                          "row_gather")]
+
+
+def images_and_labels(n=300, seed=0):
+    k1, k2 = jax.random.split(jax.random.key(seed))
+    return (jax.random.randint(k1, (n, 6, 6, 1), 0, 256).astype(jnp.uint8),
+            jax.random.randint(k2, (n,), 0, 4).astype(jnp.int32))
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 1000, 60000])
+def test_packed_sort_gives_the_same_permutation_as_argsort(n):
+    for seed in range(3):
+        key = jax.random.key(seed)
+        np.testing.assert_array_equal(shuffle(key, n, CPU), shuffle(key, n, PLAIN))
+
+
+def test_the_argsort_of_a_lowering_is_a_stable_argsort():
+    keys = jnp.array([3, 1, 3, 0, 1, 3], jnp.uint32) << 8          # ties, low 8 bits clear
+    expected = np.argsort(np.asarray(keys), kind="stable")
+    for lowering in (CPU, PLAIN):
+        np.testing.assert_array_equal(lowering.argsort(keys, 8), expected)
+
+
+def test_row_gather_equals_indexing():
+    X, _ = images_and_labels()
+    idx = jnp.array([[5, 0, 299], [7, 7, 1]], jnp.int32)
+    np.testing.assert_array_equal(CPU.gather(X, idx), X[idx])
+    np.testing.assert_array_equal(PLAIN.gather(X, idx), X[idx])
+
+
+def test_batch_of_one_is_the_same_step():
+    X, y = images_and_labels()
+    params = init_softmax_regression(jax.random.key(1), 36, 4)
+    step = train_step(softmax_regression_logits, softmax_cross_entropy, functools.partial(sgd, lr=0.5))
+    plain = jax.jit(step)(params, (), to_float(X[:32]), y[:32])
+    wrapped = jax.jit(batch_of_one(step))(params, (), to_float(X[:32]), y[:32])
+    for a, b in zip(jax.tree.leaves(plain), jax.tree.leaves(wrapped)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("lowering", [CPU, *ONE_AT_A_TIME], ids=["cpu", "batch_of_one", "packed_sort",
+                                                                  "row_gather"])
+def test_compiled_epoch_gives_the_same_numbers_with_and_without_each_choice(lowering):
+    X, y = images_and_labels()
+    params = init_mlp(jax.random.key(2), 36, 16, 4, sigma=0.1)
+    updater = functools.partial(sgd, lr=0.3)
+    runs = {}
+    for name, low in (("plain", PLAIN), ("lowered", lowering)):
+        epoch = make_train_epoch(mlp, softmax_cross_entropy, updater, 25, prepare=to_float, lowering=low)
+        runs[name] = epoch(params, (), X, y, jax.random.key(3))
+    for a, b in zip(jax.tree.leaves(runs["plain"]), jax.tree.leaves(runs["lowered"])):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
+    assert float(jnp.abs(runs["plain"][0]["W1"] - params["W1"]).max()) > 1e-3      # it trained
+
+
+def test_indexed_step_is_the_same_with_and_without_the_lowering():
+    X, y = images_and_labels()
+    params = init_softmax_regression(jax.random.key(4), 36, 4)
+    idx = jnp.arange(40, dtype=jnp.int32)[::-1]
+    outs = [make_indexed_step(softmax_regression_logits, softmax_cross_entropy, functools.partial(sgd, lr=0.2),
+                              prepare=to_float, lowering=low)(params, (), X, y, idx) for low in (PLAIN, CPU)]
+    for a, b in zip(*(jax.tree.leaves(o) for o in outs)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_wide_weights_round_trip_and_give_the_same_sweep():
+    stacked = {"W": jnp.arange(2 * 3 * 4.0).reshape(2, 3, 4), "b": jnp.ones((2, 4))}
+    wide = {"W": True, "b": False}
+    assert widen(stacked, wide)["W"].shape == (3, 8)
+    jax.tree.map(np.testing.assert_array_equal, narrow(widen(stacked, wide), wide, 2), stacked)
+    np.testing.assert_array_equal(widen(stacked, wide)["W"][:, 4:], stacked["W"][1])   # model 1's block
+    X, y = images_and_labels()
+    init = lambda key: init_softmax_regression(key, 36, 4)  # noqa: E731
+    params, state = init_sweep(init, [0.1, 0.5], [0, 1])
+    results = [make_sweep(softmax_regression_logits, softmax_cross_entropy, 25, 2, prepare=to_float,
+                          wide=wide, lowering=Lowering(wide_weights=on))(params, state, X, y, X, y,
+                                                                          jax.random.key(5))
+               for on in (False, True)]
+    for a, b in zip(*(jax.tree.leaves(r) for r in results)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
