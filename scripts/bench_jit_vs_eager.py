@@ -9,14 +9,16 @@ checked to reach the same parameters from the same init and batch order.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
 import jax
 
+from jaxlin import savefig
 from jaxlin.run import bench, torch_baseline
 from jaxlin.run.cli import Run, environment, make_parser, positive_int
 from jaxlin.run.experiment import add_data_args, load_data
-from jaxlin.run.plot import plt, savefig
+from jaxlin.run.plot import plt
 
 TOLERANCE = 1e-4
 
@@ -43,7 +45,8 @@ def plot_bars(rows, path):
     savefig(fig, path)
 
 
-def main(argv: list[str] | None = None) -> dict:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The common flags plus the models, modes, repeats and the data flags."""
     parser = make_parser(__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["linreg", "softmax", "mlp"],
                         choices=["linreg", "softmax", "mlp"], help="models to benchmark")
@@ -58,18 +61,21 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--check-steps", type=positive_int, default=4,
                         help="steps run in every mode for the equality check")
     add_data_args(parser)
-    args = parser.parse_args(argv)
-    run = Run(args, __file__)
-    key = jax.random.key(args.seed)
-    modes = [m for m in args.modes if m != "torch" or torch_baseline.available()]
-    if "torch" in args.modes and "torch" not in modes:
+    return parser.parse_args(argv)
+
+
+def available_modes(requested: list[str]) -> list[str]:
+    """The requested modes, less torch when PyTorch is not installed (with a note)."""
+    modes = [m for m in requested if m != "torch" or torch_baseline.available()]
+    if "torch" in requested and "torch" not in modes:
         print("note: PyTorch is not installed; the comparison row is skipped")
+    return modes
 
-    data, load_seconds = (load_data(args, run) if {"softmax", "mlp"} & set(args.models) else (None, 0.0))
-    workloads = bench.make_workloads(args.models, data, key=key)
-    env = environment()
-    print(f"device: {env['device']} ({env['backend']}), jax {env['jax']}, jaxlib {env['jaxlib']}")
 
+def benchmark(workloads: list[bench.Workload], modes: list[str], args: argparse.Namespace,
+              key: jax.Array) -> tuple[list[dict], dict, dict, list[dict]]:
+    """Per workload: the agreement check, the timing rows, the FLOPs of a step and (unless
+    ``--no-lowerings``) the compiled epoch's rows under each lowering."""
     rows, agreement, flops, lowering_rows = [], {}, {}, []
     for w in workloads:
         agreement[w.name] = bench.check_agreement(w, modes, args.check_steps, key)
@@ -78,31 +84,62 @@ def main(argv: list[str] | None = None) -> dict:
         flops[w.name] = bench.step_flops(w)
         if args.lowerings and "jit_epoch" in modes:
             lowering_rows += bench.bench_lowerings(w, repeats=args.repeats, key=key)
-    peak = bench.matmul_peak()
+    return rows, agreement, flops, lowering_rows
 
+
+def report_agreement(agreement: dict[str, dict[str, float]], check_steps: int) -> bool:
+    """Print each mode's largest parameter difference from the compiled epoch; whether all are
+    within ``TOLERANCE``."""
+    ok = all(d <= TOLERANCE for diffs in agreement.values() for d in diffs.values())
+    for name, diffs in agreement.items():
+        print(f"{name}: max |Δparams| vs compiled epoch after {check_steps} steps: "
+              + ", ".join(f"{m} {d:.2e}" for m, d in diffs.items()))
+    print(f"equality check {'passed' if ok else 'FAILED'} (tolerance {TOLERANCE:g})")
+    return ok
+
+
+def workload_summary(w: bench.Workload, rows: list[dict], step_flops: float, peak: float) -> dict[str, float]:
+    """One workload's speed-ups (jit step over eager, compiled epoch over torch) and throughput."""
+    by_mode = {r["mode"]: r for r in rows if r["model"] == w.name}
+    s = {}
+    if "jit_step" in by_mode and "eager" in by_mode:
+        s["jit_step_vs_eager_per_step"] = by_mode["eager"]["step_s_min"] / by_mode["jit_step"]["step_s_min"]
+    if "jit_epoch" in by_mode and "torch" in by_mode:
+        s["jit_epoch_vs_torch"] = by_mode["torch"]["epoch_s_min"] / by_mode["jit_epoch"]["epoch_s_min"]
+    if "jit_epoch" in by_mode:
+        gflops = step_flops * w.steps_per_epoch / by_mode["jit_epoch"]["epoch_s_min"] / 1e9
+        s |= {"jit_epoch_gflop_per_s": gflops, "fraction_of_matmul_peak": gflops / peak,
+              "jit_epoch_compile_s": by_mode["jit_epoch"]["compile_s"]}
+    return s
+
+
+def summarize(workloads: list[bench.Workload], rows: list[dict], flops: dict, peak: float) -> dict:
+    """:func:`workload_summary` of every workload, each printed on one line."""
+    summary = {}
+    for w in workloads:
+        summary[w.name] = workload_summary(w, rows, flops[w.name], peak)
+        print(f"{w.name}: " + ", ".join(f"{k} {v:.3g}" for k, v in summary[w.name].items()))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    run = Run(args, __file__)
+    key = jax.random.key(args.seed)
+    modes = available_modes(args.modes)
+
+    data, load_seconds = (load_data(args, run) if {"softmax", "mlp"} & set(args.models) else (None, 0.0))
+    workloads = bench.make_workloads(args.models, data, key=key)
+    env = environment()
+    print(f"device: {env['device']} ({env['backend']}), jax {env['jax']}, jaxlib {env['jaxlib']}")
+
+    rows, agreement, flops, lowering_rows = benchmark(workloads, modes, args, key)
+    peak = bench.matmul_peak()
     print()
     print(bench.format_table(rows))
     print()
-    ok = all(d <= TOLERANCE for diffs in agreement.values() for d in diffs.values())
-    for name, diffs in agreement.items():
-        print(f"{name}: max |Δparams| vs compiled epoch after {args.check_steps} steps: "
-              + ", ".join(f"{m} {d:.2e}" for m, d in diffs.items()))
-    print(f"equality check {'passed' if ok else 'FAILED'} (tolerance {TOLERANCE:g})")
-
-    summary = {}
-    for w in workloads:
-        by_mode = {r["mode"]: r for r in rows if r["model"] == w.name}
-        s = {}
-        if "jit_step" in by_mode and "eager" in by_mode:
-            s["jit_step_vs_eager_per_step"] = by_mode["eager"]["step_s_min"] / by_mode["jit_step"]["step_s_min"]
-        if "jit_epoch" in by_mode and "torch" in by_mode:
-            s["jit_epoch_vs_torch"] = by_mode["torch"]["epoch_s_min"] / by_mode["jit_epoch"]["epoch_s_min"]
-        if "jit_epoch" in by_mode:
-            gflops = flops[w.name] * w.steps_per_epoch / by_mode["jit_epoch"]["epoch_s_min"] / 1e9
-            s |= {"jit_epoch_gflop_per_s": gflops, "fraction_of_matmul_peak": gflops / peak,
-                  "jit_epoch_compile_s": by_mode["jit_epoch"]["compile_s"]}
-        summary[w.name] = s
-        print(f"{w.name}: " + ", ".join(f"{k} {v:.3g}" for k, v in s.items()))
+    ok = report_agreement(agreement, args.check_steps)
+    summary = summarize(workloads, rows, flops, peak)
     print(f"measured float32 matmul peak: {peak:.0f} GFLOP/s; data loading: {load_seconds:.2f} s")
     if lowering_rows:
         print()

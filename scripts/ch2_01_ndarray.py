@@ -15,11 +15,8 @@ import numpy as np
 from jaxlin.run.cli import Run, make_parser
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = make_parser(__doc__.splitlines()[0]).parse_args(argv)
-    run = Run(args, __file__)
-    key = jax.random.key(args.seed)
-
+def getting_started(key: jax.Array) -> dict:
+    """2.1.1: a range, its shape and size, reshaping, constant and random arrays, an array from a list."""
     print("# Getting started")
     x = jnp.arange(12)
     print("x =", x)
@@ -32,7 +29,11 @@ def main(argv: list[str] | None = None) -> dict:
     # No global random state: the normal draw is a function of an explicit key.
     print("normal(key, (3, 4)) =\n", jax.random.normal(key, (3, 4)))
     print("array from a list =\n", jnp.array([[2, 1, 4, 3], [1, 2, 3, 4], [4, 3, 2, 1]]))
+    return {"x_shape": list(x.shape), "x_size": int(x.size)}
 
+
+def operations() -> tuple[dict, jax.Array, jax.Array]:
+    """2.1.2: elementwise operators, exp, concatenation, comparison and sum; also returns X and Y."""
     print("\n# Operations")
     x = jnp.array([1.0, 2, 4, 8])
     y = jnp.array([2, 2, 2, 2])
@@ -46,13 +47,24 @@ def main(argv: list[str] | None = None) -> dict:
     print("concatenate axis=0 =\n", rows, "\nconcatenate axis=1 =\n", cols)
     print("X == Y =\n", X == Y)
     print("X.sum() =", X.sum())
+    results = {"elementwise": elementwise, "exp": jnp.exp(x),
+               "concat_axis0_shape": list(rows.shape), "concat_axis1_shape": list(cols.shape),
+               "equal": X == Y, "sum": X.sum()}
+    return results, X, Y
 
+
+def broadcasting() -> dict:
+    """2.1.3: a (3, 1) plus a (1, 2) array."""
     print("\n# Broadcasting")
     a = jnp.arange(3).reshape(3, 1)
     b = jnp.arange(2).reshape(1, 2)
     broadcast = a + b  # (3, 1) + (1, 2): both copied along their size-1 axis to (3, 2)
     print("a =\n", a, "\nb =\n", b, "\na + b =\n", broadcast)
+    return {"broadcast": broadcast}
 
+
+def indexing_and_slicing(X: jax.Array) -> dict:
+    """2.1.4: reading by index and slice; writing with ``.at[...].set``, since ``X[1, 2] = 9`` raises."""
     print("\n# Indexing and slicing")
     print("X[-1] =", X[-1], "\nX[1:3] =\n", X[1:3])
     try:
@@ -66,7 +78,11 @@ def main(argv: list[str] | None = None) -> dict:
     X_updated = X_updated.at[0:2, :].set(12)
     print("then .at[0:2, :].set(12) =\n", X_updated)
     print("X itself is unchanged: X[1, 2] =", X[1, 2])
+    return {"last_row": X[-1], "updated": X_updated, "unchanged_after_update": X[1, 2]}
 
+
+def saving_memory(X: jax.Array, Y: jax.Array) -> dict:
+    """2.1.5: ``Z[:] = X + Y`` and ``X += Y`` as jitted functions that donate their first input's buffer."""
     print("\n# Saving memory")
     # The book checks id(Y) before and after Y = Y + X. Outside jit every op makes a
     # new buffer; to reuse one, *donate* an input to a jitted function: XLA writes the
@@ -86,23 +102,33 @@ def main(argv: list[str] | None = None) -> dict:
     print("  and the donated input is deleted:", donated_deleted,
           "(reading it now would raise)")
     print("X + Y =\n", X_new)
+    return {"donation": {"same_buffer": bool(same_buffer), "input_deleted": bool(donated_deleted)},
+            "X_plus_Y": X_new}
 
+
+def conversion(X: jax.Array) -> dict:
+    """2.1.6: to a NumPy array and back, and a size-1 array to Python scalars."""
     print("\n# Conversion to other Python objects")
     A = np.asarray(X)
     B = jnp.asarray(A)
     print("type(A) =", type(A).__name__, " type(B) =", type(B).__name__)
     a = jnp.array([3.5])
     print("a =", a, " a.item() =", a.item(), " float(a[0]) =", float(a[0]), " int(a[0]) =", int(a[0]))
+    return {"item": a.item(), "int": int(a[0])}
 
-    results = {
-        "x_shape": list(jnp.arange(12).shape), "x_size": int(jnp.arange(12).size),
-        "elementwise": elementwise, "exp": jnp.exp(x),
-        "concat_axis0_shape": list(rows.shape), "concat_axis1_shape": list(cols.shape),
-        "equal": X == Y, "sum": X.sum(), "broadcast": broadcast,
-        "last_row": X[-1], "updated": X_updated, "unchanged_after_update": X[1, 2],
-        "donation": {"same_buffer": bool(same_buffer), "input_deleted": bool(donated_deleted)},
-        "X_plus_Y": X_new, "item": a.item(), "int": int(a[0]),
-    }
+
+def main(argv: list[str] | None = None) -> dict:
+    args = make_parser(__doc__.splitlines()[0]).parse_args(argv)
+    run = Run(args, __file__)
+    key = jax.random.key(args.seed)
+
+    results = getting_started(key)
+    computed, X, Y = operations()
+    results.update(computed)
+    results.update(broadcasting())
+    results.update(indexing_and_slicing(X))
+    results.update(saving_memory(X, Y))
+    results.update(conversion(X))
     run.finish(results)
     return results
 

@@ -1,15 +1,14 @@
 """D2L 2.3 Linear algebra: scalars, vectors, matrices, tensors, reductions, products and norms."""
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from jaxlin.run.cli import Run, make_parser
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = make_parser(__doc__.splitlines()[0]).parse_args(argv)
-    run = Run(args, __file__)
-
+def scalars_and_vectors() -> None:
+    """2.3.1-2.3.2: arithmetic on scalars; a vector's elements, length and shape."""
     print("# Scalars")
     x, y = jnp.array(3.0), jnp.array(2.0)
     print("x + y =", x + y, " x * y =", x * y, " x / y =", x / y, " x ** y =", x ** y)
@@ -18,6 +17,11 @@ def main(argv: list[str] | None = None) -> dict:
     x = jnp.arange(4)
     print("x =", x, " x[3] =", x[3], " len(x) =", len(x), " x.shape =", x.shape)
 
+
+def matrices_and_tensors() -> tuple[bool, jax.Array]:
+    """2.3.3-2.3.4: a matrix and its transpose, a symmetric matrix, a third-order tensor.
+
+    Returns whether the book's B is symmetric, and the tensor X."""
     print("\n# Matrices")
     A = jnp.arange(20).reshape(5, 4)
     print("A =\n", A, "\nA.T =\n", A.T)
@@ -28,16 +32,23 @@ def main(argv: list[str] | None = None) -> dict:
     print("\n# Tensors")
     X = jnp.arange(24).reshape(2, 3, 4)
     print("X =\n", X)
+    return symmetric, X
 
+
+def tensor_arithmetic(X: jax.Array) -> jax.Array:
+    """2.3.5: elementwise sums and products of same-shape arrays, a scalar with a tensor; returns A."""
     print("\n# Basic properties of tensor arithmetic")
     A = jnp.arange(20, dtype=jnp.float32).reshape(5, 4)
     B = jnp.array(A)  # the book's A.clone(): a new array (JAX arrays are never shared mutably anyway)
     print("A + B =\n", A + B, "\nA * B (Hadamard) =\n", A * B)
     a = 2
     print("a + X =\n", a + X, "\n(a * X).shape =", (a * X).shape)
+    return A
 
+
+def reduction(A: jax.Array, x: jax.Array) -> dict:
+    """2.3.6: sums and means over all or some axes, keepdims for broadcasting, the cumulative sum."""
     print("\n# Reduction")
-    x = jnp.arange(4, dtype=jnp.float32)
     print("x =", x, " x.sum() =", x.sum())
     print("A.shape =", A.shape, " A.sum() =", A.sum())
     sum_axis0, sum_axis1 = A.sum(axis=0), A.sum(axis=1)
@@ -53,7 +64,13 @@ def main(argv: list[str] | None = None) -> dict:
     row_normalized = A / sum_A  # (5, 4) / (5, 1): keepdims keeps the ranks equal for broadcasting
     print("A / sum_A =\n", row_normalized)
     print("A.cumsum(axis=0) =\n", A.cumsum(axis=0))
+    return {"A_sum": A.sum(), "sum_axis0": sum_axis0, "sum_axis1": sum_axis1, "mean": A.mean(),
+            "mean_axis0": A.mean(axis=0), "row_sums_after_normalizing": row_normalized.sum(axis=1),
+            "cumsum_axis0": A.cumsum(axis=0)}
 
+
+def products(A: jax.Array, x: jax.Array) -> dict:
+    """2.3.7-2.3.9: the dot product, the matrix-vector and the matrix-matrix product."""
     print("\n# Dot products")
     y = jnp.ones(4, dtype=jnp.float32)
     print("x =", x, " y =", y, " dot(x, y) =", jnp.dot(x, y), " sum(x * y) =", jnp.sum(x * y))
@@ -64,20 +81,29 @@ def main(argv: list[str] | None = None) -> dict:
     print("\n# Matrix-matrix multiplication")
     B = jnp.ones((4, 3))
     print("A @ B =\n", A @ B)
+    return {"dot": jnp.dot(x, y), "matvec": A @ x, "matmul": A @ B}
 
+
+def norms() -> dict:
+    """2.3.10: the l2 and l1 norms of a vector, the Frobenius norm of a matrix."""
     print("\n# Norms")
     u = jnp.array([3.0, -4.0])
     l2, l1 = jnp.linalg.norm(u), jnp.abs(u).sum()
     frobenius = jnp.linalg.norm(jnp.ones((4, 9)))
     print("||u||_2 =", l2, " ||u||_1 =", l1, " ||ones(4, 9)||_F =", frobenius)
+    return {"l2_norm": float(l2), "l1_norm": float(l1), "frobenius_norm": float(frobenius)}
 
-    results = {
-        "A_T_shape": list(A.T.shape), "symmetric": symmetric, "A_sum": A.sum(),
-        "sum_axis0": sum_axis0, "sum_axis1": sum_axis1, "mean": A.mean(), "mean_axis0": A.mean(axis=0),
-        "row_sums_after_normalizing": row_normalized.sum(axis=1), "cumsum_axis0": A.cumsum(axis=0),
-        "dot": jnp.dot(x, y), "matvec": A @ x, "matmul": A @ B,
-        "l2_norm": float(l2), "l1_norm": float(l1), "frobenius_norm": float(frobenius),
-    }
+
+def main(argv: list[str] | None = None) -> dict:
+    args = make_parser(__doc__.splitlines()[0]).parse_args(argv)
+    run = Run(args, __file__)
+
+    scalars_and_vectors()
+    symmetric, X = matrices_and_tensors()
+    A = tensor_arithmetic(X)
+    x = jnp.arange(4, dtype=jnp.float32)
+    results = {"A_T_shape": list(A.T.shape), "symmetric": symmetric,
+               **reduction(A, x), **products(A, x), **norms()}
     run.finish(results)
     return results
 

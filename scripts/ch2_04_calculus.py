@@ -8,9 +8,9 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from jaxlin import plot
 from jaxlin.chapters.ch2_04_calculus import numerical_limits, tangent_line
 from jaxlin.run.cli import Run, make_parser
-from jaxlin.run.plot import plot
 
 
 def f(x):

@@ -15,13 +15,14 @@ from jaxlin.chapters.ch2_05_autograd import control_flow_f, graph_forward, graph
 from jaxlin.run.cli import Run, make_parser
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = make_parser(__doc__.splitlines()[0]).parse_args(argv)
-    run = Run(args, __file__)
-    key = jax.random.key(args.seed)
+def square(x: jax.Array) -> jax.Array:
+    """y = x * x, elementwise: a function with a non-scalar output."""
+    return x * x
 
+
+def simple_example(x: jax.Array) -> dict:
+    """2.5.1: the gradient of y = 2 xᵀx is 4x; a second gradient needs no zeroing first."""
     print("# A simple example: y = 2 xᵀx")
-    x = jnp.arange(4.0)
     def y(x):  # the function itself is what gets differentiated: nothing is recorded
         return 2 * jnp.dot(x, x)
 
@@ -30,11 +31,12 @@ def main(argv: list[str] | None = None) -> dict:
     print("jax.grad(y)(x) =", grad, " == 4x:", grad == 4 * x)
     grad_sum = jax.grad(jnp.sum)(x)
     print("jax.grad(lambda x: x.sum())(x) =", grad_sum, "(a fresh value: nothing to zero first)")
+    return {"grad": grad, "grad_sum": grad_sum}
 
+
+def non_scalar_backward(x: jax.Array) -> dict:
+    """2.5.2: y = x * x: the gradient of its sum, the vjp with ones, and the full Jacobian."""
     print("\n# Backward for non-scalar variables: y = x * x")
-    def square(x):
-        return x * x
-
     grad_of_sum = jax.grad(lambda x: square(x).sum())(x)
     print("grad of y.sum() =", grad_of_sum)
     y_val, pullback = jax.vjp(square, x)
@@ -42,7 +44,11 @@ def main(argv: list[str] | None = None) -> dict:
     print("vjp with v = ones (what the book's y.backward(ones) computes) =", vjp_ones)
     jacobian = jax.jacobian(square)(x)
     print("full Jacobian ∂y/∂x =\n", jacobian)
+    return {"grad_of_sum_x_squared": grad_of_sum, "jacobian": jacobian}
 
+
+def detaching(x: jax.Array) -> dict:
+    """2.5.3: z = u * x with u = stop_gradient(x * x) has gradient u; y's own gradient stays 2x."""
     print("\n# Detaching computation: z = u * x with u = stop_gradient(x * x)")
     def z_of(x):
         u = jax.lax.stop_gradient(x * x)  # the book's y.detach(): a constant for differentiation
@@ -51,7 +57,11 @@ def main(argv: list[str] | None = None) -> dict:
     print("jax.grad(z)(x) =", grad_detached, " == u:", grad_detached == x * x)
     grad_y_alone = jax.grad(lambda x: square(x).sum())(x)
     print("gradient of y itself is still 2x:", grad_y_alone == 2 * x)
+    return {"grad_detached": grad_detached}
 
+
+def control_flow(key: jax.Array) -> dict:
+    """2.5.4: f is piecewise linear in a, so f'(a) = f(a)/a even through Python loops and branches."""
     print("\n# Gradients through Python control flow")
     a = jax.random.normal(key, ())
     d, grad_a = control_flow_f(a), jax.grad(control_flow_f)(a)
@@ -59,7 +69,12 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"a = {float(a):.6f}, f(a) = {float(d):.4f}, f'(a) = {float(grad_a):g}, "
           f"f(a)/a = {float(d / a):g}, equal: {control_ok}")
     # jax.grad runs the Python loop on concrete values; jit would need lax.while_loop/cond.
+    return {"control_flow": {"a": float(a), "f_a": float(d), "grad": float(grad_a),
+                             "grad_equals_f_over_a": control_ok}}
 
+
+def computation_graph() -> dict:
+    """z = (x + y) · w at (2, 3, 4): forward values, the backward pass step by step, and jax.grad."""
     print("\n# The computation graph z = (x + y) · w, step by step with jax.vjp")
     forward = graph_forward(2.0, 3.0, 4.0)
     print("forward:", ", ".join(f"{k} = {v:g}" for k, v in forward.items()))
@@ -68,21 +83,29 @@ def main(argv: list[str] | None = None) -> dict:
         **{k: float(v) for k, v in graph_grads.items()}))
     whole = jax.grad(lambda x, y, w: (x + y) * w, argnums=(0, 1, 2))(2.0, 3.0, 4.0)
     print("jax.grad of the whole function agrees:", [float(g) for g in whole])
+    return {"graph_forward": forward,
+            "graph_grads": {k: float(graph_grads[k]) for k in ("x", "y", "w")},
+            "graph_grads_jax_grad": [float(g) for g in whole]}
 
+
+def record_versus_transformations() -> None:
+    """How the book's recorded tape differs from differentiating functions."""
     print("\n# autograd.record() versus function transformations")
     print("The book records operations inside `with autograd.record():` and replays them\n"
           "backwards. JAX differentiates a function instead: grad, vjp, jacobian and jit\n"
           "compose (jax.jit(jax.grad(f)) is one compiled gradient), and the only state is\n"
           "what the function returns.")
 
-    results = {
-        "x": x, "grad": grad, "grad_sum": grad_sum, "grad_of_sum_x_squared": grad_of_sum,
-        "jacobian": jacobian, "grad_detached": grad_detached,
-        "control_flow": {"a": float(a), "f_a": float(d), "grad": float(grad_a), "grad_equals_f_over_a": control_ok},
-        "graph_forward": forward,
-        "graph_grads": {k: float(graph_grads[k]) for k in ("x", "y", "w")},
-        "graph_grads_jax_grad": [float(g) for g in whole],
-    }
+
+def main(argv: list[str] | None = None) -> dict:
+    args = make_parser(__doc__.splitlines()[0]).parse_args(argv)
+    run = Run(args, __file__)
+    key = jax.random.key(args.seed)
+
+    x = jnp.arange(4.0)
+    results = {"x": x, **simple_example(x), **non_scalar_backward(x), **detaching(x),
+               **control_flow(key), **computation_graph()}
+    record_versus_transformations()
     run.finish(results)
     return results
 

@@ -17,18 +17,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxlin import linreg, linreg_closed_form, normal, plot, savefig, set_axes, synthetic_data
 from jaxlin.chapters.ch3_01_gaussian_noise import (
     gaussian_nll,
     loss_and_nll,
     loss_and_nll_profile,
-    normal,
     squared_loss_nll,
 )
 from jaxlin.chapters.ch3_01_linear_regression import time_vectorization
-from jaxlin.data.synthetic import synthetic_data
-from jaxlin.nn.linear import linreg, linreg_closed_form
 from jaxlin.run.cli import Run, make_parser, positive_float, positive_int
-from jaxlin.run.plot import plot, plt, savefig, set_axes
+from jaxlin.run.plot import plt
 
 TRUE_W, TRUE_B = (2.0, -3.4), 4.2           # the book's generating parameters (3.2)
 NORMAL_PARAMS = [(0, 1), (0, 2), (3, 1)]

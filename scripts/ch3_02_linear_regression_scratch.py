@@ -24,12 +24,14 @@ from jaxlin import (
     linreg,
     linreg_closed_form,
     make_train_step,
+    plot_history,
+    savefig,
     sgd,
     squared_loss,
     synthetic_data,
 )
 from jaxlin.run.cli import Run, make_parser, positive_int
-from jaxlin.run.plot import plot_history, plt, savefig
+from jaxlin.run.plot import plt
 
 TRUE_W, TRUE_B = (2.0, -3.4), 4.2
 

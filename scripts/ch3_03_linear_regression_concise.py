@@ -12,10 +12,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxlin import flax_model, linreg_closed_form, synthetic_data
+from jaxlin import fit, flax_model, linreg_closed_form, plot_history, synthetic_data
 from jaxlin.run.cli import Run, make_parser, positive_int
-from jaxlin.run.plot import plot_history
-from jaxlin.train.fit import fit
 
 TRUE_W, TRUE_B = (2.0, -3.4), 4.2
 

@@ -24,29 +24,35 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxlin import (
+    binary_cross_entropy_logits,
+    cross_entropy,
+    entropy,
+    information,
+    kl_divergence,
+    savefig,
+    set_axes,
+    softmax,
+    softmax_cross_entropy,
+    train_perceptron,
+)
 from jaxlin.chapters.ch3_04_softmax_regression import (
     binary_accuracy,
     boundary_frame,
     cross_entropy_grad,
     cross_entropy_pq,
-    entropy,
-    information,
     init_linear_classifier,
-    kl_divergence,
     least_squares_classifier,
     likelihood,
     linear_classifier,
     log_likelihood,
     perceptron_mistake_bound,
     sigmoid_squared_loss,
-    train_perceptron,
     train_sigmoid_classifier,
     two_class_data,
 )
-from jaxlin.nn.losses import binary_cross_entropy_logits, cross_entropy, softmax_cross_entropy
-from jaxlin.nn.softmax import softmax
 from jaxlin.run.cli import Run, make_parser, positive_float, positive_int
-from jaxlin.run.plot import plt, savefig, set_axes
+from jaxlin.run.plot import plt
 
 LOSSES = {"squared": sigmoid_squared_loss, "logistic": binary_cross_entropy_logits}
 TITLES = {"squared": "sigmoid + squared loss", "logistic": "sigmoid + logistic loss",

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import jax
 
-from jaxlin import Timer
-from jaxlin.data.fashion_mnist import (
-    FashionMNISTNotFound,
+from jaxlin import (
+    Timer,
     get_fashion_mnist_labels,
     load_data_fashion_mnist,
     load_fashion_mnist_arrays,
+    show_images,
 )
+from jaxlin.data.fashion_mnist import FashionMNISTNotFound
 from jaxlin.run.cli import Run, make_parser
 from jaxlin.run.experiment import add_data_args
-from jaxlin.run.plot import show_images
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -13,9 +13,9 @@ import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 
-from jaxlin.nn.activations import derivative, init_prelu, prelu, prelu_slope_grad, relu, sigmoid, tanh
+from jaxlin import derivative, init_prelu, plot, prelu, relu, savefig, sigmoid, tanh
+from jaxlin.nn.activations import prelu_slope_grad
 from jaxlin.run.cli import Run, make_parser
-from jaxlin.run.plot import plot, savefig
 
 PROBES = (-2.0, -0.5, 0.0, 0.5, 2.0)
 

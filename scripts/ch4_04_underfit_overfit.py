@@ -16,15 +16,10 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
+from jaxlin import EarlyStopping, evaluate_loss, fit, k_fold, plot, savefig, sgd
 from jaxlin.chapters.ch4_04_underfit_overfit import init_polyreg, mse, polynomial_data, polyreg
 from jaxlin.checks import check_early_stopping
-from jaxlin.data.model_selection import k_fold
-from jaxlin.nn.updaters import sgd
 from jaxlin.run.cli import Run, make_parser, positive_int
-from jaxlin.run.plot import plot, savefig
-from jaxlin.train.early_stopping import EarlyStopping
-from jaxlin.train.evaluate import evaluate_loss
-from jaxlin.train.fit import fit
 
 TRUE_W = (5.0, 1.2, -3.4, 5.6)
 MAX_DEGREE = 20                 # features x^0/0! ... x^19/19!
@@ -86,15 +81,11 @@ def plot_early_stopping(history: list[dict], best_epoch: int, stopped_epoch: int
     savefig(fig, path)
 
 
-def experiments(args: argparse.Namespace, run: Run) -> dict:
-    """The three fits, K-fold cross-validation and early stopping; the results dict."""
-    key = jax.random.key(args.seed)
-    key_data, key_init, key_fit = jax.random.split(key, 3)
-    opts = dict(lr=args.lr, batch_size=args.batch_size, key_init=key_init, key_fit=key_fit)
+def generate_dataset(key: jax.Array) -> dict[str, tuple[jax.Array, jax.Array]]:
+    """4.4.4.1: one draw of 300 examples, as the book draws its 200 at once: train | test | validation.
 
-    # One draw of 300 examples, as the book draws its 200 at once: train | test | validation.
-    features, labels = polynomial_data(key_data, TRUE_W, 2 * N_TRAIN + N_TEST,
-                                       max_degree=MAX_DEGREE, noise=NOISE)
+    Prints the first two examples, as the book does."""
+    features, labels = polynomial_data(key, TRUE_W, 2 * N_TRAIN + N_TEST, max_degree=MAX_DEGREE, noise=NOISE)
     data = {"train": (features[:N_TRAIN], labels[:N_TRAIN]),
             "test": (features[N_TRAIN:N_TRAIN + N_TEST], labels[N_TRAIN:N_TRAIN + N_TEST]),
             "valid": (features[N_TRAIN + N_TEST:], labels[N_TRAIN + N_TEST:])}
@@ -102,9 +93,17 @@ def experiments(args: argparse.Namespace, run: Run) -> dict:
         print("x[:2] =", np.asarray(features[:2, 1]))
         print("poly_features[:2, :] =\n", np.asarray(features[:2]))
         print("labels[:2] =", np.asarray(labels[:2, 0]))
+    return data
 
-    configs = {"normal": (4, args.epochs), "underfitting": (2, args.epochs),
-               "overfitting": (MAX_DEGREE, args.overfit_epochs)}
+
+def model_configs(args: argparse.Namespace) -> dict[str, tuple[int, int]]:
+    """(number of features, epochs) of the book's three models."""
+    return {"normal": (4, args.epochs), "underfitting": (2, args.epochs),
+            "overfitting": (MAX_DEGREE, args.overfit_epochs)}
+
+
+def fit_models(data: dict, configs: dict[str, tuple[int, int]], opts: dict) -> dict:
+    """4.4.4.2-4.4.4.4: train each model, print its weights and its final train and test losses."""
     fits = {}
     for name, (d, epochs) in configs.items():
         result = fit_poly(data, d, epochs, **opts)
@@ -116,6 +115,11 @@ def experiments(args: argparse.Namespace, run: Run) -> dict:
         fits[name] = {"num_features": d, "epochs": epochs, "weights": w.tolist(),
                       "train_loss": last["train_loss"], "test_loss": last["test_loss"],
                       "history": result.history, "seconds": result.seconds}
+    return fits
+
+
+def compare_fits(data: dict, fits: dict, epochs: int) -> dict:
+    """The normal fit against the true w and the least-squares w; under- and overfitting in numbers."""
     X4, y_train = data["train"][0][:, :4], data["train"][1]
     lstsq_w = np.asarray(jnp.linalg.lstsq(X4, y_train)[0]).reshape(-1)
     error = float(np.abs(np.asarray(fits["normal"]["weights"]) - np.asarray(TRUE_W)).max())
@@ -125,25 +129,32 @@ def experiments(args: argparse.Namespace, run: Run) -> dict:
               f"max |w_sgd − w_true| = {error:.3f}")
     if gap > 0.05:
         x = np.asarray(data["train"][0][:, 1])
-        print(f"note: after {args.epochs} epochs SGD is still {gap:.2f} from the least-squares solution: "
+        print(f"note: after {epochs} epochs SGD is still {gap:.2f} from the least-squares solution: "
               f"this draw's x spans only [{x.min():.2f}, {x.max():.2f}], where x³/3! is hard to tell "
               f"from x, so its coefficient converges slowly (more --epochs, or another --seed)")
     ratio = fits["underfitting"]["train_loss"] / fits["normal"]["train_loss"]
     print(f"underfitting/normal train loss ratio: {ratio:.1f}; overfitting test − train loss: "
           f"{fits['overfitting']['test_loss'] - fits['overfitting']['train_loss']:.4g}")
-    plot_fits(fits, run.path("polynomial_fits.png"))
+    return {"least_squares_w4": lstsq_w.tolist(), "normal_max_abs_error": error,
+            "normal_gap_to_least_squares": gap, "underfit_over_normal_train_loss": ratio}
 
-    cv = None
-    if args.folds:
-        cv = {}
-        print(f"{args.folds}-fold cross-validation on the {N_TRAIN} training examples:")
-        for name, (d, epochs) in configs.items():
-            losses = cross_validate(*data["train"], args.folds, d, epochs, **opts)
-            cv[name] = {"num_features": d, "fold_valid_loss": losses, "mean_valid_loss": float(np.mean(losses))}
-            print(f"  {name:<13} ({d:>2} features, {epochs} epochs): mean validation loss {np.mean(losses):.4g}")
-        cv["best"] = min(configs, key=lambda n: cv[n]["mean_valid_loss"])
-        print(f"  cross-validation picks: {cv['best']}")
 
+def select_by_cross_validation(train: tuple[jax.Array, jax.Array], configs: dict[str, tuple[int, int]],
+                               folds: int, opts: dict) -> dict:
+    """4.4.3.2: each model's K-fold validation losses on the training set, and the model they pick."""
+    cv = {}
+    print(f"{folds}-fold cross-validation on the {N_TRAIN} training examples:")
+    for name, (d, epochs) in configs.items():
+        losses = cross_validate(*train, folds, d, epochs, **opts)
+        cv[name] = {"num_features": d, "fold_valid_loss": losses, "mean_valid_loss": float(np.mean(losses))}
+        print(f"  {name:<13} ({d:>2} features, {epochs} epochs): mean validation loss {np.mean(losses):.4g}")
+    cv["best"] = min(configs, key=lambda n: cv[n]["mean_valid_loss"])
+    print(f"  cross-validation picks: {cv['best']}")
+    return cv
+
+
+def early_stopping(data: dict, args: argparse.Namespace, opts: dict, overfit_test_loss: float) -> dict:
+    """The 20-feature fit stopped on its validation loss: where it stopped, its best epoch and params."""
     stopper = EarlyStopping(args.patience, args.min_delta, monitor="valid_loss")
     es = fit_poly(data, MAX_DEGREE, args.overfit_epochs, evals_names=("train", "valid", "test"),
                   callback=stopper, **opts)
@@ -153,20 +164,30 @@ def experiments(args: argparse.Namespace, run: Run) -> dict:
           + (f"stopped after epoch {stopped}" if stopped
              else f"never triggered in {args.overfit_epochs} epochs")
           + f", best epoch {stopper.best_epoch} (valid loss {stopper.best_loss:.4g}): test loss {best_test:.4g} "
-          f"vs {fits['overfitting']['test_loss']:.4g} after all {args.overfit_epochs} epochs")
-    plot_early_stopping(es.history, stopper.best_epoch, stopped, fits["overfitting"]["history"],
-                        run.path("early_stopping.png"))
+          f"vs {overfit_test_loss:.4g} after all {args.overfit_epochs} epochs")
+    return {"patience": args.patience, "min_delta": args.min_delta,
+            "stopped_epoch": stopped, "best_epoch": stopper.best_epoch,
+            "best_valid_loss": stopper.best_loss, "best_test_loss": best_test,
+            "best_weights": np.asarray(stopper.best_params["w"]).reshape(-1).tolist(),
+            "history": es.history, "seconds": es.seconds}
 
-    results = {"true_w": list(TRUE_W), "fits": fits, "least_squares_w4": lstsq_w.tolist(),
-               "normal_max_abs_error": error, "normal_gap_to_least_squares": gap,
-               "underfit_over_normal_train_loss": ratio,
-               "k_fold": cv,
-               "early_stopping": {"patience": args.patience, "min_delta": args.min_delta,
-                                  "stopped_epoch": stopped, "best_epoch": stopper.best_epoch,
-                                  "best_valid_loss": stopper.best_loss, "best_test_loss": best_test,
-                                  "best_weights": np.asarray(stopper.best_params["w"]).reshape(-1).tolist(),
-                                  "history": es.history, "seconds": es.seconds}}
-    return results
+
+def experiments(args: argparse.Namespace, run: Run) -> dict:
+    """The three fits, K-fold cross-validation and early stopping; the results dict."""
+    key = jax.random.key(args.seed)
+    key_data, key_init, key_fit = jax.random.split(key, 3)
+    opts = dict(lr=args.lr, batch_size=args.batch_size, key_init=key_init, key_fit=key_fit)
+
+    data = generate_dataset(key_data)
+    configs = model_configs(args)
+    fits = fit_models(data, configs, opts)
+    comparison = compare_fits(data, fits, args.epochs)
+    plot_fits(fits, run.path("polynomial_fits.png"))
+    cv = select_by_cross_validation(data["train"], configs, args.folds, opts) if args.folds else None
+    stopping = early_stopping(data, args, opts, fits["overfitting"]["test_loss"])
+    plot_early_stopping(stopping["history"], stopping["best_epoch"], stopping["stopped_epoch"],
+                        fits["overfitting"]["history"], run.path("early_stopping.png"))
+    return {"true_w": list(TRUE_W), "fits": fits, **comparison, "k_fold": cv, "early_stopping": stopping}
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -19,16 +19,10 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
+from jaxlin import fit, flax_model, init_linreg, linreg, plot, savefig, sgd, squared_loss, synthetic_data
 from jaxlin.checks import check_penalty
-from jaxlin.data.synthetic import synthetic_data
-from jaxlin.nn.flax_adapter import flax_model
-from jaxlin.nn.linear import init_linreg, linreg
-from jaxlin.nn.losses import squared_loss
 from jaxlin.nn.regularization import decay_mask, proximal_sgd, sgd_weight_decay, weight_penalty
-from jaxlin.nn.updaters import sgd
 from jaxlin.run.cli import Run, make_parser
-from jaxlin.run.plot import plot, savefig
-from jaxlin.train.fit import fit
 
 NUM_INPUTS, N_TRAIN, N_TEST = 200, 20, 100   # few examples, many inputs: easy to overfit
 TRUE_B, NOISE = 0.05, 0.01

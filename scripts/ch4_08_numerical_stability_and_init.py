@@ -17,16 +17,24 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from jaxlin.data.preprocessing import standardization_stats, standardize
-from jaxlin.nn.activations import derivative, sigmoid
-from jaxlin.nn.init import normal_init, xavier_normal, xavier_uniform
-from jaxlin.nn.linear import init_linreg, linreg
-from jaxlin.nn.losses import squared_loss
-from jaxlin.nn.updaters import sgd
+from jaxlin import (
+    derivative,
+    evaluate_loss,
+    fit,
+    init_linreg,
+    linreg,
+    plot,
+    savefig,
+    sgd,
+    sigmoid,
+    squared_loss,
+    standardize,
+    xavier_normal,
+    xavier_uniform,
+)
+from jaxlin.data.preprocessing import standardization_stats
+from jaxlin.nn.init import normal_init
 from jaxlin.run.cli import Run, make_parser, positive_int
-from jaxlin.run.plot import plot, savefig
-from jaxlin.train.evaluate import evaluate_loss
-from jaxlin.train.fit import fit
 
 INITS: dict[str, Callable] = {"N(0, 1)": normal_init(1.0), "N(0, 0.01²)": normal_init(0.01),
                               "Xavier uniform": xavier_uniform, "Xavier normal": xavier_normal}
@@ -151,6 +159,91 @@ def plot_standardization(curves: dict, path) -> None:
     savefig(fig, path)
 
 
+def vanishing_gradients(path) -> dict[str, float]:
+    """1. sigmoid'(x) at x = 0, 2, 4, 8 (printed), and the sigmoid with its gradient (plotted)."""
+    probes = jnp.asarray([0.0, 2.0, 4.0, 8.0])
+    grads = derivative(sigmoid)(probes)
+    print("sigmoid'(x) at x = 0, 2, 4, 8:", np.round(np.asarray(grads), 6))
+    plot_sigmoid(path)
+    return dict(zip(["0", "2", "4", "8"], np.asarray(grads).tolist()))
+
+
+def exploding_gradients(key: jax.Array, num_matrices: int) -> dict:
+    """2. A product of ``num_matrices`` random matrices: the first, the product, max |entry| on the way."""
+    first, M, sizes = matrix_product_norms(key, num_matrices)
+    with np.printoptions(precision=4, linewidth=100):
+        print("a single matrix\n", np.asarray(first))
+        print(f"after multiplying {num_matrices} matrices\n", np.asarray(M))
+    marks = [k for k in (1, 10, 25, 50, 100) if k <= num_matrices]
+    print("max |entry| after k factors: " + ", ".join(f"k={k}: {float(sizes[k - 1]):.3g}" for k in marks))
+    return {"first": np.asarray(first).tolist(), "product": np.asarray(M).tolist(),
+            "max_abs_after_k": np.asarray(sizes).tolist()}
+
+
+def activation_statistics(key: jax.Array, X: jax.Array, depth: int) -> dict:
+    """3. Per activation and initialization: the variance of activations and the mean slope per layer."""
+    stats = {}
+    for act, f in ACTIVATIONS.items():
+        stats[act] = {}
+        for name, init in INITS.items():
+            var, slope = layer_statistics(key, init, X, depth, f)
+            stats[act][name] = {"variance": np.asarray(var).tolist(), "mean_slope": np.asarray(slope).tolist()}
+    return stats
+
+
+def print_activation_statistics(stats: dict, X: jax.Array, depth: int) -> None:
+    """The variance after the first and the last layer, and the last layer's mean slope."""
+    print(f"input variance {float(X.var()):.3f}; activation variance after layer 1 and layer {depth} "
+          f"(and the mean activation slope at layer {depth}):")
+    for act, per_init in stats.items():
+        for name, s in per_init.items():
+            print(f"  {act:<6} {name:<15} {s['variance'][0]:10.4g} {s['variance'][-1]:10.4g}"
+                  f"   (slope {s['mean_slope'][-1]:.3g})")
+
+
+def xavier_variance(width: int) -> float:
+    """Var(W) = 2/(n_in + n_out) for square layers of ``width``, printed with n_in·Var(W)."""
+    theory = 2.0 / (2 * width)
+    print(f"Xavier: Var(W) = 2/(n_in + n_out) = {theory:.3g}, so n_in·Var(W) = {width * theory:.3g}")
+    return theory
+
+
+def descent_curve(name: str, X: jax.Array, y: jax.Array, num_steps: int, *, key_init: jax.Array,
+                  key_fit: jax.Array) -> dict:
+    """:func:`gradient_descent` on one set of features, with its Hessian's eigenvalues and κ (printed)."""
+    eig = hessian_eigenvalues(X)
+    result, lr = gradient_descent(X, y, num_steps, key_init=key_init, key_fit=key_fit)
+    curve = {"lr": lr, "condition_number": float(eig.max() / eig.min()),
+             "eigenvalues": eig.tolist(), "final_loss": result.history[-1]["train_loss"],
+             "history": result.history, "seconds": result.seconds, "params": result.params}
+    print(f"{name:>12}: Hessian eigenvalues {np.array2string(eig, precision=3)}, κ = "
+          f"{eig.max() / eig.min():.3g}, lr = 1/λ_max = {lr:.3g}; loss after {num_steps} steps: "
+          f"{curve['final_loss']:.4g}")
+    return curve
+
+
+def to_raw_units(params: dict, mean: jax.Array, std: jax.Array) -> tuple[np.ndarray, float]:
+    """The weights and bias of a model on standardized features, as a model on the raw features."""
+    w_back = np.asarray(params["w"]).reshape(-1) / np.asarray(std).reshape(-1)
+    b_back = float(params["b"][0] - (np.asarray(mean).reshape(-1) * w_back).sum())
+    print(f"standardized model mapped back to raw units: w = {np.round(w_back, 4)}, b = {b_back:.3f} "
+          f"(true w = {TRUE_W}, b = {TRUE_B})")
+    return w_back, b_back
+
+
+def standardization(key_reg: jax.Array, num_steps: int, *, key_init: jax.Array,
+                    key_fit: jax.Array) -> tuple[dict, np.ndarray, float]:
+    """4. The same regression on raw and on standardized inputs; the standardized fit in raw units."""
+    X_raw, y = raw_regression_data(key_reg)
+    mean, std = standardization_stats(X_raw)
+    X_std = standardize(X_raw, mean, std)
+    curves = {name: descent_curve(name, features, y, num_steps, key_init=key_init, key_fit=key_fit)
+              for name, features in (("raw", X_raw), ("standardized", X_std))}
+    w_back, b_back = to_raw_units(curves["standardized"].pop("params"), mean, std)
+    curves["raw"].pop("params")
+    return curves, w_back, b_back
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = make_parser(__doc__.splitlines()[0], epochs=100)
     parser.add_argument("--depth", type=positive_int, default=10, help="layers in the variance experiment")
@@ -164,63 +257,17 @@ def main(argv: list[str] | None = None) -> dict:
     key = jax.random.key(args.seed)
     key_mats, key_layers, key_inputs, key_reg, key_init, key_fit = jax.random.split(key, 6)
 
-    # 1. Vanishing gradients.
-    probes = jnp.asarray([0.0, 2.0, 4.0, 8.0])
-    grads = derivative(sigmoid)(probes)
-    print("sigmoid'(x) at x = 0, 2, 4, 8:", np.round(np.asarray(grads), 6))
-    plot_sigmoid(run.path("sigmoid_gradient.png"))
-
-    # 2. Exploding gradients: a product of random matrices.
-    first, M, sizes = matrix_product_norms(key_mats, args.num_matrices)
-    with np.printoptions(precision=4, linewidth=100):
-        print("a single matrix\n", np.asarray(first))
-        print(f"after multiplying {args.num_matrices} matrices\n", np.asarray(M))
-    marks = [k for k in (1, 10, 25, 50, 100) if k <= args.num_matrices]
-    print("max |entry| after k factors: " + ", ".join(f"k={k}: {float(sizes[k - 1]):.3g}" for k in marks))
-
-    # 3. Variance of activations through deep layers per initialization.
+    sigmoid_grad = vanishing_gradients(run.path("sigmoid_gradient.png"))
+    matrix_product = exploding_gradients(key_mats, args.num_matrices)
     X = jax.random.normal(key_inputs, (args.batch, args.width))
-    stats = {}
-    for act, f in ACTIVATIONS.items():
-        stats[act] = {}
-        for name, init in INITS.items():
-            var, slope = layer_statistics(key_layers, init, X, args.depth, f)
-            stats[act][name] = {"variance": np.asarray(var).tolist(), "mean_slope": np.asarray(slope).tolist()}
-    print(f"input variance {float(X.var()):.3f}; activation variance after layer 1 and layer {args.depth} "
-          f"(and the mean activation slope at layer {args.depth}):")
-    for act, per_init in stats.items():
-        for name, s in per_init.items():
-            print(f"  {act:<6} {name:<15} {s['variance'][0]:10.4g} {s['variance'][-1]:10.4g}"
-                  f"   (slope {s['mean_slope'][-1]:.3g})")
+    stats = activation_statistics(key_layers, X, args.depth)
+    print_activation_statistics(stats, X, args.depth)
     plot_variances(stats, args.width, run.path("activation_variance.png"))
-    theory = 2.0 / (2 * args.width)
-    print(f"Xavier: Var(W) = 2/(n_in + n_out) = {theory:.3g}, so n_in·Var(W) = {args.width * theory:.3g}")
-
-    # 4. Standardization: the same regression, raw vs standardized inputs.
-    X_raw, y = raw_regression_data(key_reg)
-    mean, std = standardization_stats(X_raw)
-    X_std = standardize(X_raw, mean, std)
-    curves = {}
-    for name, features in (("raw", X_raw), ("standardized", X_std)):
-        eig = hessian_eigenvalues(features)
-        result, lr = gradient_descent(features, y, args.epochs, key_init=key_init, key_fit=key_fit)
-        curves[name] = {"lr": lr, "condition_number": float(eig.max() / eig.min()),
-                        "eigenvalues": eig.tolist(), "final_loss": result.history[-1]["train_loss"],
-                        "history": result.history, "seconds": result.seconds, "params": result.params}
-        print(f"{name:>12}: Hessian eigenvalues {np.array2string(eig, precision=3)}, κ = "
-              f"{eig.max() / eig.min():.3g}, lr = 1/λ_max = {lr:.3g}; loss after {args.epochs} steps: "
-              f"{curves[name]['final_loss']:.4g}")
-    p = curves["standardized"].pop("params")
-    w_back = np.asarray(p["w"]).reshape(-1) / np.asarray(std).reshape(-1)
-    b_back = float(p["b"][0] - (np.asarray(mean).reshape(-1) * w_back).sum())
-    print(f"standardized model mapped back to raw units: w = {np.round(w_back, 4)}, b = {b_back:.3f} "
-          f"(true w = {TRUE_W}, b = {TRUE_B})")
-    curves["raw"].pop("params")
+    theory = xavier_variance(args.width)
+    curves, w_back, b_back = standardization(key_reg, args.epochs, key_init=key_init, key_fit=key_fit)
     plot_standardization(curves, run.path("standardization.png"))
 
-    results = {"sigmoid_grad": dict(zip(["0", "2", "4", "8"], np.asarray(grads).tolist())),
-               "matrix_product": {"first": np.asarray(first).tolist(), "product": np.asarray(M).tolist(),
-                                  "max_abs_after_k": np.asarray(sizes).tolist()},
+    results = {"sigmoid_grad": sigmoid_grad, "matrix_product": matrix_product,
                "activation_statistics": stats,
                "xavier_var_w": theory, "standardization": curves,
                "standardized_w_in_raw_units": w_back.tolist(), "standardized_b_in_raw_units": b_back}

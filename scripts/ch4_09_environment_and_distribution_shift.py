@@ -8,11 +8,14 @@ is trained without and with them; its error on labelled target data is compared.
 """
 from __future__ import annotations
 
+import argparse
+
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
+from jaxlin import FitResult, plot, savefig, set_axes
 from jaxlin.chapters.ch4_09_environment_and_distribution_shift import (
     decision_boundary,
     domain_data,
@@ -26,7 +29,6 @@ from jaxlin.chapters.ch4_09_environment_and_distribution_shift import (
     with_weights,
 )
 from jaxlin.run.cli import Run, make_parser, positive_float, positive_int
-from jaxlin.run.plot import plot, savefig, set_axes
 
 FMTS = ("m--", "g-.", "r:")   # unweighted, weighted, trained on target: the same in both figures
 
@@ -54,7 +56,8 @@ def plot_domains(path, Xs, ys, beta, Xt, yt, boundaries: dict) -> None:
     savefig(fig, path)
 
 
-def main(argv: list[str] | None = None) -> dict:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The common flags plus the sizes and Gaussians of both domains and the β clip."""
     parser = make_parser(__doc__.splitlines()[0], epochs=30, lr=0.05, batch_size=50)
     parser.add_argument("--num-source", type=positive_int, default=1000, help="labelled source examples")
     parser.add_argument("--num-target", type=positive_int, default=1000, help="unlabelled target inputs")
@@ -64,11 +67,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--std", type=positive_float, default=1.0, help="standard deviation of both")
     parser.add_argument("--clip", type=positive_float, default=None,
                         help="use beta = min(exp(h(x)), c) with this c (default: no clipping)")
-    args = parser.parse_args(argv)
-    run = Run(args, __file__)
-    key = jax.random.key(args.seed)
-    source_key, target_key, test_key, oracle_key, domain_key, classifier_key = jax.random.split(key, 6)
+    return parser.parse_args(argv)
 
+
+def generate_domains(args: argparse.Namespace, source_key: jax.Array, target_key: jax.Array,
+                     test_key: jax.Array, oracle_key: jax.Array) -> dict[str, jax.Array]:
+    """Labelled source inputs (Xs, ys), unlabelled target inputs U, a labelled target test set
+    (Xt, yt) and labelled target training inputs Xo (the reference fit)."""
     mu_s, mu_t = jnp.asarray(args.source_mean), jnp.asarray(args.target_mean)
     Xs = sample_inputs(source_key, mu_s, args.std, args.num_source)
     ys = parabola_labels(Xs)
@@ -80,41 +85,63 @@ def main(argv: list[str] | None = None) -> dict:
           f"target: {args.num_target} unlabelled inputs u ~ N({args.target_mean}, {args.std:g}²I)")
     print(f"labelling rule y = 1[x2 > x1² − 1]; positives: source {float(ys.mean()):.3f}, "
           f"target {float(yt.mean()):.3f}")
+    return {"Xs": Xs, "ys": ys, "U": U, "Xt": Xt, "yt": yt, "Xo": Xo}
 
-    hyper = dict(num_epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size)
-    Xd, zd = domain_data(Xs, U)
-    domain = train_logistic_regression(Xd, zd, key=domain_key, evals={"domain": (Xd, zd)}, **hyper)
+
+def estimate_importance_weights(data: dict, args: argparse.Namespace, key: jax.Array,
+                                hyper: dict) -> tuple[FitResult, jax.Array, float, float]:
+    """4.9.3.1: a domain classifier h between source and target inputs, and β(x) = exp(h(x)).
+
+    Returns the classifier's fit, β on the source inputs, the mean error of log β against the
+    true log density ratio, and β's effective sample size."""
+    Xs = data["Xs"]
+    Xd, zd = domain_data(Xs, data["U"])
+    domain = train_logistic_regression(Xd, zd, key=key, evals={"domain": (Xd, zd)}, **hyper)
     beta = importance_weights(domain.params, Xs, args.num_source, args.num_target, args.clip)
     log_beta = log_importance_weights(domain.params, Xs, args.num_source, args.num_target)
-    log_ratio_error = float(jnp.abs(log_beta - gaussian_log_density_ratio(Xs, mu_s, mu_t, args.std)).mean())
+    true_log_ratio = gaussian_log_density_ratio(Xs, jnp.asarray(args.source_mean),
+                                                jnp.asarray(args.target_mean), args.std)
+    log_ratio_error = float(jnp.abs(log_beta - true_log_ratio).mean())
     ess = float(effective_sample_size(beta))
     print(f"domain classifier error {domain.history[-1]['domain_loss']:.3f}; "
           f"mean |log β(x) − log p(x)/q(x)| = {log_ratio_error:.3f} over the source inputs")
     print(f"β: min {float(beta.min()):.3g}, mean {float(beta.mean()):.3g}, max {float(beta.max()):.3g}; "
           f"effective sample size {ess:.0f} of {args.num_source}")
+    return domain, beta, log_ratio_error, ess
 
-    evals = {"source": (Xs, with_weights(ys)), "target": (Xt, with_weights(yt))}
-    fits = {"unweighted": train_logistic_regression(Xs, with_weights(ys), key=classifier_key,
-                                                    evals=evals, **hyper),
-            "weighted": train_logistic_regression(Xs, with_weights(ys, beta), key=classifier_key,
-                                                  evals=evals, **hyper),
+
+def train_classifiers(data: dict, beta: jax.Array, key: jax.Array, hyper: dict) -> dict:
+    """The same classifier on the source data unweighted and weighted by β, and on labelled target data."""
+    Xs, ys, Xo = data["Xs"], data["ys"], data["Xo"]
+    evals = {"source": (Xs, with_weights(ys)), "target": (data["Xt"], with_weights(data["yt"]))}
+    return {"unweighted": train_logistic_regression(Xs, with_weights(ys), key=key, evals=evals, **hyper),
+            "weighted": train_logistic_regression(Xs, with_weights(ys, beta), key=key, evals=evals, **hyper),
             "trained on target": train_logistic_regression(Xo, with_weights(parabola_labels(Xo)),
-                                                           key=classifier_key, evals=evals, **hyper)}
+                                                           key=key, evals=evals, **hyper)}
+
+
+def final_errors(fits: dict) -> dict[str, dict[str, float]]:
+    """Each classifier's error on the source and on the target domain after its last epoch (printed)."""
     errors = {name: {"source_error": f.history[-1]["source_loss"],
                      "target_error": f.history[-1]["target_loss"]} for name, f in fits.items()}
     for name, e in errors.items():
         print(f"{name:>18}: target error {e['target_error']:.4f} (source error {e['source_error']:.4f})")
+    return errors
 
+
+def plot_target_error(fits: dict, num_epochs: int, path) -> None:
+    """The target-domain error per epoch of each classifier."""
     epochs = curve(fits["unweighted"].history, "epoch")
     plot(epochs, [curve(f.history, "target_loss") for f in fits.values()], xlabel="epoch",
-         ylabel="target-domain error", legend=list(fits), xlim=[1, max(args.epochs, 2)], ylim=[0, 0.7],
-         fmts=FMTS, figsize=(5, 3.5), title="logistic regression on the target domain",
-         path=run.path("target_error.png"))
-    plot_domains(run.path("domains.png"), Xs, ys, beta, Xt[:2000], yt[:2000],
-                 {name: f.params for name, f in fits.items()})
+         ylabel="target-domain error", legend=list(fits), xlim=[1, max(num_epochs, 2)], ylim=[0, 0.7],
+         fmts=FMTS, figsize=(5, 3.5), title="logistic regression on the target domain", path=path)
 
+
+def collect_results(args: argparse.Namespace, domain: FitResult, beta: jax.Array, log_ratio_error: float,
+                    ess: float, fits: dict, errors: dict) -> dict:
+    """results.json: the domain classifier, β, the errors, the histories and the seconds of all fits."""
     all_fits = [domain, *fits.values()]
-    results = {
+    return {
         "labelling_rule": "y = 1[x2 > x1^2 - 1]",
         "domain_classifier": {"error": domain.history[-1]["domain_loss"], "params": domain.params,
                               "mean_abs_log_ratio_error": log_ratio_error},
@@ -128,6 +155,23 @@ def main(argv: list[str] | None = None) -> dict:
                     for name, f in fits.items()},
         "seconds": {part: sum(f.seconds[part] for f in all_fits) for part in ("compile", "train", "eval")},
     }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    run = Run(args, __file__)
+    key = jax.random.key(args.seed)
+    source_key, target_key, test_key, oracle_key, domain_key, classifier_key = jax.random.split(key, 6)
+
+    data = generate_domains(args, source_key, target_key, test_key, oracle_key)
+    hyper = dict(num_epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size)
+    domain, beta, log_ratio_error, ess = estimate_importance_weights(data, args, domain_key, hyper)
+    fits = train_classifiers(data, beta, classifier_key, hyper)
+    errors = final_errors(fits)
+    plot_target_error(fits, args.epochs, run.path("target_error.png"))
+    plot_domains(run.path("domains.png"), data["Xs"], data["ys"], beta, data["Xt"][:2000], data["yt"][:2000],
+                 {name: f.params for name, f in fits.items()})
+    results = collect_results(args, domain, beta, log_ratio_error, ess, fits, errors)
     run.finish(results)
     return results
 

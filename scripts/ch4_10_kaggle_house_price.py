@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxlin import FitResult, plot, write_json
 from jaxlin.chapters.ch4_10_kaggle_house_price import (
+    HouseModel,
     average_log_rmse,
     k_fold_log_rmse,
     linear_model,
@@ -23,10 +26,15 @@ from jaxlin.chapters.ch4_10_kaggle_house_price import (
     train_and_pred,
     write_submission,
 )
-from jaxlin.data.io import write_json
-from jaxlin.data.kaggle_house import DATA_DIR_ENV, TEST_FILE, TRAIN_FILE, find_csvs, load_house_data
-from jaxlin.run.cli import Run, make_parser, positive_float, positive_int
-from jaxlin.run.plot import plot
+from jaxlin.data.kaggle_house import (
+    DATA_DIR_ENV,
+    TEST_FILE,
+    TRAIN_FILE,
+    HouseData,
+    find_csvs,
+    load_house_data,
+)
+from jaxlin.run.cli import Parser, Run, make_parser, positive_float, positive_int
 
 # Per model: (learning rate, weight decay). The linear model's are the book's; the MLP's
 # were chosen by this script's own 5-fold validation (seeds 0-2: 0.129-0.131; lr 0.003 is
@@ -50,7 +58,8 @@ def curve(history: list[dict[str, float]], name: str) -> np.ndarray:
     return np.array([h[name] for h in history])
 
 
-def main(argv: list[str] | None = None) -> dict:
+def make_house_parser() -> Parser:
+    """The common flags plus the model, its hyperparameters, K and the two CSVs."""
     parser = make_parser(__doc__.splitlines()[0], epochs=100, batch_size=64)
     parser.add_argument("--model", choices=sorted(DEFAULTS), default="linear", help="the regressor")
     parser.add_argument("--lr", type=positive_float, default=None,
@@ -64,13 +73,21 @@ def main(argv: list[str] | None = None) -> dict:
                         help=f"the training CSV (default: ${DATA_DIR_ENV}/{TRAIN_FILE})")
     parser.add_argument("--test-csv", default=None,
                         help=f"the test CSV to predict (default: ${DATA_DIR_ENV}/{TEST_FILE})")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def hyperparameters(args: argparse.Namespace) -> tuple[float, float]:
+    """The learning rate and weight decay: the flags where given, else the model's defaults."""
     lr, weight_decay = DEFAULTS[args.model]
     lr = lr if args.lr is None else args.lr
     weight_decay = weight_decay if args.weight_decay is None else args.weight_decay
-    if args.k < 2:
-        parser.error(f"--k must be at least 2, got {args.k}")
+    return lr, weight_decay
 
+
+def load_data(parser: Parser, args: argparse.Namespace) -> tuple[HouseData, Path, Path, float]:
+    """4.10.3-4.10.4: read and preprocess both CSVs; a missing or unreadable file is a usage error.
+
+    Returns the data, the two CSV paths and the seconds it took."""
     tic = time.perf_counter()
     try:
         train_csv, test_csv = find_csvs(args.train_csv, args.test_csv)
@@ -81,57 +98,76 @@ def main(argv: list[str] | None = None) -> dict:
         named = str(train_csv) in str(err) or str(test_csv) in str(err)
         parser.error(str(err) if named else f"cannot read --train-csv {train_csv} or --test-csv "
                                             f"{test_csv} as the house-price CSVs: {err}")
-    load_seconds = time.perf_counter() - tic
-    run = Run(args, __file__)
-    key = jax.random.key(args.seed)
-    kfold_key, final_key = jax.random.split(key)
+    return data, train_csv, test_csv, time.perf_counter() - tic
 
+
+def show_data(data: HouseData) -> None:
+    """The book's look at the data: both shapes, a few rows and columns, the feature matrix's shape."""
     print(data.train.shape)
     print(data.test.shape)
     print(data.train.iloc[0:4, [0, 1, 2, 3, -3, -2, -1]])
     print((data.train_features.shape[0] + data.test_features.shape[0], data.train_features.shape[1]))
 
-    X, y = jnp.asarray(data.train_features), jnp.asarray(data.train_labels)
-    model = linear_model() if args.model == "linear" else mlp_model(args.hidden)
-    hyper = dict(num_epochs=args.epochs, learning_rate=lr, weight_decay=weight_decay,
-                 batch_size=args.batch_size)
 
+def k_fold_validation(run: Run, model: HouseModel, k: int, X: jax.Array, y: jax.Array, *, key: jax.Array,
+                   **hyper) -> tuple[list[FitResult], dict[str, float]]:
+    """4.10.6: K-fold cross-validation; each fold's final log-RMSE and the average (printed)."""
     with run.guard():                      # divergence: results.json says so, exit status 1
-        folds = k_fold_log_rmse(model, args.k, X, y, key=kfold_key, **hyper)
+        folds = k_fold_log_rmse(model, k, X, y, key=key, **hyper)
     for i, fold in enumerate(folds):
         last = fold.history[-1]
         print(f"fold {i + 1}, train log rmse {last['train_log_rmse']:f}, "
               f"valid log rmse {last['valid_log_rmse']:f}")
     average = average_log_rmse(folds)
-    print(f"{args.k}-fold validation: avg train log rmse: {average['train_log_rmse']:f}, "
+    print(f"{k}-fold validation: avg train log rmse: {average['train_log_rmse']:f}, "
           f"avg valid log rmse: {average['valid_log_rmse']:f}")
-    epochs = curve(folds[0].history, "epoch")
-    plot(epochs, [curve(folds[0].history, "train_log_rmse"), curve(folds[0].history, "valid_log_rmse")],
-         xlabel="epoch", ylabel="log rmse", xlim=[1, max(args.epochs, 2)], legend=["train", "valid"],
-         yscale="log", title=f"{args.model}, fold 1", path=run.path("kfold_fold1.png"))
+    return folds, average
 
+
+def plot_fold(fold: FitResult, args: argparse.Namespace, path) -> None:
+    """Train and validation log-RMSE per epoch of one fold."""
+    epochs = curve(fold.history, "epoch")
+    plot(epochs, [curve(fold.history, "train_log_rmse"), curve(fold.history, "valid_log_rmse")],
+         xlabel="epoch", ylabel="log rmse", xlim=[1, max(args.epochs, 2)], legend=["train", "valid"],
+         yscale="log", title=f"{args.model}, fold 1", path=path)
+
+
+def train_on_all_data(run: Run, model: HouseModel, X: jax.Array, y: jax.Array, test_features: jax.Array,
+                      args: argparse.Namespace, *, key: jax.Array, **hyper) -> tuple[FitResult, np.ndarray]:
+    """4.10.7: train on all the training data and predict the test prices; plot the training log-RMSE."""
     with run.guard():
-        final, prices = train_and_pred(model, X, y, jnp.asarray(data.test_features), key=final_key, **hyper)
+        final, prices = train_and_pred(model, X, y, test_features, key=key, **hyper)
     print(f"train log rmse {final.history[-1]['train_log_rmse']:f}")
-    plot(epochs, curve(final.history, "train_log_rmse"), xlabel="epoch", ylabel="log rmse",
-         xlim=[1, max(args.epochs, 2)], yscale="log", title=f"{args.model}, all training data",
-         path=run.path("train_all.png"))
+    plot(curve(final.history, "epoch"), curve(final.history, "train_log_rmse"), xlabel="epoch",
+         ylabel="log rmse", xlim=[1, max(args.epochs, 2)], yscale="log",
+         title=f"{args.model}, all training data", path=run.path("train_all.png"))
+    return final, prices
+
+
+def submit(run: Run, data: HouseData, final: FitResult, prices: np.ndarray) -> Path:
+    """Write submission.csv (exit status 1 on prices Kaggle would refuse) and preprocessing.json."""
     try:
         submission = write_submission(run.path("submission.csv"), data.test_ids, prices)
     except ValueError as err:          # e.g. negative prices from a too large --lr
         run.fail(f"{err}; try a smaller --lr", {"train_all": {"history": final.history}})
     write_json(run.path("preprocessing.json"), data.preprocessing.to_dict())
     print(f"wrote {submission} ({len(prices)} predictions)")
+    return submission
 
+
+def collect_results(args: argparse.Namespace, hyper: dict, data: HouseData, csvs: tuple[Path, Path],
+                    folds: list[FitResult], average: dict, final: FitResult, submission: Path,
+                    num_predictions: int, load_seconds: float) -> dict:
+    """results.json: the settings, the data's shapes, each fold, the final fit and the seconds."""
     fits = [*folds, final]
     seconds = {"load": load_seconds} | {part: sum(f.seconds[part] for f in fits)
                                        for part in ("compile", "train", "eval")}
-    results = {
+    return {
         "model": args.model,
-        "hyperparameters": {"k": args.k, "lr": lr, "weight_decay": weight_decay,
+        "hyperparameters": {"k": args.k, "lr": hyper["learning_rate"], "weight_decay": hyper["weight_decay"],
                             "num_epochs": args.epochs, "batch_size": args.batch_size}
         | ({"hidden": args.hidden} if args.model == "mlp" else {}),
-        "data": {"train_csv": str(train_csv), "test_csv": str(test_csv),
+        "data": {"train_csv": str(csvs[0]), "test_csv": str(csvs[1]),
                  "train_shape": list(data.train.shape), "test_shape": list(data.test.shape),
                  "num_features": int(data.train_features.shape[1])},
         "folds": [{"fold": i + 1, **{k: v for k, v in f.history[-1].items() if k != "epoch"},
@@ -139,9 +175,35 @@ def main(argv: list[str] | None = None) -> dict:
         "average": average,
         "train_all": {"train_log_rmse": final.history[-1]["train_log_rmse"], "history": final.history},
         "submission": str(submission),
-        "num_predictions": len(prices),
+        "num_predictions": num_predictions,
         "seconds": seconds,
     }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = make_house_parser()
+    args = parser.parse_args(argv)
+    lr, weight_decay = hyperparameters(args)
+    if args.k < 2:
+        parser.error(f"--k must be at least 2, got {args.k}")
+
+    data, train_csv, test_csv, load_seconds = load_data(parser, args)
+    run = Run(args, __file__)
+    key = jax.random.key(args.seed)
+    kfold_key, final_key = jax.random.split(key)
+    show_data(data)
+
+    X, y = jnp.asarray(data.train_features), jnp.asarray(data.train_labels)
+    model = linear_model() if args.model == "linear" else mlp_model(args.hidden)
+    hyper = dict(num_epochs=args.epochs, learning_rate=lr, weight_decay=weight_decay,
+                 batch_size=args.batch_size)
+    folds, average = k_fold_validation(run, model, args.k, X, y, key=kfold_key, **hyper)
+    plot_fold(folds[0], args, run.path("kfold_fold1.png"))
+    final, prices = train_on_all_data(run, model, X, y, jnp.asarray(data.test_features), args,
+                                      key=final_key, **hyper)
+    submission = submit(run, data, final, prices)
+    results = collect_results(args, hyper, data, (train_csv, test_csv), folds, average, final,
+                              submission, len(prices), load_seconds)
     run.finish(results)
     return results
 

@@ -11,7 +11,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxlin.chapters.ch5_01_model_construction import MLP, FixedHiddenMLP, MySequential, NestMLP, chimera
+from jaxlin import FixedHiddenMLP, MySequential, NestMLP, chimera
+from jaxlin.chapters.ch5_01_model_construction import MLP
 from jaxlin.chapters.ch5_02_parameters import named_parameters
 from jaxlin.run.cli import Run, make_parser
 

@@ -10,9 +10,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxlin.chapters.ch5_01_model_construction import CenteredLayer, MyDense
+from jaxlin import CenteredLayer, MyDense, flax_model
 from jaxlin.chapters.ch5_02_parameters import named_parameters
-from jaxlin.nn.flax_adapter import flax_model
 from jaxlin.run.cli import Run, make_parser
 
 

@@ -13,9 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxlin import flax_model, load_pytree, save_pytree
 from jaxlin.chapters.ch5_01_model_construction import MLP
-from jaxlin.data.io import load_pytree, save_pytree
-from jaxlin.nn.flax_adapter import flax_model
 from jaxlin.run.cli import Run, make_parser
 
 

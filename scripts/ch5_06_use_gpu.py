@@ -12,8 +12,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxlin.chapters.ch5_06_use_gpu import cpu, num_gpus, try_all_gpus, try_gpu
-from jaxlin.nn.flax_adapter import flax_model
+from jaxlin import cpu, flax_model, num_gpus, try_all_gpus, try_gpu
 from jaxlin.run.cli import Run, make_parser
 
 

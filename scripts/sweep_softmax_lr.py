@@ -9,7 +9,10 @@ against one.
 """
 from __future__ import annotations
 
+import argparse
 import time
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import numpy as np
@@ -17,15 +20,18 @@ import numpy as np
 from jaxlin import (
     fit,
     init_softmax_regression,
+    init_sweep,
+    make_sweep,
     make_train_epoch,
+    plot,
     softmax_cross_entropy,
     softmax_regression_logits,
     to_float,
 )
+from jaxlin.data.fashion_mnist import FashionMNIST
 from jaxlin.run.cli import Run, make_parser, positive_int
 from jaxlin.run.experiment import add_data_args, load_data
-from jaxlin.run.plot import plot
-from jaxlin.train.sweep import init_sweep, make_sweep, sgd_with_lr
+from jaxlin.train.sweep import SweepResult, sgd_with_lr
 
 
 def wall_seconds(call) -> float:
@@ -46,7 +52,8 @@ def best_seconds(timers: dict, repeats: int) -> dict[str, float]:
     return best
 
 
-def main(argv: list[str] | None = None) -> dict:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The common flags plus the learning-rate grid, --seeds, --repeats and the data flags."""
     parser = make_parser(__doc__.splitlines()[0], epochs=10, batch_size=256)
     parser.add_argument("--num-lrs", type=positive_int, default=8, help="log-spaced learning rates")
     parser.add_argument("--lr-min", type=float, default=0.01)
@@ -55,61 +62,104 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=positive_int, default=3,
                         help="timed rounds for K vs 1 (each round runs all three, interleaved)")
     add_data_args(parser)
-    args = parser.parse_args(argv)
-    run = Run(args, __file__)
-    data, load_seconds = load_data(args, run)
+    return parser.parse_args(argv)
+
+
+def init_model(key: jax.Array) -> dict:
+    """One softmax regression 784 → 10, W ~ N(0, 0.01²), b = 0."""
+    return init_softmax_regression(key, 784, 10, sigma=0.01)
+
+
+def learning_rates_and_seeds(args: argparse.Namespace) -> tuple[list[float], list[int]]:
+    """``--num-lrs`` log-spaced learning rates, and each model's init seed (all ``--seed``
+    unless ``--seeds``)."""
     lrs = np.geomspace(args.lr_min, args.lr_max, args.num_lrs).tolist()
     seeds = [args.seed + k for k in range(len(lrs))] if args.seeds else [args.seed] * len(lrs)
-    init = lambda key: init_softmax_regression(key, 784, 10, sigma=0.01)  # noqa: E731
+    return lrs, seeds
+
+
+def print_sweep(result: SweepResult, lrs: list[float], num_epochs: int, compile_seconds: float) -> None:
+    """Each model's final train loss, train accuracy and test accuracy."""
+    test_acc = np.asarray(result.test_acc)
+    print(f"{len(lrs)} models, {num_epochs} epochs, one compiled call ({compile_seconds:.2f} s to compile)")
+    print(f"{'lr':>8} {'train loss':>11} {'train acc':>10} {'test acc':>9}")
+    for k, lr in enumerate(lrs):
+        print(f"{lr:8.4f} {float(result.train_loss[-1, k]):11.4f} {float(result.train_acc[-1, k]):10.4f} "
+              f"{test_acc[-1, k]:9.4f}")
+
+
+def fit_timer(data: FashionMNIST, lr: float, seed: int, args: argparse.Namespace,
+              key: jax.Array) -> Callable[[], float]:
+    """A call that trains the single model the usual way and returns its seconds: fit's compiled
+    epoch and a test evaluation each epoch, timed by fit itself (training and evaluation; its
+    compile apart)."""
+    updater = sgd_with_lr(lr)
+    train_epoch = make_train_epoch(softmax_regression_logits, softmax_cross_entropy, updater,
+                                   args.batch_size, prepare=to_float)   # held: fit compiles it once
+
+    def fit_seconds():
+        result = fit(softmax_regression_logits, init_model(jax.random.key(seed)), softmax_cross_entropy,
+                     updater, (data.train_images, data.train_labels), num_epochs=args.epochs,
+                     batch_size=args.batch_size, key=key, prepare=to_float, train_epoch=train_epoch,
+                     evals={"test": (data.test_images, data.test_labels)})
+        return result.seconds["train"] + result.seconds["eval"]
+
+    return fit_seconds
+
+
+def time_k_against_one(train: Callable[..., SweepResult], compiled: Callable[..., SweepResult],
+                       params: Any, opt_state: Any, data: FashionMNIST, data_args: tuple,
+                       lrs: list[float], seeds: list[int], args: argparse.Namespace,
+                       key: jax.Array) -> dict[str, float]:
+    """Best-of-``--repeats`` seconds of the K-model sweep, of the same vmapped code for one
+    model, and of that one model trained with fit (printed with the ratios)."""
+    one_params, one_state = init_sweep(init_model, lrs[:1], seeds[:1])
+    one = train.lower(one_params, one_state, *data_args).compile()
+    fit_seconds = fit_timer(data, lrs[0], seeds[0], args, key)
+    best = best_seconds({"k": lambda: wall_seconds(lambda: compiled(params, opt_state, *data_args)),
+                         "one": lambda: wall_seconds(lambda: one(one_params, one_state, *data_args)),
+                         "fit": fit_seconds}, args.repeats)
+    print(f"time for K={len(lrs)} models: {best['k']:.2f} s; for one model: {best['one']:.2f} s with the "
+          f"same vmapped code (ratio {best['k'] / best['one']:.2f}), {best['fit']:.2f} s with fit "
+          f"(ratio {best['k'] / best['fit']:.2f}); best of {args.repeats}")
+    return best
+
+
+def epoch_history(result: SweepResult, num_epochs: int) -> list[dict]:
+    """Per epoch: every model's train loss, train accuracy and test accuracy."""
+    return [{"epoch": e + 1, "train_loss": result.train_loss[e].tolist(),
+             "train_acc": result.train_acc[e].tolist(), "test_acc": result.test_acc[e].tolist()}
+            for e in range(num_epochs)]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    run = Run(args, __file__)
+    data, load_seconds = load_data(args, run)
+    lrs, seeds = learning_rates_and_seeds(args)
     train = make_sweep(softmax_regression_logits, softmax_cross_entropy, args.batch_size, args.epochs,
                        prepare=to_float, wide={"W": True, "b": False})
     key = jax.random.fold_in(jax.random.key(args.seed), 1)
     data_args = (data.train_images, data.train_labels, data.test_images, data.test_labels, key)
 
     tic = time.perf_counter()
-    params, opt_state = init_sweep(init, lrs, seeds)
+    params, opt_state = init_sweep(init_model, lrs, seeds)
     compiled = train.lower(params, opt_state, *data_args).compile()
     compile_seconds = time.perf_counter() - tic
     result = compiled(params, opt_state, *data_args)
     test_acc = np.asarray(result.test_acc)
-    print(f"{len(lrs)} models, {args.epochs} epochs, one compiled call ({compile_seconds:.2f} s to compile)")
-    print(f"{'lr':>8} {'train loss':>11} {'train acc':>10} {'test acc':>9}")
-    for k, lr in enumerate(lrs):
-        print(f"{lr:8.4f} {float(result.train_loss[-1, k]):11.4f} {float(result.train_acc[-1, k]):10.4f} "
-              f"{test_acc[-1, k]:9.4f}")
+    print_sweep(result, lrs, args.epochs, compile_seconds)
 
-    one_params, one_state = init_sweep(init, lrs[:1], seeds[:1])
-    one = train.lower(one_params, one_state, *data_args).compile()
-    # The same single model trained the usual way: fit's compiled epoch and a test evaluation
-    # each epoch, timed by fit itself (training and evaluation; its compile apart).
-    updater = sgd_with_lr(lrs[0])
-    train_epoch = make_train_epoch(softmax_regression_logits, softmax_cross_entropy, updater,
-                                   args.batch_size, prepare=to_float)   # held: fit compiles it once
-
-    def fit_seconds():
-        result = fit(softmax_regression_logits, init(jax.random.key(seeds[0])), softmax_cross_entropy,
-                     updater, (data.train_images, data.train_labels), num_epochs=args.epochs,
-                     batch_size=args.batch_size, key=key, prepare=to_float, train_epoch=train_epoch,
-                     evals={"test": (data.test_images, data.test_labels)})
-        return result.seconds["train"] + result.seconds["eval"]
-
-    best = best_seconds({"k": lambda: wall_seconds(lambda: compiled(params, opt_state, *data_args)),
-                         "one": lambda: wall_seconds(lambda: one(one_params, one_state, *data_args)),
-                         "fit": fit_seconds}, args.repeats)
-    seconds_k, seconds_1, seconds_fit = best["k"], best["one"], best["fit"]
-    print(f"time for K={len(lrs)} models: {seconds_k:.2f} s; for one model: {seconds_1:.2f} s with the "
-          f"same vmapped code (ratio {seconds_k / seconds_1:.2f}), {seconds_fit:.2f} s with fit "
-          f"(ratio {seconds_k / seconds_fit:.2f}); best of {args.repeats}")
+    seconds = time_k_against_one(train, compiled, params, opt_state, data, data_args, lrs, seeds, args, key)
+    seconds_k, seconds_1, seconds_fit = seconds["k"], seconds["one"], seconds["fit"]
     best = int(np.nanargmax(test_acc[-1]))
     print(f"best learning rate: {lrs[best]:.4f} (test acc {test_acc[-1, best]:.4f})")
 
     plot(np.array(lrs), test_acc[-1], xlabel="learning rate", ylabel="test accuracy after "
          f"{args.epochs} epochs", xscale="log", fmts=("o-",), title="softmax regression: lr sweep",
          path=run.path("sweep.png"))
-    history = [{"epoch": e + 1, "train_loss": result.train_loss[e].tolist(),
-                "train_acc": result.train_acc[e].tolist(), "test_acc": result.test_acc[e].tolist()}
-               for e in range(args.epochs)]
-    results = {"lrs": lrs, "seeds": seeds, "history": history, "final_test_acc": test_acc[-1].tolist(),
+    results = {"lrs": lrs, "seeds": seeds, "history": epoch_history(result, args.epochs),
+               "final_test_acc": test_acc[-1].tolist(),
                "best_lr": lrs[best], "seconds": {"load_data": load_seconds, "compile": compile_seconds,
                                                   "train_k_models": seconds_k, "train_one_model": seconds_1,
                                                   "train_one_model_fit": seconds_fit},

@@ -60,6 +60,51 @@ def time_calls(f: Callable[[], Any], repeats: int) -> list[float]:
     return list(timer.times)
 
 
+def time_loops(a_np: np.ndarray, b_np: np.ndarray, a: jax.Array, b: jax.Array,
+               steps: int) -> tuple[dict[str, float], np.ndarray, jax.Array]:
+    """Seconds of the NumPy loop (all elements) and of the JAX loop (``steps`` steps, after a
+    short warm-up), and the two loops' results."""
+    timer = Timer()
+    timer.start()
+    c_np = add_loop_numpy(a_np, b_np)
+    numpy_loop = timer.stop()
+
+    jax.block_until_ready(add_loop_jax(a, b, min(steps, 10)))  # compile the indexing ops once
+    timer.start()
+    c = jax.block_until_ready(add_loop_jax(a, b, steps))
+    jax_loop = timer.stop()
+    return {"numpy_loop": numpy_loop, "jax_loop": jax_loop}, c_np, c
+
+
+def time_vectorized(a_np: np.ndarray, b_np: np.ndarray, a: jax.Array, b: jax.Array,
+                    repeats: int) -> dict[str, float]:
+    """Seconds of ``a + b``: the first eager call, then the medians of ``repeats`` eager,
+    jitted (compile time apart) and NumPy calls."""
+    timer = Timer()
+    timer.start()
+    jax.block_until_ready(add(a, b))
+    eager_first = timer.stop()
+    eager = float(np.median(time_calls(lambda: add(a, b), repeats)))
+
+    timer.start()
+    add_jit = jax.jit(add).lower(a, b).compile()
+    jit_compile = timer.stop()
+    jit = float(np.median(time_calls(lambda: add_jit(a, b), repeats)))
+
+    numpy_vectorized = float(np.median(time_calls(lambda: a_np + b_np, repeats)))
+    return {"eager_first": eager_first, "eager": eager, "jit_compile": jit_compile, "jit": jit,
+            "numpy_vectorized": numpy_vectorized}
+
+
+def vectorization_speedups(seconds: dict[str, float]) -> dict[str, float]:
+    """Loop time over vectorized time, for each loop and each vectorized add."""
+    numpy_loop, jax_loop = seconds["numpy_loop"], seconds["jax_loop_extrapolated"]
+    return {"numpy_loop/eager": numpy_loop / seconds["eager"], "numpy_loop/jit": numpy_loop / seconds["jit"],
+            "jax_loop/eager": jax_loop / seconds["eager"],
+            "jax_loop/jit": jax_loop / seconds["jit"],
+            "numpy_loop/numpy_vectorized": numpy_loop / seconds["numpy_vectorized"]}
+
+
 def time_vectorization(n: int = 10000, *, jax_loop_steps: int = 1000,
                        repeats: int = 20) -> dict[str, Any]:
     """Seconds for adding two length-``n`` vectors of ones, four ways, plus speed-ups.
@@ -81,39 +126,10 @@ def time_vectorization(n: int = 10000, *, jax_loop_steps: int = 1000,
     steps = min(check_positive_int(jax_loop_steps, "jax_loop_steps"), n)
     a_np, b_np = np.ones(n, np.float32), np.ones(n, np.float32)
     a, b = jnp.ones(n), jnp.ones(n)
-    timer = Timer()
-
-    timer.start()
-    c_np = add_loop_numpy(a_np, b_np)
-    numpy_loop = timer.stop()
-
-    jax.block_until_ready(add_loop_jax(a, b, min(steps, 10)))  # compile the indexing ops once
-    timer.start()
-    c = jax.block_until_ready(add_loop_jax(a, b, steps))
-    jax_loop = timer.stop()
-
-    timer.start()
-    jax.block_until_ready(add(a, b))
-    eager_first = timer.stop()
-    eager = float(np.median(time_calls(lambda: add(a, b), repeats)))
-
-    timer.start()
-    add_jit = jax.jit(add).lower(a, b).compile()
-    jit_compile = timer.stop()
-    jit = float(np.median(time_calls(lambda: add_jit(a, b), repeats)))
-
-    numpy_vectorized = float(np.median(time_calls(lambda: a_np + b_np, repeats)))
-
-    jax_loop_extrapolated = jax_loop * n / steps
-    seconds = {"numpy_loop": numpy_loop, "jax_loop": jax_loop,
-               "jax_loop_extrapolated": jax_loop_extrapolated, "eager_first": eager_first,
-               "eager": eager, "jit_compile": jit_compile, "jit": jit,
-               "numpy_vectorized": numpy_vectorized}
-    speedups = {"numpy_loop/eager": numpy_loop / eager, "numpy_loop/jit": numpy_loop / jit,
-                "jax_loop/eager": jax_loop_extrapolated / eager,
-                "jax_loop/jit": jax_loop_extrapolated / jit,
-                "numpy_loop/numpy_vectorized": numpy_loop / numpy_vectorized}
+    loops, c_np, c = time_loops(a_np, b_np, a, b, steps)
+    vectorized = time_vectorized(a_np, b_np, a, b, repeats)
+    seconds = {**loops, "jax_loop_extrapolated": loops["jax_loop"] * n / steps, **vectorized}
     agree = bool(np.array_equal(c_np, a_np + b_np)
                  and np.array_equal(np.asarray(c[:steps]), np.asarray(add(a, b)[:steps])))
     return {"n": n, "jax_loop_steps": steps, "extrapolated": steps < n, "repeats": repeats,
-            "loops_agree_with_add": agree, "seconds": seconds, "speedups": speedups}
+            "loops_agree_with_add": agree, "seconds": seconds, "speedups": vectorization_speedups(seconds)}
