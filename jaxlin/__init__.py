@@ -66,8 +66,7 @@ _EXPORTS = {
     "load_fashion_mnist_arrays": "jaxlin.data.fashion_mnist",
     "to_float": "jaxlin.data.fashion_mnist",
     # jaxlin.data.io
-    "load_pytree": "jaxlin.data.io", "save_pytree": "jaxlin.data.io",
-    "write_json": "jaxlin.data.io",
+    "load_pytree": "jaxlin.data.io", "save_pytree": "jaxlin.data.io", "write_json": "jaxlin.data.io",
     # jaxlin.data.model_selection
     "get_k_fold_data": "jaxlin.data.model_selection", "k_fold": "jaxlin.data.model_selection",
     # jaxlin.data.preprocessing
@@ -80,8 +79,6 @@ _EXPORTS = {
     # jaxlin.run.checkpoint
     "latest_checkpoint": "jaxlin.run.checkpoint", "load_checkpoint": "jaxlin.run.checkpoint",
     "save_checkpoint": "jaxlin.run.checkpoint",
-    # jaxlin.run.cli
-    "make_parser": "jaxlin.run.cli", "Run": "jaxlin.run.cli",
     # jaxlin.run.plot
     "plot": "jaxlin.run.plot", "plot_history": "jaxlin.run.plot", "savefig": "jaxlin.run.plot",
     "set_axes": "jaxlin.run.plot", "show_images": "jaxlin.run.plot",

@@ -10,7 +10,8 @@ import sys
 from collections.abc import Callable
 
 
-def lazy_exports(package: str, exports: dict[str, str]) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
+def lazy_exports(package: str, exports: dict[str, str]
+                 ) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
     """``__getattr__`` and ``__dir__`` for ``package``, which exports ``name`` from ``exports[name]``."""
 
     def __getattr__(name: str) -> object:

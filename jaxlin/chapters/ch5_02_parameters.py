@@ -20,7 +20,8 @@ Initializer = Callable[[jax.Array, Sequence[int], Any], jax.Array]
 def named_parameters(params: Any) -> list[tuple[str, tuple[int, ...]]]:
     """``[(path, shape), ...]`` for every leaf (an array or a ``ShapeDtypeStruct``), in the tree's
     (sorted-key) order."""
-    return [(path_name(p), tuple(jnp.shape(leaf))) for p, leaf in jax.tree_util.tree_flatten_with_path(params)[0]]
+    leaves = jax.tree_util.tree_flatten_with_path(params)[0]
+    return [(path_name(p), tuple(jnp.shape(leaf))) for p, leaf in leaves]
 
 
 def num_parameters(params: Any) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import zipfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -77,10 +76,7 @@ def load_checkpoint(path: str | os.PathLike, params_like: Any, opt_state_like: A
 
     A damaged file or one that does not fit the model raises ``ValueError`` naming the path.
     """
-    try:
-        tree = load_pytree(path)
-    except (EOFError, zipfile.BadZipFile) as err:   # truncated: not written by save_checkpoint
-        raise ValueError(f"{path} is not a readable checkpoint (damaged or truncated): {err}") from None
+    tree = load_pytree(path)           # a damaged or truncated file: ValueError naming it
     try:
         params = match_like(tree["params"], params_like, f"{path} (params)")
         opt_state = match_like(tree["opt_state"], opt_state_like, f"{path} (optimizer state)")
