@@ -4,6 +4,8 @@
 * ``load_script(name)`` imports ``scripts/<name>.py`` so tests call the same ``main``.
 * ``shared_dir(name)`` finds ``../shared/<name>`` beside the checkout: tests skip
   without it, except under CI (``CI`` set), where a missing data set must fail.
+* This folder is on ``sys.path``, so the test modules in its subfolders import
+  ``from conftest import ...`` and ``from helpers import ...`` (tests/helpers.py).
 """
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
+TESTS = Path(__file__).resolve().parent
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
 
 
 def load_script(name: str):
@@ -68,3 +73,25 @@ def fashion_mnist():
         return load_fashion_mnist_arrays()
     except FashionMNISTNotFound as err:
         require(False, f"no Fashion-MNIST source: {err}")
+
+
+@pytest.fixture
+def no_sources(monkeypatch, tmp_path):
+    """No local Fashion-MNIST folder, no Debian package, no internet: only what a test provides."""
+    from jaxlin.data import fashion_mnist_sources as fm
+    monkeypatch.delenv(fm.ENV_DIR, raising=False)
+    monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "no-debian-package")
+    monkeypatch.setattr(fm, "_internet_reachable", lambda timeout=3.0: False)
+
+
+@pytest.fixture(scope="session")
+def house_dir():
+    """The Kaggle house-price CSVs (``../shared/kaggle-house``)."""
+    return shared_dir("kaggle-house")
+
+
+@pytest.fixture(scope="session")
+def house(house_dir):
+    """The Kaggle house data, loaded and preprocessed once for every test that reads it."""
+    from jaxlin.data.kaggle_house import TEST_FILE, TRAIN_FILE, load_house_data
+    return load_house_data(house_dir / TRAIN_FILE, house_dir / TEST_FILE)

@@ -177,3 +177,17 @@ def test_evaluation_compiles_once_per_net_and_shapes():
     for _ in range(3):
         assert evaluate_accuracy(net, params, (X, y)) == 1.0
     assert evaluate._evaluate_sums._cache_size() == before + 1
+
+
+def test_scripts_import_exported_names_from_jaxlin():
+    """One way to import throughout the scripts: a name jaxlin exports comes from ``jaxlin``,
+    everything else from its module."""
+    import jaxlin
+    exported = set(jaxlin.__all__)
+    found = []
+    for path in sorted((ROOT / "scripts").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("jaxlin."):
+                found += [f"{path.name}:{node.lineno} {a.name} from {node.module}"
+                          for a in node.names if a.name in exported]
+    assert found == []

@@ -9,7 +9,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxlin import init_mlp, init_softmax_regression, mlp, sgd, softmax_cross_entropy, softmax_regression_logits
+from jaxlin import (
+    init_mlp,
+    init_softmax_regression,
+    mlp,
+    sgd,
+    softmax_cross_entropy,
+    softmax_regression_logits,
+)
 from jaxlin.data.fashion_mnist import to_float
 from jaxlin.train.epoch import make_indexed_step, make_train_epoch, shuffle
 from jaxlin.train.lowering import CPU, PLAIN, Lowering, batch_of_one, narrow, widen

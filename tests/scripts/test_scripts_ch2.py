@@ -1,4 +1,4 @@
-"""Chapter 2 (preliminaries): the library helpers and every value the book states exactly."""
+"""The chapter 2 scripts: help, results.json, and every value the book states exactly."""
 from __future__ import annotations
 
 import json
@@ -6,27 +6,14 @@ import json
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from conftest import load_script
-from jaxlin.chapters.ch2_02_data_preprocessing import (
-    fill_numeric_na,
-    one_hot,
-    split_inputs_outputs,
-    to_jax,
-    write_house_tiny,
-)
-from jaxlin.chapters.ch2_04_calculus import numerical_lim, numerical_limits, tangent_line
-from jaxlin.chapters.ch2_05_autograd import control_flow_f, graph_forward, graph_grads_vjp
+from helpers import HOUSE_INPUTS, HOUSE_OUTPUTS, LIMITS
+from jaxlin.chapters.ch2_05_autograd import control_flow_f
 
 SCRIPTS = ["ch2_01_ndarray", "ch2_02_data_preprocessing", "ch2_03_linear_algebra",
            "ch2_04_calculus", "ch2_05_autograd"]
-HOUSE_INPUTS = [[3.0, 1.0, 0.0], [2.0, 0.0, 1.0], [4.0, 0.0, 1.0], [3.0, 0.0, 1.0]]
-HOUSE_OUTPUTS = [127500.0, 106000.0, 178100.0, 140000.0]
-LIMITS = [2.3, 2.03, 2.003, 2.0003, 2.00003]
 
 
 @pytest.fixture(scope="module")
@@ -38,71 +25,6 @@ def runs(tmp_path_factory):
         out[name] = (load_script(name).main(["--out", str(folder), "--seed", "0"]), folder)
     return out
 
-
-# ------------------------------------------------------------------ library
-
-def f(x):
-    return 3 * x ** 2 - 4 * x
-
-
-def test_numerical_limits_approach_the_derivative():
-    limits = numerical_limits(f, 1.0, [10.0 ** -i for i in range(1, 6)])
-    np.testing.assert_allclose(limits, LIMITS, rtol=0, atol=1e-9)  # (f(1+h) − f(1))/h = 2 + 3h
-
-
-def test_numerical_lim_rejects_zero_step():
-    with pytest.raises(ValueError, match="nonzero"):
-        numerical_lim(f, 1.0, 0.0)
-
-
-@settings(max_examples=25, deadline=None)
-@given(a=st.floats(-5, 5), b=st.floats(-5, 5), x0=st.floats(-3, 3))
-def test_tangent_line_of_a_quadratic(a, b, x0):
-    slope, intercept = tangent_line(lambda x: a * x ** 2 + b * x, x0)
-    assert slope == pytest.approx(2 * a * x0 + b, rel=1e-5, abs=1e-4)
-    assert intercept == pytest.approx(-a * x0 ** 2, rel=1e-5, abs=1e-4)  # f(x0) − f'(x0)·x0
-
-
-def test_tangent_line_of_the_book_function():
-    assert tangent_line(f, 1.0) == (2.0, -3.0)
-
-
-def test_graph_forward_and_vjp_gradients():
-    forward = graph_forward(2.0, 3.0, 4.0)
-    assert (forward["u"], forward["z"]) == (5.0, 20.0)
-    grads = {k: float(v) for k, v in graph_grads_vjp(2.0, 3.0, 4.0).items()}
-    assert grads == {"x": 4.0, "y": 4.0, "w": 5.0, "u": 4.0}
-
-
-@pytest.mark.parametrize("a", [0.37, -1.3, 2e-3])
-def test_gradient_through_control_flow_is_f_over_a(a):
-    a = jnp.float32(a)
-    np.testing.assert_allclose(jax.grad(control_flow_f)(a), control_flow_f(a) / a, rtol=1e-5)
-
-
-def test_control_flow_negative_branch_scales_by_100():
-    assert float(jax.grad(control_flow_f)(jnp.float32(-1.0))) == 100 * 1024.0
-
-
-def test_house_tiny_preprocessing(tmp_path):
-    data = pd.read_csv(write_house_tiny(tmp_path / "house_tiny.csv"))
-    assert list(data.columns) == ["NumRooms", "Alley", "Price"] and data.isna().sum().sum() == 5
-    inputs, outputs = split_inputs_outputs(data)
-    filled = fill_numeric_na(inputs)
-    assert filled["NumRooms"].tolist() == [3.0, 2.0, 4.0, 3.0]
-    assert filled["Alley"].isna().sum() == 3  # categorical NaN left for one_hot
-    encoded = one_hot(filled)
-    assert list(encoded.columns) == ["NumRooms", "Alley_Pave", "Alley_nan"]
-    X, y = to_jax(encoded), to_jax(outputs)
-    assert X.dtype == jnp.float32 and X.tolist() == HOUSE_INPUTS and y.tolist() == HOUSE_OUTPUTS
-
-
-def test_write_house_tiny_leaves_no_temporary_file(tmp_path):
-    write_house_tiny(tmp_path / "house_tiny.csv")
-    assert [p.name for p in tmp_path.iterdir()] == ["house_tiny.csv"]
-
-
-# ------------------------------------------------------------------ scripts
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_script_help(name, capsys):
@@ -166,12 +88,17 @@ def test_ch2_04_limits_and_plot(runs):
 
 
 def test_ch2_05_autograd_values(runs):
-    results, _ = runs["ch2_05_autograd"]
+    results, folder = runs["ch2_05_autograd"]
     assert np.asarray(results["grad"]).tolist() == [0.0, 4.0, 8.0, 12.0]
     assert np.asarray(results["grad_sum"]).tolist() == [1.0] * 4
     assert np.asarray(results["grad_of_sum_x_squared"]).tolist() == [0.0, 2.0, 4.0, 6.0]
     assert np.asarray(results["jacobian"]).tolist() == np.diag([0.0, 2.0, 4.0, 6.0]).tolist()
     assert np.asarray(results["grad_detached"]).tolist() == [0.0, 1.0, 4.0, 9.0]
     assert results["control_flow"]["grad_equals_f_over_a"]
+    saved = json.loads((folder / "results.json").read_text())["control_flow"]
+    a = jnp.float32(saved["a"])                          # f(a) and f(a)/a recomputed from the saved a
+    assert saved["f_a"] == pytest.approx(float(control_flow_f(a)), rel=1e-6)
+    assert saved["grad"] == pytest.approx(saved["f_a"] / saved["a"], rel=1e-5)
+    assert saved["grad"] == pytest.approx(float(jax.grad(control_flow_f)(a)), rel=1e-6)
     assert results["graph_grads"] == {"x": 4.0, "y": 4.0, "w": 5.0}
     assert results["graph_grads_jax_grad"] == [4.0, 4.0, 5.0]

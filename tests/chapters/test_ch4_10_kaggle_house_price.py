@@ -1,0 +1,59 @@
+"""4.10 Kaggle house prices: the log RMSE, the models, Adam with weight decay, submissions."""
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jaxlin.chapters.ch4_10_kaggle_house_price import (
+    adam,
+    linear_model,
+    log_rmse,
+    log_space_squared_error,
+    mlp_model,
+    predict_prices,
+    squared_log_error,
+    targets,
+    write_submission,
+)
+
+
+def test_write_submission_refuses_bad_prices(tmp_path):
+    with pytest.raises(ValueError, match="not positive and finite"):
+        write_submission(tmp_path / "s.csv", np.array([1, 2]), np.array([1.0, np.nan]))
+    with pytest.raises(ValueError, match="2 ids but 1"):
+        write_submission(tmp_path / "s.csv", np.array([1, 2]), np.array([1.0]))
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_log_rmse_by_hand():
+    y_hat = jnp.array([[0.5], [100.0], [200.0]])
+    y = jnp.array([1.0, 100.0, 100.0])                       # (n,) labels against (n, 1)
+    expected = math.sqrt((0 + 0 + math.log(2) ** 2) / 3)     # 0.5 is clipped to 1
+    assert float(log_rmse(y_hat, y)) == pytest.approx(expected, rel=1e-6)
+    assert float(log_rmse(y, y)) == 0.0
+    np.testing.assert_allclose(log_space_squared_error(jnp.log(y_hat), jnp.log(y).reshape(-1, 1)),
+                               squared_log_error(y_hat, y), rtol=1e-5, atol=1e-7)
+
+
+def test_models_and_adam(house):
+    X, y = jnp.asarray(house.train_features[:8]), jnp.asarray(house.train_labels[:8])
+    key = jax.random.key(0)
+    linear, mlp = linear_model(), mlp_model((16,))
+    params = linear.init(key, X, targets(linear, y))
+    assert params["w"].shape == (331, 1) and predict_prices(linear, params, X).shape == (8, 1)
+    params = mlp.init(key, X, targets(mlp, y))
+    np.testing.assert_allclose(params["output"]["bias"], [float(jnp.log(y).mean())], rtol=1e-6)
+    prices = predict_prices(mlp, params, X)
+    assert prices.shape == (8, 1) and bool((prices > 0).all())
+    # PyTorch-style weight decay: the L2 gradient wd·θ goes through Adam
+    theta, grad = {"w": jnp.array([2.0])}, {"w": jnp.array([0.5])}
+    opt = adam(0.1, 0.25)
+    updates, _ = opt.update(grad, opt.init(theta), theta)
+    plain = optax.adam(0.1)
+    expected, _ = plain.update({"w": grad["w"] + 0.25 * theta["w"]}, plain.init(theta))
+    np.testing.assert_allclose(updates["w"], expected["w"])

@@ -1,0 +1,209 @@
+"""Helpers that several test modules share (imported as ``from helpers import ...``; conftest.py
+puts this folder on ``sys.path``, so the tests in every subfolder find it).
+
+* toy data: :func:`linreg_data` (the book's y = Xw + b + ε), :func:`toy_classification`,
+  :func:`fit_args` (a small softmax-regression ``fit`` call to override);
+* running a script: :func:`main_of`, :func:`exit_code`, :func:`read_results`, :class:`Terminal`,
+  and the scripts' names and small settings;
+* checkpoints: :func:`checkpoint_arrays`, :func:`assert_same_arrays`, :func:`without_timings`;
+* Hypothesis strategies for the property-based tests (few shapes, many values).
+"""
+from __future__ import annotations
+
+import functools
+import io
+import json
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from conftest import load_script
+
+# ------------------------------------------------------------------ toy data
+
+TRUE_W, TRUE_B = jnp.array([2.0, -3.4]), 4.2            # the book's generating parameters (3.2)
+
+
+def linreg_data(n: int = 1000):
+    """``(X, y)``: n examples of y = X·TRUE_W + TRUE_B + N(0, 0.01²) noise, from key 0."""
+    from jaxlin.data.synthetic import synthetic_data
+    return synthetic_data(jax.random.key(0), TRUE_W, TRUE_B, n)
+
+
+def toy_classification(n: int = 40, d: int = 4, c: int = 3, seed: int = 0):
+    X = jax.random.normal(jax.random.key(seed), (n, d))
+    y = (jnp.arange(n) % c).astype(jnp.int32)
+    return X, y
+
+
+def fit_args(**overrides):
+    """The keyword arguments of a small softmax-regression ``fit`` (40 examples, 4 features,
+    3 classes, batch 5, one epoch), with ``overrides`` applied."""
+    from jaxlin import cross_entropy, init_softmax_regression, sgd, softmax_regression
+    X, y = toy_classification()
+    kw = dict(net=softmax_regression, params=init_softmax_regression(jax.random.key(0), 4, 3),
+              loss=cross_entropy, updater=functools.partial(sgd, lr=0.1), train=(X, y),
+              num_epochs=1, batch_size=5, key=jax.random.key(0))
+    return kw | overrides
+
+
+# ------------------------------------------------------------------ running scripts
+
+SOFTMAX = "ch3_06_softmax_regression_scratch"
+MLP = "ch4_02_mlp_scratch"
+CLASSIFIERS = [SOFTMAX, "ch3_07_softmax_regression_concise", MLP, "ch4_03_mlp_concise", "ch4_06_dropout"]
+REGRESSIONS = ["ch3_02_linear_regression_scratch", "ch3_03_linear_regression_concise",
+               "ch4_04_underfit_overfit", "ch4_05_weight_decay", "ch4_10_kaggle_house_price"]
+# small settings of the regression scripts (ch4_10 gets its CSVs from the Kaggle data folder)
+SMALL = {"ch3_02_linear_regression_scratch": ["--epochs", "2", "--num-examples", "200"],
+         "ch3_03_linear_regression_concise": ["--epochs", "2", "--num-examples", "200"],
+         "ch4_04_underfit_overfit": ["--epochs", "3", "--overfit-epochs", "3", "--folds", "0"],
+         "ch4_05_weight_decay": ["--epochs", "3"],
+         "ch4_10_kaggle_house_price": ["--epochs", "1", "--k", "2"]}
+
+
+def main_of(name: str):
+    return load_script(name).main
+
+
+def read_results(out: Path) -> dict:
+    return json.loads((out / "results.json").read_text())
+
+
+def exit_code(main, argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    return info.value.code
+
+
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal, as an interactive shell's is."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+# ------------------------------------------------------------------ checkpoints and results
+
+def checkpoint_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of a checkpoint file, read without pickle."""
+    with np.load(path, allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+def assert_same_arrays(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape, k
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k, strict=True)   # bit for bit
+
+
+def without_timings(obj):
+    """results.json minus what legitimately differs between two runs: seconds, paths, machine."""
+    drop = {"seconds", "seconds_total", "environment", "args", "files", "checkpoint_dir"}
+    if isinstance(obj, dict):
+        return {k: without_timings(v) for k, v in obj.items() if k not in drop}
+    if isinstance(obj, list):
+        return [without_timings(v) for v in obj]
+    return obj
+
+
+# ------------------------------------------------------------------ recording what a library computes
+
+def record_vectorization_loops(monkeypatch) -> dict[str, list[np.ndarray]]:
+    """Wrap 3.1's two loops (``add_loop_numpy``, ``add_loop_jax``) so that a test sees every
+    array they return while :func:`time_vectorization` times them: name -> list of results."""
+    from jaxlin.chapters import ch3_01_linear_regression as ch3_01
+    seen: dict[str, list[np.ndarray]] = {"add_loop_numpy": [], "add_loop_jax": []}
+    for name in seen:
+        def recording(*args, _loop=getattr(ch3_01, name), _seen=seen[name], **kwargs):
+            out = _loop(*args, **kwargs)
+            _seen.append(np.asarray(out))
+            return out
+        monkeypatch.setattr(ch3_01, name, recording)
+    return seen
+
+
+def assert_loops_added_ones(seen: dict[str, list[np.ndarray]], n: int, steps: int) -> None:
+    """The timed loops added two length-``n`` vectors of ones: the NumPy loop in full, the JAX
+    loop its first ``steps`` elements (the rest stay 0)."""
+    np.testing.assert_array_equal(seen["add_loop_numpy"][-1], np.full(n, 2.0, np.float32))
+    expected = np.where(np.arange(n) < steps, 2.0, 0.0).astype(np.float32)
+    np.testing.assert_array_equal(seen["add_loop_jax"][-1], expected)
+
+
+# ------------------------------------------------------------------ the benchmark
+
+def plain_loop_params(w, key, num_steps: int):
+    """``num_steps`` of ``make_train_step`` in a plain Python loop over the first rows of
+    ``epoch_indices(split(key)[0], n, batch_size)`` on the first n = num_steps·batch examples
+    of benchmark workload ``w``, from its ``init(key(1))``: the batch order every benchmark
+    mode uses, computed without the benchmark's code."""
+    from jaxlin.nn.updaters import sgd
+    from jaxlin.train.epoch import epoch_indices
+    from jaxlin.train.step import make_train_step
+    n = num_steps * w.batch_size
+    X, y = w.X[:n], w.y[:n]
+    params = w.init(jax.random.key(1))
+    step = make_train_step(w.net, w.loss, functools.partial(sgd, lr=w.lr))
+    for idx in np.asarray(epoch_indices(jax.random.split(key)[0], n, w.batch_size)):
+        params, _, _ = step(params, (), w.prepare(X[idx]), y[idx])
+    return params
+
+
+def bench_mode_params(w, key, num_steps: int, modes=("eager", "nojit", "jit_step")) -> dict:
+    """The params each benchmark mode runner (and the compiled epoch, ``jit_epoch``) reaches
+    after ``num_steps`` steps, set up as the benchmark's agreement check sets them up."""
+    from jaxlin.run import bench
+    n = num_steps * w.batch_size
+    X, y = w.X[:n], w.y[:n]
+    params = w.init(jax.random.key(1))
+    out = {"jit_epoch": bench._epoch_runner(w, X, y)[0](params, X, y, key)}
+    for mode in modes:
+        out[mode] = bench._loop_runner(w, mode, X, y)[0](params, X, y, key, num_steps)
+    return out
+
+
+def max_abs_diff(a, b) -> float:
+    return max(float(jnp.abs(u - v).max()) for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+# ------------------------------------------------------------------ the book's values
+
+HOUSE_INPUTS = [[3.0, 1.0, 0.0], [2.0, 0.0, 1.0], [4.0, 0.0, 1.0], [3.0, 0.0, 1.0]]   # 2.2's house_tiny.csv
+HOUSE_OUTPUTS = [127500.0, 106000.0, 178100.0, 140000.0]
+LIMITS = [2.3, 2.03, 2.003, 2.0003, 2.00003]     # 2.4: (f(1 + h) − f(1))/h for f = 3x² − 4x
+
+
+# ------------------------------------------------------------------ Hypothesis strategies
+# Shapes are drawn from small sets: JAX compiles each new shape once, so a few shapes and
+# many values keep the property-based tests fast.
+
+FEW = settings(max_examples=20, deadline=None)      # each new shape costs a compile: keep it modest
+
+ROWS = st.sampled_from([1, 3, 8])
+CLASSES = st.sampled_from([2, 10])
+BAD_LR = st.sampled_from([0.0, -1.0, -1e-3, float("nan"), float("inf"), -float("inf")])
+
+
+def floats(bound: float) -> st.SearchStrategy[float]:
+    return st.floats(-bound, bound, width=32, allow_nan=False, allow_infinity=False)
+
+
+def matrix(rows: int, cols: int, bound: float = 50.0) -> st.SearchStrategy[np.ndarray]:
+    return arrays(np.float32, (rows, cols), elements=floats(bound))
+
+
+def labels(n: int, num_classes: int) -> st.SearchStrategy[np.ndarray]:
+    return arrays(np.int32, (n,), elements=st.integers(0, num_classes - 1))
+
+
+def np_softmax(o: np.ndarray) -> np.ndarray:
+    e = np.exp(o.astype(np.float64) - o.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)

@@ -1,0 +1,112 @@
+"""The chapter 3 scripts (3.1 to 3.5): the book's results, files and determinism."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from conftest import load_script
+from helpers import (
+    REGRESSIONS,
+    SMALL,
+    TRUE_W,
+    assert_loops_added_ones,
+    main_of,
+    read_results,
+    record_vectorization_loops,
+    without_timings,
+)
+from jaxlin.data.fashion_mnist import get_fashion_mnist_labels
+
+
+@pytest.mark.parametrize("name", ["ch3_02_linear_regression_scratch", "ch3_03_linear_regression_concise"])
+def test_linear_regression_scripts_meet_the_book(name, tmp_path):
+    results = load_script(name).main(["--out", str(tmp_path)])
+    assert results["history"][-1]["train_loss"] < 1e-4
+    assert [h["epoch"] for h in results["history"]] == [1, 2, 3]
+    assert np.all(np.abs(results["w_error"]) < 0.01) and abs(results["b_error"]) < 0.01
+    np.testing.assert_allclose(results["closed_form"]["w"], TRUE_W, atol=0.01)
+    assert (tmp_path / "results.json").is_file()
+    assert (tmp_path / "loss.png").is_file()
+
+
+def results_with_figures(folder):
+    """results.json, after checking that the files it lists are exactly the PNGs written."""
+    results = json.loads((folder / "results.json").read_text())
+    pngs = list(folder.glob("*.png"))
+    assert pngs and all(p.stat().st_size > 0 for p in pngs)
+    assert sorted(results["files"]) == sorted(p.name for p in pngs)
+    return results
+
+
+def test_ch3_01_script(tmp_path, monkeypatch):
+    seen = record_vectorization_loops(monkeypatch)       # the loops' results, checked here
+    returned = load_script("ch3_01_linear_regression").main(
+        ["--out", str(tmp_path), "--jax-loop-steps", "20", "--repeats", "3", "--num-examples", "200"])
+    results = results_with_figures(tmp_path)
+    assert set(results["files"]) == {"vectorization.png", "normal.png", "squared_loss_vs_nll.png"}
+    v = results["vectorization"]
+    assert v["extrapolated"] and v["loops_agree_with_add"] and v["seconds"]["jit_compile"] > 0
+    assert v["n"] == 10000 and v["jax_loop_steps"] == 20
+    assert_loops_added_ones(seen, 10000, 20)
+    assert returned["vectorization"]["speedups"] == v["speedups"]
+    for integral in results["normal_integrals"].values():
+        assert integral == pytest.approx(1.0, abs=1e-3)
+    ml = results["max_likelihood"]
+    assert ml["per_example_max_abs_diff"] < 1e-5
+    assert all(c["rel_diff"] < 1e-5 for c in ml["check"].values())
+    for s in ("0.25", "0.5", "1.0"):
+        p = ml["profile"][f"sigma={s}"]
+        assert p["loss_argmin"] == p["nll_argmin"] == 100
+        assert p["slope"] == pytest.approx(p["expected_slope"], rel=1e-3)
+
+
+def test_ch3_04_script(tmp_path):
+    load_script("ch3_04_softmax_regression").main(["--out", str(tmp_path)])
+    results = results_with_figures(tmp_path)
+    assert set(results["files"]) == {"entropy.png", "decision_boundaries.png", "training.png"}
+    np.testing.assert_allclose(results["softmax"]["probabilities"], [0.659, 0.242, 0.099], atol=5e-4)
+    assert results["softmax"]["keeps_order"]
+    logits, probabilities = (np.asarray(results["softmax"][k]) for k in ("logits", "probabilities"))
+    np.testing.assert_array_equal(logits, [2.0, 1.0, 0.1])
+    np.testing.assert_array_equal(np.argsort(probabilities), np.argsort(logits))    # the order, recomputed
+    np.testing.assert_allclose(probabilities, np.exp(logits) / np.exp(logits).sum(), rtol=1e-5)
+    assert results["likelihood"]["likelihood"] == pytest.approx(0.336, rel=1e-6)
+    assert results["likelihood"]["cross_entropy_sum"] == pytest.approx(-math.log(0.336), rel=1e-5)
+    assert results["entropy"]["H_p_bits"] == pytest.approx(1.5, rel=1e-6)
+    assert all(c["H_pq_bits"] >= 1.5 - 1e-6 for c in results["entropy"]["cross"].values())
+    assert results["grad_max_abs_diff"] < 1e-6
+    c = results["classification"]
+    assert c["accuracy"]["perceptron"]["train"] == 1.0 and c["perceptron"]["converged_epoch"] is not None
+    assert c["accuracy"]["least_squares"]["test"] < c["accuracy"]["logistic"]["test"]
+    assert c["saturated_start"]["accuracy"]["logistic"]["train"] >= 0.99
+    assert c["saturated_start"]["accuracy"]["squared"]["train"] < 0.6
+
+
+@pytest.mark.parametrize("name", REGRESSIONS[:2])
+def test_regression_scripts_are_deterministic(name, tmp_path):
+    main = main_of(name)
+    for i, seed in enumerate(["3", "3", "4"]):
+        main([*SMALL[name], "--seed", seed, "--out", str(tmp_path / str(i)), "--quiet"])
+    a, b, c = (without_timings(read_results(tmp_path / str(i))) for i in range(3))
+    assert a == b and a != c
+
+
+@pytest.mark.data
+def test_ch3_05_image_classification_dataset_script(fashion_mnist, tmp_path):
+    results = load_script("ch3_05_image_classification_dataset").main(
+        ["--out", str(tmp_path), "--batch-size", "1000", "--quiet"])
+    saved = results_with_figures(tmp_path)
+    assert saved["status"] == "finished" and saved["files"] == ["images.png"]
+    png = tmp_path / "images.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    assert saved["num_train"] == 60000 and saved["num_test"] == 10000
+    assert saved["num_train_batches"] == 60 and saved["num_test_batches"] == 10
+    assert saved["first_labels"] == get_fashion_mnist_labels(fashion_mnist.train_labels[:18])
+    assert saved["batch_shapes"] == {
+        "None": {"X": [1000, 28, 28, 1], "X_dtype": "float32", "y": [1000], "y_dtype": "int32"},
+        "64": {"X": [1000, 64, 64, 1], "X_dtype": "float32", "y": [1000], "y_dtype": "int32"}}
+    assert all(s >= 0 for s in saved["seconds"].values()) and saved["seconds"]["read_epoch"] > 0
+    assert results["num_train_batches"] == saved["num_train_batches"]

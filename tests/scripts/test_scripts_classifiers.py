@@ -1,0 +1,259 @@
+"""The Fashion-MNIST training scripts: accuracy floors, divergence, resume, Ctrl-C, determinism."""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+import jaxlin.train.fit
+from conftest import ROOT, load_script
+from helpers import (
+    MLP,
+    SOFTMAX,
+    Terminal,
+    assert_same_arrays,
+    checkpoint_arrays,
+    exit_code,
+    main_of,
+    read_results,
+    without_timings,
+)
+from jaxlin import init_mlp
+from jaxlin.run.checkpoint import checkpoint_path, latest_checkpoint, save_checkpoint
+
+BOOK_RUNS = [
+    ("ch3_06_softmax_regression_scratch", [], 0.82),
+    ("ch3_07_softmax_regression_concise", [], 0.82),
+    ("ch4_02_mlp_scratch", [], 0.84),
+    ("ch4_03_mlp_concise", [], 0.84),
+    ("ch4_06_dropout", ["--impl", "scratch"], 0.83),
+    ("ch4_06_dropout", ["--impl", "concise"], 0.83),
+]
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("name, extra, floor", BOOK_RUNS, ids=[f"{n}{''.join(e)}" for n, e, _ in BOOK_RUNS])
+def test_book_settings_reach_the_accuracy_floor(name, extra, floor, fashion_mnist, tmp_path):
+    results = load_script(name).main(["--out", str(tmp_path), "--quiet", *extra])
+    history = results["history"]
+    assert [h["epoch"] for h in history] == list(range(1, 11))
+    assert set(history[0]) >= {"epoch", "train_loss", "train_acc", "test_acc"}
+    assert history[-1]["test_acc"] >= floor
+    if name.startswith("ch3"):
+        assert history[-1]["train_loss"] < 0.5
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert {"load_data", "compile", "train"} <= set(results["seconds"])
+    assert (tmp_path / "curves.png").is_file() and (tmp_path / "predictions.png").is_file()
+    assert (tmp_path / "results.json").is_file()
+
+
+@pytest.mark.data
+def test_divergence_stops_at_the_first_bad_epoch_and_exits_nonzero(fashion_mnist, tmp_path, capsys):
+    """Softmax regression at lr 1e4: NaN/inf in epoch 1, a clear error, exit status 1.
+    (--loop book shares fit's check: see tests/train/test_fit.py.)"""
+    code = exit_code(main_of(SOFTMAX), ["--epochs", "3", "--lr", "1e4", "--out", str(tmp_path), "--quiet"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "diverged" in err and "epoch 1" in err and "smaller learning rate" in err
+    assert "Traceback" not in err
+    results = read_results(tmp_path)
+    assert results["status"] == "diverged"
+    assert results["diverged"]["epoch"] == 1 and isinstance(results["diverged"]["step"], int)
+    assert results["history"] == [] and results["last_good_epoch"] is None
+    assert "smaller learning rate" in results["error"]
+    assert not (tmp_path / "curves.png").exists()
+
+
+@pytest.mark.data
+def test_divergence_after_a_good_epoch_records_its_metrics_and_keeps_its_checkpoint(
+        fashion_mnist, tmp_path, capsys):
+    """One good epoch at lr 0.1, then --resume at lr 1e4: epoch 2 diverges; results.json keeps
+    epoch 1's metrics, the NaN state is never checkpointed, and the earlier run's files are gone."""
+    main = main_of(SOFTMAX)
+    ckpt = tmp_path / "ckpt"
+    good = main(["--epochs", "1", "--out", str(tmp_path), "--checkpoint-dir", str(ckpt), "--quiet"])
+    assert (tmp_path / "curves.png").is_file()
+    capsys.readouterr()
+    code = exit_code(main, ["--epochs", "3", "--lr", "1e4", "--resume", "--out", str(tmp_path),
+                            "--checkpoint-dir", str(ckpt), "--quiet"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "epoch 2" in err and "smaller learning rate" in err and "--resume" in err
+    results = read_results(tmp_path)
+    assert results["status"] == "diverged" and results["diverged"]["epoch"] == 2
+    assert results["last_good_epoch"] == good["history"][0]
+    assert results["history"] == good["history"]
+    assert not (tmp_path / "curves.png").exists()          # the good run's figures are not mixed in
+    assert sorted(p.name for p in ckpt.iterdir()) == ["ckpt_00001.npz"]
+    params = checkpoint_arrays(ckpt / "ckpt_00001.npz")
+    assert all(np.all(np.isfinite(v)) for k, v in params.items() if v.dtype.kind == "f")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(fashion_mnist, tmp_path_factory):
+    """Softmax regression, 3 epochs straight, checkpointing every epoch (the reference)."""
+    out = tmp_path_factory.mktemp("uninterrupted")
+    results = main_of(SOFTMAX)(["--epochs", "3", "--out", str(out), "--checkpoint-dir", str(out / "ckpt"),
+                                "--quiet"])
+    return out, results
+
+
+@pytest.mark.data
+def test_resume_ends_bit_identical_to_an_uninterrupted_run(uninterrupted, tmp_path):
+    ref_out, ref = uninterrupted
+    assert sorted(p.name for p in (ref_out / "ckpt").iterdir()) == ["ckpt_00002.npz", "ckpt_00003.npz"]
+    main = main_of(SOFTMAX)
+    ckpt = tmp_path / "ckpt"
+    main(["--epochs", "1", "--out", str(tmp_path), "--checkpoint-dir", str(ckpt), "--quiet"])
+    resumed = main(["--epochs", "3", "--resume", "--out", str(tmp_path), "--checkpoint-dir", str(ckpt),
+                    "--quiet"])
+    assert_same_arrays(checkpoint_arrays(ckpt / "ckpt_00003.npz"),
+                       checkpoint_arrays(ref_out / "ckpt" / "ckpt_00003.npz"))
+    assert resumed["history"] == ref["history"] and resumed["predictions"] == ref["predictions"]
+
+
+@pytest.mark.data
+def test_ctrl_c_in_process_saves_the_last_finished_epoch_and_resumes_bit_identically(
+        uninterrupted, tmp_path, monkeypatch, capsys):
+    """Ctrl-C during epoch 2 (no --checkpoint-dir): epoch 1 is saved under <out>/checkpoint, the
+    message gives the command to resume, and resuming ends where the uninterrupted run did."""
+    ref_out, ref = uninterrupted
+    summarize, reads = jaxlin.train.fit.summarize, []
+
+    def interrupted_in_epoch_2(sums):
+        reads.append(1)
+        if len(reads) == 2:
+            raise KeyboardInterrupt
+        return summarize(sums)
+
+    monkeypatch.setattr(jaxlin.train.fit, "summarize", interrupted_in_epoch_2)
+    main = main_of(SOFTMAX)
+    assert exit_code(main, ["--epochs", "3", "--out", str(tmp_path), "--quiet"]) == 130
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert "interrupted after epoch 1" in err and "Traceback" not in err
+    target = tmp_path / "checkpoint"
+    assert latest_checkpoint(target) == checkpoint_path(target, 1)
+    results = read_results(tmp_path)
+    assert results["status"] == "interrupted" and len(results["history"]) == 1
+    command = shlex.split(err.split("resume with: ")[1].splitlines()[0])
+    assert command[0] == "python" and command[1].endswith(f"{SOFTMAX}.py")
+    assert command[-3:] == ["--checkpoint-dir", str(target), "--resume"]
+    main(command[2:])
+    assert_same_arrays(checkpoint_arrays(checkpoint_path(target, 3)),
+                       checkpoint_arrays(ref_out / "ckpt" / "ckpt_00003.npz"))
+    assert read_results(tmp_path)["history"] == ref["history"]
+
+
+@pytest.mark.data
+def test_ctrl_c_before_any_epoch_finished_saves_nothing_and_exits_130(fashion_mnist, tmp_path,
+                                                                      monkeypatch, capsys):
+    def interrupted(sums):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(jaxlin.train.fit, "summarize", interrupted)
+    assert exit_code(main_of(SOFTMAX), ["--epochs", "3", "--out", str(tmp_path), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert "no epoch finished, nothing to save" in err and "Traceback" not in err
+    assert not (tmp_path / "checkpoint").exists()
+    results = read_results(tmp_path)
+    assert results["status"] == "interrupted" and results["history"] == []
+
+
+@pytest.mark.data
+def test_sigint_to_a_training_script_saves_a_checkpoint_and_says_how_to_resume(fashion_mnist, tmp_path):
+    """End to end: a real SIGINT to `python scripts/ch3_06...py` once an epoch has finished."""
+    out, ckpt = tmp_path / "run", tmp_path / "ckpt"
+    script = ROOT / "scripts" / f"{SOFTMAX}.py"
+    # A child inherits an ignored SIGINT (as pytest has it when started as a shell's background
+    # job); a handler, though, is reset to the default on exec, as a terminal's Ctrl-C expects.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, str(script), "--epochs", "1000", "--out", str(out), "--checkpoint-dir",
+             str(ckpt), "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        deadline = time.monotonic() + 120
+        while latest_checkpoint(ckpt) is None and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, f"the script ended early: {proc.communicate()}"
+        assert latest_checkpoint(ckpt) is not None, "no checkpoint within 120 s"
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    epoch = int(re.search(r"interrupted after epoch (\d+)", stderr).group(1))
+    assert epoch >= 1 and latest_checkpoint(ckpt) == checkpoint_path(ckpt, epoch)
+    assert f"epoch {epoch}, loss" in stdout
+    resume = shlex.split(stderr.split("resume with: ")[1].splitlines()[0])
+    assert resume[-1] == "--resume" and "--checkpoint-dir" in resume
+    results = read_results(out)
+    assert results["status"] == "interrupted" and len(results["history"]) == epoch
+    epochs = resume.index("--epochs")
+    resume[epochs + 1] = str(epoch + 1)                       # one more epoch, in-process
+    resumed = main_of(SOFTMAX)(resume[2:])
+    assert resumed["status"] == "finished" and len(resumed["history"]) == epoch + 1
+    assert resumed["history"][:epoch] == results["history"]
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("name, extra", [(SOFTMAX, []), (MLP, ["--num-hiddens", "32"])])
+def test_same_seed_same_results_different_seed_different_results(name, extra, fashion_mnist, tmp_path,
+                                                                   capsys):
+    main = main_of(name)
+    for i, seed in enumerate(["7", "7", "8"]):
+        main(["--epochs", "1", "--seed", seed, "--out", str(tmp_path / f"{i}"), *extra])
+    a, b, c = (without_timings(read_results(tmp_path / f"{i}")) for i in range(3))
+    assert a == b                                             # bit for bit: floats compared exactly
+    assert a["history"] != c["history"]                      # another init and shuffle
+    # stderr is not a terminal here: no progress bar although --quiet was not given
+    assert "epochs:" not in capsys.readouterr().err
+
+
+@pytest.mark.data
+def test_resume_from_a_mismatched_checkpoint_or_too_few_epochs_exits_2(fashion_mnist, tmp_path, capsys):
+    ckpt = tmp_path / "ckpt"
+    save_checkpoint(ckpt, 4, init_mlp(jax.random.key(0), 784, 16, 10), (), jax.random.key(0), [])
+    main = main_of(MLP)
+    code = exit_code(main, ["--num-hiddens", "32", "--resume", "--checkpoint-dir", str(ckpt),
+                            "--out", str(tmp_path / "out"), "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "ckpt_00004.npz" in err and "W1" in err and "(784, 16)" in err and "(784, 32)" in err
+    code = exit_code(main, ["--num-hiddens", "16", "--epochs", "2", "--resume", "--checkpoint-dir",
+                            str(ckpt), "--out", str(tmp_path / "out"), "--quiet"])
+    assert code == 2 and "--epochs 2" in capsys.readouterr().err
+
+
+@pytest.mark.data
+def test_batch_size_larger_than_the_training_set_exits_2(fashion_mnist, tmp_path, capsys):
+    assert exit_code(main_of(SOFTMAX), ["--batch-size", "60001", "--out", str(tmp_path)]) == 2
+    assert "--batch-size 60001 is larger than the training set (60000 examples)" in capsys.readouterr().err
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("quiet", [False, True])
+def test_progress_bar_on_a_terminal_unless_quiet(quiet, fashion_mnist, tmp_path, monkeypatch):
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    main_of(SOFTMAX)(["--epochs", "2", "--out", str(tmp_path), *(["--quiet"] if quiet else [])])
+    bar = terminal.getvalue()
+    if quiet:
+        assert "epochs" not in bar and "it/s" not in bar and "s/it" not in bar
+    else:
+        assert "epochs: 100%" in bar and "2/2" in bar
+        assert "train_loss=" in bar and "train_acc=" in bar and "test_acc=" in bar

@@ -1,0 +1,102 @@
+"""What every script shares: usage errors exit 2, divergence exits 1, Ctrl-C exits 130, output folders."""
+from __future__ import annotations
+
+import math
+import re
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+import jaxlin.train.fit
+from conftest import shared_dir
+from helpers import CLASSIFIERS, REGRESSIONS, SMALL, SOFTMAX, exit_code, main_of, read_results
+from jaxlin import write_json
+from jaxlin.run.checkpoint import save_checkpoint
+
+
+def house_args() -> list[str]:
+    folder = shared_dir("kaggle-house")
+    return ["--train-csv", str(folder / "kaggle_house_pred_train.csv"),
+            "--test-csv", str(folder / "kaggle_house_pred_test.csv")]
+
+
+def extra_args(name: str) -> list[str]:
+    return house_args() if name == "ch4_10_kaggle_house_price" else []
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS + REGRESSIONS)
+@pytest.mark.parametrize("argv, option", [
+    (["--epochs", "0"], "--epochs"), (["--epochs", "two"], "--epochs"),
+    (["--lr", "nan"], "--lr"), (["--lr", "-0.1"], "--lr"), (["--lr", "inf"], "--lr"),
+    (["--batch-size", "0"], "--batch-size"), (["--bogus-option"], "--bogus-option"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_bad_options_exit_2_naming_the_option(name, argv, option, tmp_path, capsys):
+    assert exit_code(main_of(name), [*argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert option in err and "usage:" in err
+    assert not (tmp_path / "results.json").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--resume"], "--resume needs --checkpoint-dir"),
+    (["--resume", "--checkpoint-dir", "{tmp}/empty"], "no checkpoint"),
+    (["--checkpoint-dir", "{tmp}/a_file"], "is a file"),
+    (["--checkpoint-dir", "{tmp}/full"], "add --resume"),
+    (["--loop", "fast"], "--loop"),
+])
+def test_bad_checkpoint_options_exit_2(argv, message, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "a_file").write_text("not a folder")
+    save_checkpoint(tmp_path / "full", 1, {"W": jnp.zeros(2)}, (), jax.random.key(0), [])
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    assert exit_code(main_of(SOFTMAX), [*argv, "--out", str(tmp_path / "out")]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_regression_scripts_reject_a_batch_larger_than_their_data(tmp_path, capsys):
+    assert exit_code(main_of("ch3_02_linear_regression_scratch"),
+                     ["--num-examples", "50", "--batch-size", "60", "--out", str(tmp_path)]) == 2
+    assert "--batch-size 60" in capsys.readouterr().err
+    assert exit_code(main_of("ch4_05_weight_decay"), ["--batch-size", "21", "--out", str(tmp_path)]) == 2
+    assert "--batch-size 21" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", REGRESSIONS)
+def test_regression_scripts_report_divergence_in_results_json(name, tmp_path, capsys):
+    lr = {"ch4_10_kaggle_house_price": "1e6", "ch4_05_weight_decay": "1e6"}.get(name, "1e4")
+    code = exit_code(main_of(name), [*SMALL[name], *extra_args(name), "--lr", lr,
+                                     "--out", str(tmp_path), "--quiet"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "smaller" in err and "Traceback" not in err
+    results = read_results(tmp_path)
+    if name == "ch4_10_kaggle_house_price":     # Adam stays finite; the prices come out negative
+        assert results["status"] in ("diverged", "failed") and "smaller --lr" in results["error"]
+        return
+    assert results["status"] == "diverged" and results["diverged"]["epoch"] >= 1
+    last = results["last_good_epoch"]
+    assert last is None or all(math.isfinite(v) for v in last.values())
+
+
+def test_ctrl_c_in_a_script_without_checkpoints_exits_130_with_results(tmp_path, monkeypatch, capsys):
+    def interrupted(sums):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(jaxlin.train.fit, "summarize", interrupted)
+    name = "ch3_03_linear_regression_concise"
+    assert exit_code(main_of(name), [*SMALL[name], "--out", str(tmp_path), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and re.search(rf"run it again with python \S*{name}\.py", err)
+    assert "Traceback" not in err and read_results(tmp_path)["status"] == "interrupted"
+
+
+def test_an_existing_out_folder_is_not_mixed_with_a_new_run(tmp_path, capsys):
+    (tmp_path / "old_figure.png").write_bytes(b"from an earlier run")
+    (tmp_path / "notes.txt").write_text("the user's own file")
+    write_json(tmp_path / "results.json", {"files": ["old_figure.png"], "status": "finished"})
+    main_of("ch3_02_linear_regression_scratch")(["--epochs", "1", "--num-examples", "100",
+                                                 "--out", str(tmp_path), "--quiet"])
+    assert "replaced the previous run" in capsys.readouterr().err
+    assert not (tmp_path / "old_figure.png").exists() and (tmp_path / "notes.txt").exists()
+    results = read_results(tmp_path)
+    assert results["status"] == "finished" and sorted(results["files"]) == ["data.png", "loss.png"]
