@@ -59,6 +59,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lr-min", type=float, default=0.01)
     parser.add_argument("--lr-max", type=float, default=3.0)
     parser.add_argument("--seeds", action="store_true", help="a different init seed per model too")
+    parser.add_argument("--no-wide-weights", dest="wide_weights", action="store_false",
+                        help="carry the K weight matrices stacked, not as one wide matrix")
     parser.add_argument("--repeats", type=positive_int, default=3,
                         help="timed rounds for K vs 1 (each round runs all three, interleaved)")
     add_data_args(parser)
@@ -138,7 +140,8 @@ def main(argv: list[str] | None = None) -> dict:
     data, load_seconds = load_data(args, run)
     lrs, seeds = learning_rates_and_seeds(args)
     train = make_sweep(softmax_regression_logits, softmax_cross_entropy, args.batch_size, args.epochs,
-                       prepare=to_float, wide={"W": True, "b": False})
+                       prepare=to_float,
+                       wide={"W": True, "b": False} if args.wide_weights else None)
     key = jax.random.fold_in(jax.random.key(args.seed), 1)
     data_args = (data.train_images, data.train_labels, data.test_images, data.test_labels, key)
 

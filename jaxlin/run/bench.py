@@ -149,12 +149,12 @@ def _epoch_runner(w: Workload, X: jax.Array, y: jax.Array,
 
 
 def lowering_variants() -> dict[str, Lowering]:
-    """The default lowering, each of its choices turned off alone, and none of them."""
+    """The default lowering, each of its epoch choices switched alone, and none of them."""
     base = default_lowering()
     variants = {"default": base}
     for name in ("batch_of_one", "packed_sort", "row_gather"):
-        if getattr(base, name):
-            variants[f"no {name}"] = dataclasses.replace(base, **{name: False})
+        on = getattr(base, name)
+        variants[f"{'no' if on else 'with'} {name}"] = dataclasses.replace(base, **{name: not on})
     variants["plain"] = PLAIN
     return variants
 
