@@ -144,8 +144,9 @@ def match_like(tree: Any, like: Any, source: str) -> Any:
     for (key_path, ref) in expected:
         k = jax.tree_util.keystr(key_path)
         leaf = found_keys[k]
-        if np.shape(leaf) != np.shape(ref) or leaf.dtype != np.result_type(ref):
+        dtype = ref.dtype if hasattr(ref, "dtype") else np.result_type(ref)   # an array or a number
+        if np.shape(leaf) != np.shape(ref) or leaf.dtype != dtype:
             raise ValueError(f"{source}: parameter {k} has {_describe(leaf)}, the model expects "
-                             f"shape {tuple(np.shape(ref))} {np.result_type(ref)}")
+                             f"shape {tuple(np.shape(ref))} {dtype}")
         leaves.append(jax.numpy.asarray(leaf))
     return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(like), leaves)

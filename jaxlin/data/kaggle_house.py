@@ -187,7 +187,8 @@ def transform(prep: Preprocessing, features: pd.DataFrame, source: str = "featur
     blocks = [np.nan_to_num((x - mean) / std, nan=0.0)]
     for column, values in prep.categories.items():
         text = features[column].astype("string")   # NaN stays missing
-        codes = pd.Categorical(text, categories=list(values)).codes  # -1: missing or unseen
+        seen = text.where(text.isin(list(values)))  # a value unseen when fitting: missing
+        codes = pd.Categorical(seen, categories=list(values)).codes  # -1: missing
         blocks.append(np.eye(len(values) + 1)[codes])                # row -1 is the NaN indicator
     return np.concatenate(blocks, axis=1).astype(np.float32)
 
