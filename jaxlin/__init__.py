@@ -19,6 +19,8 @@ _EXPORTS = {
     "sigmoid": "jaxlin.nn.activations", "tanh": "jaxlin.nn.activations",
     # jaxlin.nn.flax_adapter
     "flax_model": "jaxlin.nn.flax_adapter",
+    # jaxlin.nn.nnx_adapter
+    "nnx_model": "jaxlin.nn.nnx_adapter",
     # jaxlin.nn.init
     "xavier_normal": "jaxlin.nn.init", "xavier_uniform": "jaxlin.nn.init",
     # jaxlin.nn.linear

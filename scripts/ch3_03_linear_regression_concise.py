@@ -1,18 +1,18 @@
-"""D2L 3.3 Concise linear regression with Flax and Optax.
+"""D2L 3.3 Concise linear regression with Flax NNX and Optax.
 
-The same experiment as 3.2 with a Flax ``Dense(1)`` (weights N(0, 0.01²), bias 0),
-the squared loss ½(ŷ − y)² averaged over the batch (``optax.l2_loss``) and
-``optax.sgd(0.03)``, trained by the same jitted step through the ``(init, net)``
-adapter; here ``fit`` runs each epoch as one compiled call.
+The same experiment as 3.2 with a Flax NNX ``Linear(2, 1)`` (weights N(0, 0.01²),
+bias 0), the squared loss ½(ŷ − y)² (``optax.l2_loss``) and ``optax.sgd(0.03)``,
+trained by the same jitted step: ``nnx_model`` splits the module into a pure
+``net(params, X)`` and its params; here ``fit`` runs each epoch as one compiled call.
 """
 from __future__ import annotations
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
+from flax import nnx
 
-from jaxlin import fit, flax_model, linreg_closed_form, plot_history, synthetic_data
+from jaxlin import fit, linreg_closed_form, nnx_model, plot_history, synthetic_data
 from jaxlin.run.cli import Run, make_parser, positive_int
 
 TRUE_W, TRUE_B = (2.0, -3.4), 4.2
@@ -29,9 +29,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     true_w = jnp.array(TRUE_W)
     features, labels = synthetic_data(data_key, true_w, TRUE_B, args.num_examples)
-    init, net = flax_model(nn.Dense(1, kernel_init=nn.initializers.normal(0.01),
-                                    bias_init=nn.initializers.zeros))
-    params = init(init_key, features[:1])
+    init, net = nnx_model(lambda rngs: nnx.Linear(2, 1, kernel_init=nnx.initializers.normal(0.01),
+                                                  bias_init=nnx.initializers.zeros, rngs=rngs))
+    params = init(init_key)
     with run.guard():                      # divergence: results.json says so, exit status 1
         result = fit(net, params, optax.l2_loss, optax.sgd(args.lr), (features, labels),
                      num_epochs=args.epochs, batch_size=args.batch_size, key=shuffle_key,

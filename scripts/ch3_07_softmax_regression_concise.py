@@ -1,31 +1,31 @@
-"""D2L 3.7 Concise softmax regression with Flax and Optax on Fashion-MNIST.
+"""D2L 3.7 Concise softmax regression with Flax NNX and Optax on Fashion-MNIST.
 
-A Flax ``Dense(10)`` on flattened images (weights N(0, 0.01²), bias 0) returns
-logits; the loss is the stable ``softmax_cross_entropy`` (log-sum-exp, 3.7.2)
-and the optimizer ``optax.sgd``. The Flax module is adapted to jaxlin's
-``(init, net)`` form, so the same jitted train step and evaluation as the
-scratch version train it.
+A Flax NNX ``Linear(784, 10)`` on flattened images (weights N(0, 0.01²), bias 0)
+returns logits; the loss is optax's softmax cross-entropy with integer labels
+(log-sum-exp, eq. 3.7.2) and the optimizer ``optax.sgd``. ``nnx_model`` splits the
+module into a pure ``net(params, X)`` and its params, so the same jitted train step
+and evaluation as the scratch version train it.
 """
 from __future__ import annotations
 
-import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import optax
+from flax import nnx
 
-from jaxlin import flax_model, softmax_cross_entropy
+from jaxlin import nnx_model
 from jaxlin.run.cli import Run, make_parser
 from jaxlin.run.experiment import add_training_args, finish_classifier, load_data, train_classifier
 
 
-class SoftmaxRegression(nn.Module):
+class SoftmaxRegression(nnx.Module):
     """Flatten, then one fully connected layer of ``num_outputs`` logits."""
-    num_outputs: int = 10
 
-    @nn.compact
-    def __call__(self, x):
-        x = x.reshape(x.shape[0], -1)
-        return nn.Dense(self.num_outputs, kernel_init=nn.initializers.normal(0.01))(x)
+    def __init__(self, num_inputs: int = 784, num_outputs: int = 10, *, rngs: nnx.Rngs):
+        self.linear = nnx.Linear(num_inputs, num_outputs, kernel_init=nnx.initializers.normal(0.01),
+                                 rngs=rngs)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return self.linear(x.reshape(x.shape[0], -1))
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -35,10 +35,10 @@ def main(argv: list[str] | None = None) -> dict:
     run = Run(args, __file__)
     init_key, train_key = jax.random.split(jax.random.key(args.seed))
     data, load_seconds = load_data(args, run)
-    init, net = flax_model(SoftmaxRegression())
-    params = init(init_key, jnp.zeros((1, 28, 28, 1)))
-    result = train_classifier(args, run, net, params, softmax_cross_entropy, optax.sgd(args.lr), data,
-                              key=train_key)
+    init, net = nnx_model(lambda rngs: SoftmaxRegression(rngs=rngs))
+    params = init(init_key)
+    loss = optax.softmax_cross_entropy_with_integer_labels     # log-sum-exp, eq. 3.7.2
+    result = train_classifier(args, run, net, params, loss, optax.sgd(args.lr), data, key=train_key)
     return finish_classifier(run, net, result, data, load_seconds=load_seconds,
                              title="softmax regression (concise)")
 

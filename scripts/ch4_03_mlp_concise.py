@@ -1,32 +1,32 @@
-"""D2L 4.3 A concise multilayer perceptron with Flax and Optax on Fashion-MNIST.
+"""D2L 4.3 A concise multilayer perceptron with Flax NNX and Optax on Fashion-MNIST.
 
-Flax ``Dense(256)`` -> relu -> ``Dense(10)`` (weights N(0, 0.01²)), the stable
-softmax cross-entropy and ``optax.sgd``, trained by the same jitted step as the
-scratch MLP through the ``(init, net)`` adapter.
+A Flax NNX module, ``Linear(784, 256)`` -> relu -> ``Linear(256, 10)`` (weights
+N(0, 0.01²)), optax's softmax cross-entropy with integer labels and ``optax.sgd``,
+trained by the same jitted step as the scratch MLP: ``nnx_model`` splits the module
+into a pure ``net(params, X)`` and its params.
 """
 from __future__ import annotations
 
-import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import optax
+from flax import nnx
 
-from jaxlin import flax_model, softmax_cross_entropy
+from jaxlin import nnx_model
 from jaxlin.run.cli import Run, make_parser
 from jaxlin.run.experiment import add_training_args, finish_classifier, load_data, train_classifier
 
 
-class MLP(nn.Module):
-    """Flatten -> Dense(num_hiddens) -> relu -> Dense(num_outputs)."""
-    num_hiddens: int = 256
-    num_outputs: int = 10
+class MLP(nnx.Module):
+    """Flatten -> Linear(784, 256) -> relu -> Linear(256, 10), weights N(0, 0.01²)."""
 
-    @nn.compact
-    def __call__(self, x):
-        init = nn.initializers.normal(0.01)
-        x = x.reshape(x.shape[0], -1)
-        x = nn.relu(nn.Dense(self.num_hiddens, kernel_init=init)(x))
-        return nn.Dense(self.num_outputs, kernel_init=init)(x)
+    def __init__(self, num_inputs: int = 784, num_hiddens: int = 256, num_outputs: int = 10, *,
+                 rngs: nnx.Rngs):
+        init = nnx.initializers.normal(0.01)
+        self.hidden = nnx.Linear(num_inputs, num_hiddens, kernel_init=init, rngs=rngs)
+        self.output = nnx.Linear(num_hiddens, num_outputs, kernel_init=init, rngs=rngs)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return self.output(nnx.relu(self.hidden(x.reshape(x.shape[0], -1))))
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -36,10 +36,10 @@ def main(argv: list[str] | None = None) -> dict:
     run = Run(args, __file__)
     init_key, train_key = jax.random.split(jax.random.key(args.seed))
     data, load_seconds = load_data(args, run)
-    init, net = flax_model(MLP())
-    params = init(init_key, jnp.zeros((1, 28, 28, 1)))
-    result = train_classifier(args, run, net, params, softmax_cross_entropy, optax.sgd(args.lr), data,
-                              key=train_key)
+    init, net = nnx_model(lambda rngs: MLP(rngs=rngs))
+    params = init(init_key)
+    loss = optax.softmax_cross_entropy_with_integer_labels
+    result = train_classifier(args, run, net, params, loss, optax.sgd(args.lr), data, key=train_key)
     return finish_classifier(run, net, result, data, load_seconds=load_seconds,
                              title="MLP 784-256-10 (concise)")
 

@@ -1,8 +1,8 @@
 """D2L 4.5 Weight decay: d = 200 inputs, 20 training examples, trained with λ = 0 (overfits) and λ = 3.
 
 y = 0.05 + Σᵢ 0.01·xᵢ + ε, ε ~ N(0, 0.01²), 20 training and 100 test examples. ``--impl scratch``
-adds λ·‖w‖²/2 to the loss (``fit(penalty=...)``); ``--impl concise`` uses optax's
-``add_decayed_weights`` with a mask, so the bias is not decayed. ``--penalty l1`` uses
+adds λ·‖w‖²/2 to the loss (``fit(penalty=...)``); ``--impl concise`` (a Flax NNX ``Linear``)
+uses optax's ``add_decayed_weights`` with a mask, so the bias is not decayed. ``--penalty l1`` uses
 λ·‖w‖₁ instead (sign(w) as its gradient) and compares it, at the largest λ, with L2 and
 with the proximal L1 step (soft-thresholding after each SGD step): L1 pushes weights
 to (near) zero where L2 only shrinks them all; the plain L1 gradient leaves them
@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import functools
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
+from flax import nnx
 
-from jaxlin import fit, flax_model, init_linreg, linreg, plot, savefig, sgd, squared_loss, synthetic_data
+from jaxlin import fit, init_linreg, linreg, nnx_model, plot, savefig, sgd, squared_loss, synthetic_data
 from jaxlin.checks import check_penalty
 from jaxlin.nn.regularization import decay_mask, proximal_sgd, sgd_weight_decay, weight_penalty
 from jaxlin.run.cli import Run, make_parser
@@ -52,8 +52,9 @@ def train(impl: str, method: str, lambd: float, train_data, test_data, *, lr: fl
         else:
             updater, penalty = functools.partial(sgd, lr=lr), weight_penalty(lambd, method)
     else:
-        init, net = flax_model(nn.Dense(1, kernel_init=nn.initializers.normal(stddev=1.0)))
-        params = init(key_init, train_data[0][:1])
+        init, net = nnx_model(lambda rngs: nnx.Linear(NUM_INPUTS, 1, kernel_init=nnx.initializers.normal(1.0),
+                                                      rngs=rngs))
+        params = init(key_init)
         updater, penalty = sgd_weight_decay(lr, lambd, method), None
     return fit(net, params, squared_loss, updater, train_data, num_epochs=num_epochs,
                batch_size=batch_size, key=key_fit, evals={"train": train_data, "test": test_data},

@@ -1,46 +1,46 @@
 """D2L 4.6 Dropout: a 784-256-256-10 MLP with dropout 0.2 and 0.5, scratch or concise.
 
-``--impl scratch`` uses ``mlp`` with ``dropout_layer`` (mask / (1 − p)); ``--impl concise`` uses
-Flax ``Dropout`` with the rng passed explicitly. Every training step gets a fresh
-key, ``fold_in(epoch key, step)``, never a fixed one; evaluation drops nothing.
+``--impl scratch`` uses ``mlp`` with ``dropout_layer`` (mask / (1 − p)); ``--impl concise``
+a Flax NNX module with ``nnx.Dropout``, whose streams ``nnx_model`` reseeds from the
+step's key. Every training step gets a fresh key, ``fold_in(epoch key, step)``, never
+a fixed one; evaluation drops nothing.
 """
 from __future__ import annotations
 
 import functools
 
-import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import optax
+from flax import nnx
 
-from jaxlin import flax_model, init_mlp, mlp, sgd, softmax_cross_entropy
+from jaxlin import init_mlp, mlp, nnx_model, sgd, softmax_cross_entropy
 from jaxlin.run.cli import Run, make_parser
 from jaxlin.run.experiment import add_training_args, finish_classifier, load_data, train_classifier
 
 DROPOUT1, DROPOUT2 = 0.2, 0.5
 
 
-class DropoutMLP(nn.Module):
-    """Dense(256) relu Dropout(0.2) Dense(256) relu Dropout(0.5) Dense(10)."""
-    num_hiddens1: int = 256
-    num_hiddens2: int = 256
-    num_outputs: int = 10
+class DropoutMLP(nnx.Module):
+    """Linear(784, 256) relu Dropout(0.2) Linear(256, 256) relu Dropout(0.5) Linear(256, 10)."""
 
-    @nn.compact
-    def __call__(self, x, train: bool = False):
-        init = nn.initializers.normal(0.01)
-        x = x.reshape(x.shape[0], -1)
-        x = nn.relu(nn.Dense(self.num_hiddens1, kernel_init=init)(x))
-        x = nn.Dropout(DROPOUT1, deterministic=not train)(x)
-        x = nn.relu(nn.Dense(self.num_hiddens2, kernel_init=init)(x))
-        x = nn.Dropout(DROPOUT2, deterministic=not train)(x)
-        return nn.Dense(self.num_outputs, kernel_init=init)(x)
+    def __init__(self, *, rngs: nnx.Rngs):
+        init = nnx.initializers.normal(0.01)
+        self.hidden1 = nnx.Linear(784, 256, kernel_init=init, rngs=rngs)
+        self.dropout1 = nnx.Dropout(DROPOUT1, rngs=rngs)
+        self.hidden2 = nnx.Linear(256, 256, kernel_init=init, rngs=rngs)
+        self.dropout2 = nnx.Dropout(DROPOUT2, rngs=rngs)
+        self.output = nnx.Linear(256, 10, kernel_init=init, rngs=rngs)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = self.dropout1(nnx.relu(self.hidden1(x.reshape(x.shape[0], -1))))
+        x = self.dropout2(nnx.relu(self.hidden2(x)))
+        return self.output(x)
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = make_parser(__doc__.splitlines()[0], epochs=10, lr=0.5, batch_size=256)
     parser.add_argument("--impl", choices=("scratch", "concise"), default="scratch",
-                        help="dropout_layer from scratch, or Flax Dropout")
+                        help="dropout_layer from scratch, or Flax NNX Dropout")
     add_training_args(parser)
     args = parser.parse_args(argv)
     run = Run(args, __file__)
@@ -51,11 +51,11 @@ def main(argv: list[str] | None = None) -> dict:
         net = functools.partial(mlp, dropouts=(DROPOUT1, DROPOUT2))
         updater = functools.partial(sgd, lr=args.lr)
     else:
-        init, net = flax_model(DropoutMLP())
-        params = init(init_key, jnp.zeros((1, 28, 28, 1)))
+        init, net = nnx_model(lambda rngs: DropoutMLP(rngs=rngs))   # key=k: training, masks from k
+        params = init(init_key)
         updater = optax.sgd(args.lr)
-    result = train_classifier(args, run, net, params, softmax_cross_entropy, updater, data,
-                              key=train_key, stochastic=True)
+    loss = softmax_cross_entropy if args.impl == "scratch" else optax.softmax_cross_entropy_with_integer_labels
+    result = train_classifier(args, run, net, params, loss, updater, data, key=train_key, stochastic=True)
     return finish_classifier(run, net, result, data, load_seconds=load_seconds,
                              title=f"dropout MLP ({args.impl}), p = {DROPOUT1}, {DROPOUT2}")
 

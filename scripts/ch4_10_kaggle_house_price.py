@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> dict:
     show_data(data)
 
     X, y = jnp.asarray(data.train_features), jnp.asarray(data.train_labels)
-    model = linear_model() if args.model == "linear" else mlp_model(args.hidden)
+    model = linear_model() if args.model == "linear" else mlp_model(X.shape[1], args.hidden)
     hyper = dict(num_epochs=args.epochs, learning_rate=lr, weight_decay=weight_decay,
                  batch_size=args.batch_size)
     folds, average = k_fold_validation(run, model, args.k, X, y, key=kfold_key, **hyper)

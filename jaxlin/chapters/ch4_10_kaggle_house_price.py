@@ -11,19 +11,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pandas as pd
+from flax import nnx
 
 from jaxlin.data.io import atomic_path
 from jaxlin.data.kaggle_house import ID, LABEL
 from jaxlin.data.model_selection import k_fold
-from jaxlin.nn.flax_adapter import flax_model
 from jaxlin.nn.linear import init_linreg, linreg
 from jaxlin.nn.losses import squared_loss
+from jaxlin.nn.nnx_adapter import nnx_model
 from jaxlin.train.epoch import make_train_epoch
 from jaxlin.train.fit import FitResult, fit
 from jaxlin.train.step import Net
@@ -84,27 +84,30 @@ def linear_model() -> HouseModel:
     return HouseModel(init, linreg, log_target=False)
 
 
-class HouseMLP(nn.Module):
+class HouseMLP(nnx.Module):
     """An MLP on log prices: ReLU hidden layers, then one output ``o = log ŷ``."""
-    hidden: tuple[int, ...] = (64,)
 
-    @nn.compact
+    def __init__(self, num_inputs: int, hidden: Sequence[int] = (64,), *, rngs: nnx.Rngs):
+        sizes = [num_inputs, *hidden]
+        self.hidden = nnx.List([nnx.Linear(n_in, n_out, rngs=rngs) for n_in, n_out in zip(sizes, sizes[1:])])
+        self.output = nnx.Linear(sizes[-1], 1, rngs=rngs)
+
     def __call__(self, x: jax.Array) -> jax.Array:
-        for width in self.hidden:
-            x = nn.relu(nn.Dense(width)(x))
-        return nn.Dense(1, name="output")(x)
+        for layer in self.hidden:
+            x = nnx.relu(layer(x))
+        return self.output(x)
 
 
-def mlp_model(hidden: Sequence[int] = (64,)) -> HouseModel:
-    """:class:`HouseMLP` adapted by :func:`jaxlin.flax_model`, trained on log prices.
+def mlp_model(num_inputs: int, hidden: Sequence[int] = (64,)) -> HouseModel:
+    """:class:`HouseMLP` adapted by :func:`jaxlin.nnx_model`, trained on log prices.
 
     The output bias starts at the mean training target, so training starts from the
     best constant predictor instead of spending its first epochs moving the bias to ~12.
     """
-    flax_init, net = flax_model(HouseMLP(tuple(hidden)))
+    nnx_init, net = nnx_model(lambda rngs: HouseMLP(num_inputs, tuple(hidden), rngs=rngs))
 
     def init(key: jax.Array, X: jax.Array, t: jax.Array) -> Any:
-        params = flax_init(key, X[:1])
+        params = nnx_init(key)
         bias = jnp.full_like(params["output"]["bias"], t.mean())
         return params | {"output": params["output"] | {"bias": bias}}
 

@@ -43,7 +43,7 @@ def test_log_rmse_by_hand():
 def test_models_and_adam(house):
     X, y = jnp.asarray(house.train_features[:8]), jnp.asarray(house.train_labels[:8])
     key = jax.random.key(0)
-    linear, mlp = linear_model(), mlp_model((16,))
+    linear, mlp = linear_model(), mlp_model(X.shape[1], (16,))
     params = linear.init(key, X, targets(linear, y))
     assert params["w"].shape == (331, 1) and predict_prices(linear, params, X).shape == (8, 1)
     params = mlp.init(key, X, targets(mlp, y))

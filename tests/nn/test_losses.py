@@ -155,3 +155,15 @@ def test_accuracy_counts_argmax_hits(n, c, data):
 def test_accuracy_rejects_a_label_count_that_differs(n, c, extra):
     with pytest.raises((TypeError, ValueError)):
         accuracy(jnp.zeros((n, c)), jnp.zeros(n + extra, jnp.int32))
+
+
+def test_scratch_losses_equal_their_optax_counterparts():
+    """The book's hand-written losses against the pieces the concise code uses."""
+    k1, k2, k3 = jax.random.split(jax.random.key(7), 3)
+    logits = 3 * jax.random.normal(k1, (50, 10))
+    y = jax.random.randint(k2, (50,), 0, 10)
+    reference = optax.softmax_cross_entropy_with_integer_labels(logits, y)
+    np.testing.assert_allclose(cross_entropy(jax.nn.softmax(logits), y), reference, rtol=1e-5, atol=1e-6)
+    y_hat, target = jax.random.normal(k3, (50, 1)), jnp.linspace(-1, 1, 50).reshape(50, 1)
+    np.testing.assert_allclose(squared_loss(y_hat, target), optax.l2_loss(y_hat, target), rtol=1e-6)
+    np.testing.assert_allclose(squared_loss(y_hat, target), optax.squared_error(y_hat, target) / 2, rtol=1e-6)

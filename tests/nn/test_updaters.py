@@ -1,16 +1,19 @@
 """The scratch ``sgd`` updater: the update equation and its argument checks."""
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from helpers import BAD_LR, FEW, floats
-from jaxlin import sgd
+from jaxlin import as_transformation, sgd
 
 
 def test_sgd_is_the_update_equation():
@@ -49,3 +52,16 @@ def test_sgd_rejects_a_batch_size_that_is_not_a_positive_integer(batch_size):
     params = {"w": jnp.ones(2)}
     with pytest.raises((TypeError, ValueError), match="batch_size must be a positive integer"):
         sgd(params, params, lr=0.1, batch_size=batch_size)
+
+
+def test_the_books_sgd_equals_optax_sgd():
+    """One step of ``partial(sgd, lr)`` through the train step's optax form equals ``optax.sgd``."""
+    params = {"w": jnp.array([[1.0], [-2.0]]), "b": jnp.array([0.5])}
+    grads = {"w": jnp.array([[0.3], [0.1]]), "b": jnp.array([-1.0])}
+    book = as_transformation(functools.partial(sgd, lr=0.1))
+    reference = optax.sgd(0.1)
+    ours = optax.apply_updates(params, book.update(grads, book.init(params), params)[0])
+    theirs = optax.apply_updates(params, reference.update(grads, reference.init(params), params)[0])
+    jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-7), ours, theirs)
+    jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-7), ours,
+                 sgd(params, jax.tree.map(lambda g: 4 * g, grads), 0.1, 4))       # summed over 4 examples

@@ -257,3 +257,14 @@ def test_progress_bar_on_a_terminal_unless_quiet(quiet, fashion_mnist, tmp_path,
     else:
         assert "epochs: 100%" in bar and "2/2" in bar
         assert "train_loss=" in bar and "train_acc=" in bar and "test_acc=" in bar
+
+
+def test_concise_scripts_use_flax_nnx_and_optax_losses():
+    """3.3, 3.7, 4.3 and 4.6's concise models are NNX modules, no Linen."""
+    for name in ("ch3_03_linear_regression_concise", "ch3_07_softmax_regression_concise",
+                 "ch4_03_mlp_concise", "ch4_06_dropout"):
+        text = (ROOT / "scripts" / f"{name}.py").read_text()
+        assert "flax.linen" not in text and "from flax import nnx" in text and "nnx_model" in text, name
+    for name in ("ch3_07_softmax_regression_concise", "ch4_03_mlp_concise", "ch4_06_dropout"):
+        text = (ROOT / "scripts" / f"{name}.py").read_text()
+        assert "optax.softmax_cross_entropy_with_integer_labels" in text, name
