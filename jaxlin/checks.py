@@ -77,15 +77,20 @@ def check_classifier_labels(y: Any, output_shape: Any, name: str = "labels") -> 
     """For a classifier, raise unless ``y`` holds integer class indices in [0, C).
 
     A classifier here is a net whose output (``output_shape``, e.g. from ``jax.eval_shape``)
-    is (n, C) with C > 1 while the labels are (n,): one class index per example. Other
-    shapes (regression targets, one-hot labels) pass unchecked. Inside jit an out-of-range
+    is (n, C) with C > 1 while the labels are (n,): one class index per example. Integer
+    labels shaped (n, 1) are refused (compared with the (n,) predictions they would
+    broadcast to n × n); other shapes (regression targets, one-hot labels) pass unchecked. Inside jit an out-of-range
     label would silently pick nothing (a wrong finite loss) or give an inf loss that
     looks like divergence, so this runs once, on the concrete labels, before training.
     """
     shape = tuple(getattr(output_shape, "shape", output_shape))
-    if len(shape) != 2 or shape[1] < 2 or np.ndim(y) != 1:
+    if len(shape) != 2 or shape[1] < 2:
         return
-    check_labels(y, shape[1], name)
+    if np.ndim(y) == 2 and np.shape(y)[1] == 1 and np.issubdtype(np.result_type(y.dtype), np.integer):
+        raise ValueError(f"{name} have shape {tuple(np.shape(y))}: a classifier takes one class index "
+                         f"per example, shape (n,); flatten them with y.reshape(-1)")
+    if np.ndim(y) == 1:
+        check_labels(y, shape[1], name)
 
 
 def check_callable(value: Any, name: str) -> Any:

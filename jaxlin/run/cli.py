@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import jax
+import numpy as np
 
 from jaxlin.data.io import write_json
 from jaxlin.train.fit import DivergenceError
@@ -46,6 +47,8 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
+    if value > float(np.finfo(np.float32).max):       # training runs in float32
+        raise argparse.ArgumentTypeError(f"expected a number finite in float32 (at most 3.4e38), got {text}")
     return value
 
 
@@ -62,7 +65,7 @@ class Parser(argparse.ArgumentParser):
     """
 
     def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, allow_abbrev=False, **kwargs)     # --epoch is not --epochs
         self.checks: list[Check] = []
 
     def add_check(self, check: Check) -> None:

@@ -30,6 +30,8 @@ def extra_args(name: str) -> list[str]:
     (["--epochs", "0"], "--epochs"), (["--epochs", "two"], "--epochs"),
     (["--lr", "nan"], "--lr"), (["--lr", "-0.1"], "--lr"), (["--lr", "inf"], "--lr"),
     (["--batch-size", "0"], "--batch-size"), (["--bogus-option"], "--bogus-option"),
+    (["--lr", "1e39"], "--lr"),                          # finite in Python, inf in float32
+    (["--epoch", "2"], "--epoch"),                       # no abbreviations of --epochs
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_bad_options_exit_2_naming_the_option(name, argv, option, tmp_path, capsys):
     assert exit_code(main_of(name), [*argv, "--out", str(tmp_path)]) == 2

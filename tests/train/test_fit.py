@@ -13,6 +13,7 @@ from conftest import book_epoch_if
 from helpers import fit_args, toy_classification
 from jaxlin import (
     cross_entropy,
+    evaluate_accuracy,
     init_linreg,
     init_softmax_regression,
     linreg,
@@ -145,3 +146,15 @@ def test_fit_rejects_bad_arguments_by_name(overrides, error, message):
 def test_fit_rejects_labels_outside_the_classes(labels, error):
     with pytest.raises(error, match="train labels"):
         fit(**fit_args(train=(X40, labels)))
+
+
+def test_classifier_labels_shaped_n_by_1_are_refused_not_broadcast():
+    """(n, 1) integer labels against (n,) predictions would broadcast to n × n."""
+    X, y = toy_classification()
+    params = init_softmax_regression(jax.random.key(0), 4, 3)
+    with pytest.raises(ValueError, match=r"shape \(40, 1\).*y.reshape\(-1\)"):
+        fit(softmax_regression, params, cross_entropy, functools.partial(sgd, lr=0.1), (X, y[:, None]),
+            num_epochs=1, batch_size=5, key=jax.random.key(0))
+    with pytest.raises(ValueError, match=r"shape \(40, 1\)"):
+        evaluate_accuracy(softmax_regression, params, (X, y[:, None]))
+    assert 0 <= evaluate_accuracy(softmax_regression, params, (X, y)) <= 1
