@@ -187,15 +187,14 @@ class Run:
         raise SystemExit(1)
 
     def diverged(self, err: DivergenceError, results: dict[str, Any] | None = None,
-                 hint: str | None = None) -> NoReturn:
-        """Record a divergence in ``results.json`` (the epoch, step and last good epoch), exit 1."""
-        if hint is None:
-            lr = getattr(self.args, "lr", None)
-            hint = "\ntry a smaller learning rate" + (f" (--lr {lr:g} now)" if lr is not None else "")
-        history = getattr(err, "history", None) or []
-        self.fail(f"{err}{hint}", dict(results or {}) | {
-            "diverged": {"epoch": err.epoch, "step": err.step}, "history": history,
-            "last_good_epoch": history[-1] if history else None}, status="diverged")
+                 hint: str = "") -> NoReturn:
+        """Record a divergence in ``results.json`` (the epoch, step and last good epoch), say to
+        try a smaller learning rate (then ``hint``), exit 1."""
+        lr = getattr(self.args, "lr", None)
+        advice = "\ntry a smaller learning rate" + (f" (--lr {lr:g} now)" if lr is not None else "")
+        self.fail(f"{err}{advice}{hint}", dict(results or {}) | {
+            "diverged": {"epoch": err.epoch, "step": err.step}, "history": err.history,
+            "last_good_epoch": err.history[-1] if err.history else None}, status="diverged")
 
     def interrupted(self, message: str, results: dict[str, Any] | None = None) -> NoReturn:
         """Record a Ctrl-C in ``results.json`` and exit with status 130 after ``message``."""
@@ -207,7 +206,7 @@ class Run:
     def guard(self, results: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Training that diverges or is interrupted still ends with ``results.json``.
 
-        ``with run.guard() as partial:`` a :class:`~jaxlin.train.step.DivergenceError`
+        ``with run.guard() as partial:`` a :class:`~jaxlin.train.fit.DivergenceError`
         exits with status 1 and a KeyboardInterrupt (Ctrl-C) with 130, after
         writing ``results.json`` with the status and what ``partial`` holds by then.
         """

@@ -133,19 +133,19 @@ def train_classifier(args: argparse.Namespace, run: Run, net: Net, params: Any, 
                    stochastic=stochastic, train_epoch=epoch, opt_state=start.opt_state,
                    start_epoch=start.epoch, history=start.history, callback=progress)
     except DivergenceError as err:
-        run.diverged(err, {"history": err.history}, divergence_hint(args, err))
+        run.diverged(err, hint=checkpoint_hint(args, err))
     except KeyboardInterrupt:
         interrupted(args, run, progress, start.key)
     finally:
         progress.close()
 
 
-def divergence_hint(args: argparse.Namespace, err: DivergenceError) -> str:
-    hint = f"\ntry a smaller learning rate (--lr {args.lr:g} now)"
-    if args.checkpoint_dir is not None and err.history:
-        hint += (f"; the checkpoint of epoch {err.history[-1]['epoch']} in {args.checkpoint_dir} is "
-                 f"intact: continue from it with a smaller --lr and --resume")
-    return hint
+def checkpoint_hint(args: argparse.Namespace, err: DivergenceError) -> str:
+    """After a divergence, where the last good epoch's checkpoint is, if one was kept."""
+    if args.checkpoint_dir is None or not err.history:
+        return ""
+    return (f"; the checkpoint of epoch {err.history[-1]['epoch']} in {args.checkpoint_dir} is "
+            f"intact: continue from it with a smaller --lr and --resume")
 
 
 def interrupted(args: argparse.Namespace, run: Run, progress: Progress, key: jax.Array) -> NoReturn:

@@ -72,10 +72,10 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
     example of each data set in ``evals``. ``callback(epoch, params, opt_state, record)``
     runs after each epoch; returning True stops. A NaN/inf loss raises :class:`DivergenceError`.
     """
-    batch_size = check_batch_size(batch_size, check_same_length(*train, "train features", "train labels"))
-    num_epochs = check_positive_int(num_epochs, "num_epochs")
     evals = dict(evals or {})
     check_data(net, params, prepare, {"train": train, **evals})
+    batch_size = check_batch_size(batch_size, train[0].shape[0])
+    num_epochs = check_positive_int(num_epochs, "num_epochs")
     opt_state = init_opt_state(updater, params) if opt_state is None else opt_state
     if train_epoch is None:
         train_epoch = make_train_epoch(net, loss, updater, batch_size, prepare=prepare,
