@@ -1,33 +1,43 @@
-"""Blocks and custom layers (D2L 5.1, 5.2, 5.4) as Flax Linen modules.
+"""Layers and blocks (D2L 5.1) as Flax NNX modules.
 
-A Linen module holds only its configuration; its parameters live in a separate
-pytree returned by ``module.init(key, X)`` and passed back to ``module.apply``.
-Values that must not be trained (the book's ``requires_grad=False`` weight) go
-into a collection other than ``"params"``, here ``"constants"``.
+An NNX module is a Python object that holds its own arrays, as a PyTorch module
+does: ``nnx.Linear(in_features, out_features, rngs=rngs)`` creates its kernel and
+bias when it is constructed, so it must be told its input size (see 5.3 for the
+contrast with Linen). Trainable arrays are ``nnx.Param``s; an array the model holds
+but must not train is another ``nnx.Variable`` type (here :class:`Constant`), which
+``nnx.grad`` and ``nnx.Optimizer(..., wrt=nnx.Param)`` leave alone.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from flax import nnx
 
 
-class MLP(nn.Module):
-    """The book's MLP block: X ↦ Dense₁₀(relu(Dense₂₅₆(X)))."""
-    num_hiddens: int = 256
-    num_outputs: int = 10
+class MLP(nnx.Module):
+    """The book's MLP block: X ↦ relu(X W₁ + b₁) W₂ + b₂ (``hidden`` holds W₁, b₁; ``out`` W₂, b₂)."""
 
-    @nn.compact
+    def __init__(self, num_inputs: int = 20, num_hiddens: int = 256, num_outputs: int = 10, *,
+                 rngs: nnx.Rngs):
+        self.hidden = nnx.Linear(num_inputs, num_hiddens, rngs=rngs)
+        self.out = nnx.Linear(num_hiddens, num_outputs, rngs=rngs)
+
     def __call__(self, X: jax.Array) -> jax.Array:
-        return nn.Dense(self.num_outputs, name="out")(nn.relu(nn.Dense(self.num_hiddens, name="hidden")(X)))
+        return self.out(nnx.relu(self.hidden(X)))
 
 
-class MySequential(nn.Module):
-    """A container applying its blocks in order: X ↦ f_n(… f_2(f_1(X)))."""
-    blocks: Sequence[Callable[[jax.Array], jax.Array]]
+class MySequential(nnx.Module):
+    """A container applying its blocks in order: X ↦ f_n(… f_2(f_1(X))).
+
+    ``nnx.List`` registers the blocks as children (the book's ``self._modules``), so
+    their Params are part of this module's state; NNX refuses a plain ``list`` of
+    modules as an attribute rather than silently losing their parameters.
+    """
+
+    def __init__(self, *blocks: Callable[[jax.Array], jax.Array]):
+        self.blocks = nnx.List(blocks)
 
     def __call__(self, X: jax.Array) -> jax.Array:
         for block in self.blocks:
@@ -35,7 +45,7 @@ class MySequential(nn.Module):
         return X
 
 
-def _halve_until_small(X: jax.Array) -> jax.Array:
+def halve_until_small(X: jax.Array) -> jax.Array:
     """X / 2ᵏ for the least k ≥ 0 with Σ|X| / 2ᵏ ≤ 1: the book's ``while X.abs().sum() > 1: X /= 2``.
 
     k is counted by a ``lax.while_loop`` on the (gradient-stopped) total, so the block
@@ -56,80 +66,66 @@ def _halve_until_small(X: jax.Array) -> jax.Array:
     return jnp.ldexp(X, -k)
 
 
-class FixedHiddenMLP(nn.Module):
+def halve_eagerly(X: jax.Array) -> jax.Array:
+    """The book's loop as written, ``while Σ|X| > 1: X ← X / 2`` (and stop on a non-finite sum).
+
+    Python's ``while`` needs a concrete bool: this runs eagerly (NNX modules are called
+    like PyTorch's), but under ``jax.jit`` / ``nnx.jit`` the sum is a tracer and
+    ``bool`` of it raises a ``TracerBoolConversionError``.
+    """
+    while (total := jnp.abs(X).sum()) > 1 and jnp.isfinite(total):
+        X = X / 2
+    return X
+
+
+class Constant(nnx.Variable):
+    """An array the model holds but never trains (the book's ``requires_grad=False``).
+
+    It is part of ``nnx.state(model)`` (so it is saved and restored with the model) but
+    not of ``nnx.state(model, nnx.Param)``, which is what ``nnx.grad`` differentiates."""
+
+
+class FixedHiddenMLP(nnx.Module):
     """The book's FixedHiddenMLP, returning a scalar:
 
-        H = relu(Dense(X) · W + 1),  Y = Dense(H)  (the *same* Dense, one set of parameters),
+        H = relu(linear(X) · W + 1),  Y = linear(H)  (the *same* Linear, one set of Params),
         Y ← Y / 2 while Σ|Y| > 1,  output Σ Y.
 
-    W ~ U(0, 1) of shape (features, features) is drawn once at init from the
-    ``"params"`` key into the ``"constants"`` collection: it is a constant of the
-    model, never a trainable parameter (``jax.grad`` w.r.t. ``"params"`` ignores it).
+    W ~ U(0, 1) of shape (features, features) is drawn once at construction and held as a
+    :class:`Constant`. ``eager=True`` runs the book's Python loop (:func:`halve_eagerly`),
+    which works when the module is called directly but not under jit; the default is the
+    exact, jit-compatible :func:`halve_until_small`.
     """
-    features: int = 20
 
-    @nn.compact
+    def __init__(self, features: int = 20, *, eager: bool = False, rngs: nnx.Rngs):
+        self.rand_weight = Constant(jax.random.uniform(rngs.params(), (features, features)))
+        self.linear = nnx.Linear(features, features, rngs=rngs)
+        self.eager = eager
+
     def __call__(self, X: jax.Array) -> jax.Array:
-        rand_weight = self.variable(
-            "constants", "rand_weight",
-            lambda: jax.random.uniform(self.make_rng("params"), (self.features, self.features))).value
-        linear = nn.Dense(self.features, name="linear")
-        X = linear(X)
-        X = nn.relu(X @ rand_weight + 1)
-        X = linear(X)  # the same layer again: its parameters are shared
-        return _halve_until_small(X).sum()
+        X = self.linear(X)
+        X = nnx.relu(X @ self.rand_weight[...] + 1)
+        X = self.linear(X)  # the same layer again: its parameters are shared
+        return (halve_eagerly(X) if self.eager else halve_until_small(X)).sum()
 
 
-class NestMLP(nn.Module):
-    """A block nesting a Sequential: Dense₁₆(relu(Dense₃₂(relu(Dense₆₄(X))))).
+class NestMLP(nnx.Module):
+    """A block nesting a Sequential: Linear₁₆(relu(Linear₃₂(relu(Linear₆₄(X)))))."""
 
-    Built in ``setup`` so the Sequential's layers nest under ``net`` in the tree."""
-
-    def setup(self) -> None:
-        self.net = nn.Sequential([nn.Dense(64), nn.relu, nn.Dense(32), nn.relu])
-        self.linear = nn.Dense(16)
+    def __init__(self, num_inputs: int = 20, *, rngs: nnx.Rngs):
+        self.net = nnx.Sequential(nnx.Linear(num_inputs, 64, rngs=rngs), nnx.relu,
+                                  nnx.Linear(64, 32, rngs=rngs), nnx.relu)
+        self.linear = nnx.Linear(32, 16, rngs=rngs)
 
     def __call__(self, X: jax.Array) -> jax.Array:
         return self.linear(self.net(X))
 
 
-def chimera() -> nn.Sequential:
-    """The book's chimera: Sequential(NestMLP, Dense(20), FixedHiddenMLP)."""
-    return nn.Sequential([NestMLP(), nn.Dense(20), FixedHiddenMLP()])
+def chimera(num_inputs: int = 20, *, rngs: nnx.Rngs) -> nnx.Sequential:
+    """The book's chimera: Sequential(NestMLP, Linear(16, 20), FixedHiddenMLP), X ↦ a scalar."""
+    return nnx.Sequential(NestMLP(num_inputs, rngs=rngs), nnx.Linear(16, 20, rngs=rngs),
+                          FixedHiddenMLP(20, rngs=rngs))
 
 
-def tied_mlp(num_hiddens: int = 8) -> nn.Sequential:
-    """Dense(h) → relu → shared → relu → shared → relu → Dense(1), where ``shared`` is one
-    Dense(h) instance used twice: one parameter entry, whose gradient sums both uses."""
-    shared = nn.Dense(num_hiddens)
-    return nn.Sequential([nn.Dense(num_hiddens), nn.relu, shared, nn.relu, shared, nn.relu, nn.Dense(1)])
-
-
-class CenteredLayer(nn.Module):
-    """A layer without parameters: X ↦ X − mean(X) (the mean over all entries)."""
-
-    def __call__(self, X: jax.Array) -> jax.Array:
-        return X - X.mean()
-
-
-class MyDense(nn.Module):
-    """A fully connected layer with its own parameters: X ↦ relu(X·weight + bias),
-    weight of shape (in_units, units) and bias of shape (units,), both ~ N(0, 1)."""
-    units: int
-    in_units: int
-
-    @nn.compact
-    def __call__(self, X: jax.Array) -> jax.Array:
-        if X.shape[-1] != self.in_units:
-            raise ValueError(f"MyDense expects {self.in_units} input features, got input of shape {X.shape}")
-        weight = self.param("weight", nn.initializers.normal(1.0), (self.in_units, self.units))
-        bias = self.param("bias", nn.initializers.normal(1.0), (self.units,))
-        return nn.relu(X @ weight + bias.reshape((1,) * (X.ndim - 1) + (-1,)))
-
-
-def my_init(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
-    """The book's custom initializer: w ~ U(−10, 10), then w ← w · 1[|w| ≥ 5].
-
-    A Flax initializer ``(key, shape, dtype)``: pass it as ``kernel_init`` or to ``reinit``."""
-    w = jax.random.uniform(key, tuple(shape), dtype, -10.0, 10.0)
-    return jnp.where(jnp.abs(w) >= 5, w, jnp.zeros_like(w))
+__all__ = ["MLP", "Constant", "FixedHiddenMLP", "MySequential", "NestMLP", "chimera",
+           "halve_eagerly", "halve_until_small"]

@@ -1,35 +1,41 @@
-"""5.1 blocks (and the tied and custom layers of 5.2, 5.4): equations, jit, gradients."""
+"""5.1 blocks in NNX: outputs against their equations, the fixed constant, eager and jitted loops."""
 from __future__ import annotations
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import nnx
 
 from jaxlin.chapters.ch5_01_model_construction import (
     MLP,
-    CenteredLayer,
+    Constant,
     FixedHiddenMLP,
-    MyDense,
     MySequential,
     NestMLP,
     chimera,
-    my_init,
-    tied_mlp,
+    halve_eagerly,
+    halve_until_small,
 )
 from jaxlin.chapters.ch5_02_parameters import named_parameters, num_parameters
-from jaxlin.nn.flax_adapter import flax_model
-
-KEY = jax.random.key(0)
 
 
 def relu(x):
-    return jnp.maximum(x, 0)
+    return np.maximum(x, 0)
 
 
 def dense(p, X):
-    return X @ p["kernel"] + p["bias"].reshape(1, -1)
+    """X W + b from a layer's params dict, in float64 NumPy."""
+    return np.asarray(X, np.float64) @ np.asarray(p["kernel"], np.float64) + np.asarray(p["bias"], np.float64)
+
+
+def params(model):
+    return nnx.to_pure_dict(nnx.state(model, nnx.Param))
+
+
+def jitted(model):
+    graphdef, state = nnx.split(model)
+    return jax.jit(lambda state, X: nnx.merge(graphdef, state)(X)), state
 
 
 @pytest.fixture(scope="module")
@@ -38,132 +44,108 @@ def X():
 
 
 def test_mlp_block_matches_its_equation(X):
-    variables = MLP().init(KEY, X)
-    p = variables["params"]
-    np.testing.assert_allclose(jax.jit(MLP().apply)(variables, X),
-                               dense(p["out"], relu(dense(p["hidden"], X))), rtol=1e-5, atol=1e-6)
+    model = MLP(rngs=nnx.Rngs(0))
+    p = params(model)
+    expected = dense(p["out"], relu(dense(p["hidden"], X)))   # relu(X W1 + b1) W2 + b2
+    np.testing.assert_allclose(model(X), expected, rtol=1e-5, atol=1e-6)
+    forward, state = jitted(model)
+    np.testing.assert_allclose(forward(state, X), expected, rtol=1e-5, atol=1e-6)
+    assert num_parameters(model) == 20 * 256 + 256 + 256 * 10 + 10
 
 
-def test_my_sequential_applies_blocks_in_order(X):
-    model = MySequential([nn.Dense(256), nn.relu, nn.Dense(10)])
-    variables = model.init(KEY, X)
-    p = variables["params"]
-    assert sorted(p) == ["blocks_0", "blocks_2"]
-    np.testing.assert_allclose(jax.jit(model.apply)(variables, X),
-                               dense(p["blocks_2"], relu(dense(p["blocks_0"], X))), rtol=1e-5, atol=1e-6)
+def test_my_sequential_applies_blocks_in_order_and_registers_them(X):
+    rngs = nnx.Rngs(0)
+    model = MySequential(nnx.Linear(20, 256, rngs=rngs), nnx.relu, nnx.Linear(256, 10, rngs=rngs))
+    p = params(model)
+    assert [path for path, _ in named_parameters(model)] == [
+        "blocks/0/bias", "blocks/0/kernel", "blocks/2/bias", "blocks/2/kernel"]
+    np.testing.assert_allclose(model(X), dense(p["blocks"][2], relu(dense(p["blocks"][0], X))),
+                               rtol=1e-5, atol=1e-6)
+    same = nnx.Sequential(model.blocks[0], nnx.relu, model.blocks[2])     # the built-in container
+    np.testing.assert_array_equal(same(X), model(X))
 
 
-def fixed_hidden_reference(variables, X):
-    """FixedHiddenMLP written out with a Python while loop (runs eagerly, on concrete values)."""
-    lin, W = variables["params"]["linear"], variables["constants"]["rand_weight"]
-    Y = dense(lin, relu(dense(lin, X) @ W + 1))
-    while float(jnp.abs(Y).sum()) > 1:
-        Y = Y / 2
+def book_fixed_hidden(model, X):
+    """The book's FixedHiddenMLP in NumPy float32, with its Python while loop."""
+    lin = {k: np.asarray(v) for k, v in params(model)["linear"].items()}
+    W = np.asarray(model.rand_weight[...])
+    Y = np.asarray(X, np.float32) @ lin["kernel"] + lin["bias"]
+    Y = np.maximum(Y @ W + 1, 0) @ lin["kernel"] + lin["bias"]
+    while np.abs(Y).sum() > 1:
+        Y = Y / np.float32(2)
     return Y.sum()
 
 
 @pytest.mark.parametrize("scale", [1.0, 1e3])
-def test_fixed_hidden_mlp_under_jit(X, scale):
-    model = FixedHiddenMLP()
-    variables = model.init(KEY, X)
-    assert sorted(variables["params"]) == ["linear"]  # one Dense, used twice
-    assert variables["constants"]["rand_weight"].shape == (20, 20)
-    out = jax.jit(model.apply)(variables, scale * X)
+def test_fixed_hidden_mlp_follows_the_books_loop(X, scale):
+    model = FixedHiddenMLP(rngs=nnx.Rngs(0))
+    forward, state = jitted(model)
+    out = forward(state, scale * X)
     assert out.shape == () and abs(float(out)) <= 1
-    np.testing.assert_allclose(out, fixed_hidden_reference(variables, scale * X), rtol=1e-5)
+    np.testing.assert_allclose(out, book_fixed_hidden(model, scale * X), rtol=1e-5)
+    eager = FixedHiddenMLP(eager=True, rngs=nnx.Rngs(0))       # same key: same weights
+    np.testing.assert_allclose(eager(scale * X), out, rtol=1e-6)
 
 
-def test_fixed_hidden_weight_is_not_trained_but_block_is_differentiable(X):
-    model = FixedHiddenMLP()
-    variables = model.init(KEY, X)
-    assert [p for p, _ in named_parameters(variables["params"])] == ["linear/bias", "linear/kernel"]
-    grads = jax.jit(jax.grad(lambda p: model.apply({**variables, "params": p}, X)))(variables["params"])
+def test_the_books_python_loop_is_refused_under_jit(X):
+    forward, state = jitted(FixedHiddenMLP(eager=True, rngs=nnx.Rngs(0)))
+    with pytest.raises(jax.errors.TracerBoolConversionError):
+        forward(state, X)
+
+
+def test_halving_is_exact_and_counts_like_the_book():
+    Y = jnp.array([3.0, -5.0, 0.5])                    # Σ|Y| = 8.5: four halvings to 0.53125
+    np.testing.assert_array_equal(halve_until_small(Y), Y / 16)
+    np.testing.assert_array_equal(halve_eagerly(Y), Y / 16)
+    np.testing.assert_array_equal(halve_until_small(jnp.array([0.25, 0.5])), [0.25, 0.5])
+
+
+def test_the_constant_weight_is_not_a_param_and_gets_no_gradient(X):
+    model = FixedHiddenMLP(rngs=nnx.Rngs(0))
+    assert [p for p, _ in named_parameters(model)] == ["linear/bias", "linear/kernel"]  # one Linear, used twice
+    constants = nnx.to_pure_dict(nnx.state(model, Constant))
+    assert list(constants) == ["rand_weight"] and constants["rand_weight"].shape == (20, 20)
+    assert ((constants["rand_weight"] >= 0) & (constants["rand_weight"] < 1)).all()
+    grads = nnx.grad(lambda m: m(X))(model)
+    assert "rand_weight" not in nnx.to_pure_dict(grads)
+    g = nnx.to_pure_dict(grads)["linear"]
     eps = 1e-2  # finite difference along the bias: the loop's halving count is locally constant
-    bump = {"linear": {**variables["params"]["linear"],
-                       "bias": variables["params"]["linear"]["bias"].at[0].add(eps)}}
-    numeric = (model.apply({**variables, "params": bump}, X) - model.apply(variables, X)) / eps
-    assert float(jnp.abs(grads["linear"]["kernel"]).sum()) > 0
-    np.testing.assert_allclose(grads["linear"]["bias"][0], numeric, rtol=1e-2, atol=1e-4)
+    bumped = nnx.clone(model)
+    bumped.linear.bias[0] = model.linear.bias[0] + eps
+    assert float(jnp.abs(g["kernel"]).sum()) > 0
+    np.testing.assert_allclose(g["bias"][0], (bumped(X) - model(X)) / eps, rtol=1e-2, atol=1e-4)
 
 
 def test_fixed_hidden_loop_terminates_on_infinite_input(X):
-    model = FixedHiddenMLP()
-    variables = model.init(KEY, X)
-    out = jax.jit(model.apply)(variables, jnp.full_like(X, jnp.inf))
-    assert not np.isfinite(float(out))
+    forward, state = jitted(FixedHiddenMLP(rngs=nnx.Rngs(0)))
+    assert not np.isfinite(float(forward(state, jnp.full_like(X, jnp.inf))))
+    assert not np.isfinite(float(FixedHiddenMLP(eager=True, rngs=nnx.Rngs(0))(jnp.full_like(X, jnp.inf))))
 
 
 def test_nest_mlp_nests_its_sequential(X):
-    variables = NestMLP().init(KEY, X)
-    assert [(p, s) for p, s in named_parameters(variables)] == [
-        ("params/linear/bias", (16,)), ("params/linear/kernel", (32, 16)),
-        ("params/net/layers_0/bias", (64,)), ("params/net/layers_0/kernel", (20, 64)),
-        ("params/net/layers_2/bias", (32,)), ("params/net/layers_2/kernel", (64, 32))]
-    assert NestMLP().apply(variables, X).shape == (2, 16)
+    model = NestMLP(rngs=nnx.Rngs(0))
+    assert named_parameters(model) == [
+        ("linear/bias", (16,)), ("linear/kernel", (32, 16)),
+        ("net/layers/0/bias", (64,)), ("net/layers/0/kernel", (20, 64)),
+        ("net/layers/2/bias", (32,)), ("net/layers/2/kernel", (64, 32))]
+    p = params(model)
+    hidden = relu(dense(p["net"]["layers"][2], relu(dense(p["net"]["layers"][0], X))))
+    np.testing.assert_allclose(model(X), dense(p["linear"], hidden), rtol=1e-5, atol=1e-6)
 
 
-def test_chimera_under_jit(X):
-    model = chimera()
-    variables = model.init(KEY, X)
-    assert sorted(variables["params"]) == ["layers_0", "layers_1", "layers_2"]
+def test_chimera_compiles_once(X):
+    model = chimera(rngs=nnx.Rngs(0))
+    assert sorted(params(model)["layers"]) == [0, 1, 2]
+    graphdef, state = nnx.split(model)
     traces = []
 
-    def apply(variables, X):
+    def apply(state, X):
         traces.append(1)  # runs only while tracing
-        return model.apply(variables, X)
+        return nnx.merge(graphdef, state)(X)
 
-    jitted = jax.jit(apply)
-    out = jitted(variables, X)
+    forward = jax.jit(apply)
+    out = forward(state, X)
     assert out.shape == () and abs(float(out)) <= 1
-    np.testing.assert_allclose(out, model.apply(variables, X), rtol=1e-6)
-    jitted(variables, X + 1)
+    np.testing.assert_allclose(out, model(X), rtol=1e-6)
+    forward(state, X + 1)
     assert len(traces) == 1  # the data-dependent loop is inside the compiled program: no retrace
-
-
-def test_my_init_zeroes_small_weights():
-    w = my_init(KEY, (200, 50))
-    assert ((w == 0) | ((jnp.abs(w) >= 5) & (jnp.abs(w) <= 10))).all()
-    assert 0.4 < float((w == 0).mean()) < 0.6  # P(|U(−10, 10)| < 5) = 1/2
-
-
-def test_tied_parameters_appear_once(X):
-    params = flax_model(tied_mlp())[0](KEY, X[:, :4])
-    assert sorted(params) == ["layers_0", "layers_2", "layers_6"]
-    assert num_parameters(params) == (4 * 8 + 8) + (8 * 8 + 8) + (8 + 1)
-
-
-def test_tied_gradient_is_sum_of_both_uses(X):
-    X4 = X[:, :4]
-    _, net = flax_model(tied_mlp())
-    params = flax_model(tied_mlp())[0](KEY, X4)
-    grads = jax.grad(lambda p: net(p, X4).sum())(params)
-
-    def untied(p0, pa, pb, p3):  # the same network, its two uses given separate parameters
-        return dense(p3, relu(dense(pb, relu(dense(pa, relu(dense(p0, X4))))))).sum()
-
-    g_a, g_b = jax.grad(untied, argnums=(1, 2))(params["layers_0"], params["layers_2"],
-                                                 params["layers_2"], params["layers_6"])
-    for name in ("kernel", "bias"):
-        np.testing.assert_allclose(grads["layers_2"][name], g_a[name] + g_b[name], rtol=1e-5, atol=1e-7)
-        assert not np.allclose(grads["layers_2"][name], g_a[name])  # both uses really contribute
-
-
-def test_centered_layer():
-    assert CenteredLayer().apply({}, jnp.array([1.0, 2, 3, 4, 5])).tolist() == [-2.0, -1.0, 0.0, 1.0, 2.0]
-    init, net = flax_model(nn.Sequential([nn.Dense(128), CenteredLayer()]))
-    X = jax.random.uniform(jax.random.key(2), (4, 8))
-    assert abs(float(jax.jit(net)(init(KEY, X), X).mean())) < 1e-6
-
-
-def test_my_dense():
-    init, net = flax_model(MyDense(units=3, in_units=5))
-    X = jax.random.uniform(jax.random.key(2), (2, 5))
-    params = init(KEY, X)
-    assert named_parameters(params) == [("bias", (3,)), ("weight", (5, 3))]
-    np.testing.assert_allclose(net(params, X), relu(X @ params["weight"] + params["bias"].reshape(1, -1)), rtol=1e-6)
-    init2, net2 = flax_model(nn.Sequential([MyDense(8, in_units=64), MyDense(1, in_units=8)]))
-    X64 = jnp.ones((2, 64))
-    out = jax.jit(net2)(init2(KEY, X64), X64)
-    assert out.shape == (2, 1) and (out >= 0).all()
-    with pytest.raises(ValueError, match="expects 5 input features"):
-        net(params, jnp.ones((2, 4)))

@@ -11,8 +11,16 @@ import numpy as np
 import pytest
 
 from jaxlin import init_mlp, init_softmax_regression, load_pytree, save_pytree, write_json
-from jaxlin.chapters.ch5_01_model_construction import MLP
 from jaxlin.nn.flax_adapter import flax_model
+
+
+class MLP(nn.Module):
+    """A Linen MLP, X ↦ Dense₁₀(relu(Dense_h(X))), with named layers: a nested params tree."""
+    num_hiddens: int = 256
+
+    @nn.compact
+    def __call__(self, X: jax.Array) -> jax.Array:
+        return nn.Dense(10, name="out")(nn.relu(nn.Dense(self.num_hiddens, name="hidden")(X)))
 
 KEY = jax.random.key(0)
 
