@@ -76,6 +76,8 @@ _EXPORTS = {
     # jaxlin.data.synthetic
     "array_batches": "jaxlin.data.synthetic", "data_iter": "jaxlin.data.synthetic",
     "load_array": "jaxlin.data.synthetic", "synthetic_data": "jaxlin.data.synthetic",
+    # jaxlin.run.animator
+    "Animator": "jaxlin.run.animator",
     # jaxlin.run.book
     "predict_ch3": "jaxlin.run.book", "train_ch3": "jaxlin.run.book",
     # jaxlin.run.checkpoint
@@ -96,14 +98,25 @@ _EXPORTS = {
     # jaxlin.chapters.ch4_04_underfit_overfit
     "poly_features": "jaxlin.chapters.ch4_04_underfit_overfit",
     # jaxlin.chapters.ch5_01_model_construction
-    "CenteredLayer": "jaxlin.chapters.ch5_01_model_construction",
     "chimera": "jaxlin.chapters.ch5_01_model_construction",
+    "Constant": "jaxlin.chapters.ch5_01_model_construction",
     "FixedHiddenMLP": "jaxlin.chapters.ch5_01_model_construction",
-    "my_init": "jaxlin.chapters.ch5_01_model_construction",
-    "MyDense": "jaxlin.chapters.ch5_01_model_construction",
+    "MLP": "jaxlin.chapters.ch5_01_model_construction",
     "MySequential": "jaxlin.chapters.ch5_01_model_construction",
     "NestMLP": "jaxlin.chapters.ch5_01_model_construction",
-    "tied_mlp": "jaxlin.chapters.ch5_01_model_construction",
+    # jaxlin.chapters.ch5_02_parameters
+    "my_init": "jaxlin.chapters.ch5_02_parameters",
+    "named_parameters": "jaxlin.chapters.ch5_02_parameters",
+    "num_parameters": "jaxlin.chapters.ch5_02_parameters",
+    "reinit": "jaxlin.chapters.ch5_02_parameters", "reinit_": "jaxlin.chapters.ch5_02_parameters",
+    "tied_mlp": "jaxlin.chapters.ch5_02_parameters", "untie": "jaxlin.chapters.ch5_02_parameters",
+    # jaxlin.chapters.ch5_03_deferred_init
+    "abstract_params": "jaxlin.chapters.ch5_03_deferred_init",
+    "infer_shapes": "jaxlin.chapters.ch5_03_deferred_init",
+    # jaxlin.chapters.ch5_04_custom_layer
+    "CenteredLayer": "jaxlin.chapters.ch5_04_custom_layer", "MyDense": "jaxlin.chapters.ch5_04_custom_layer",
+    # jaxlin.chapters.ch5_05_read_write
+    "load_params": "jaxlin.chapters.ch5_05_read_write", "save_params": "jaxlin.chapters.ch5_05_read_write",
     # jaxlin.chapters.ch5_06_use_gpu
     "cpu": "jaxlin.chapters.ch5_06_use_gpu", "num_gpus": "jaxlin.chapters.ch5_06_use_gpu",
     "try_all_gpus": "jaxlin.chapters.ch5_06_use_gpu", "try_gpu": "jaxlin.chapters.ch5_06_use_gpu",

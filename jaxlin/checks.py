@@ -142,6 +142,15 @@ def check_images(images: jax.Array, name: str = "images") -> None:
         raise ValueError(f"{name} must have shape (N, height, width, 1), got {tuple(images.shape)}")
 
 
+def check_scaled(X: Any, name: str = "the model's inputs") -> None:
+    """Raise ``TypeError`` for raw uint8 pixels reaching a model (shapes and dtypes are known
+    while tracing, so this costs nothing at run time): unscaled pixels make SGD diverge."""
+    if getattr(X, "dtype", None) == np.uint8:
+        raise TypeError(f"{name} are raw uint8 pixels (0..255), not floats in [0, 1]: scale them "
+                        "with jaxlin.to_float(images) first, pass prepare=to_float (fit, the epochs, "
+                        "evaluation), or take the batches of load_data_fashion_mnist, already scaled")
+
+
 def check_image_arrays(arrays: dict[str, np.ndarray], num_classes: int, shape: tuple[int, ...],
                        name: str) -> None:
     """For both splits: uint8 images of ``shape`` per example, as many int labels in [0, num_classes)."""

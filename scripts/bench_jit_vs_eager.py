@@ -130,6 +130,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     data, load_seconds = (load_data(args, run) if {"softmax", "mlp"} & set(args.models) else (None, 0.0))
     workloads = bench.make_workloads(args.models, data, key=key)
+    for w in workloads:
+        if args.check_steps > len(w.X) // w.batch_size:
+            run.usage_error(f"--check-steps {args.check_steps} is more than the {len(w.X) // w.batch_size} "
+                            f"full batches of {w.batch_size} in {w.name}'s training set")
     env = environment()
     print(f"device: {env['device']} ({env['backend']}), jax {env['jax']}, jaxlib {env['jaxlib']}")
 

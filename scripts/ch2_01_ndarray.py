@@ -1,20 +1,37 @@
-"""D2L 2.1 Data manipulation: creating, reshaping, combining, broadcasting and indexing JAX arrays.
+# %% [markdown]
+# # 2.1 Data manipulation
+#
+# JAX's arrays (`jax.numpy`) are the book's tensors with one difference that matters
+# everywhere later: they are immutable values. Where the book writes `X[1, 2] = 9` we write
+# `X = X.at[1, 2].set(9)`, a new array (inside `jit`, XLA updates in place when it can);
+# where the book reuses memory with `Z[:] = X + Y`, a jitted function *donates* its input buffer.
+#
+# As a script: `python scripts/ch2_01_ndarray.py [--seed S] [--out DIR]`; in a notebook the
+# flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
-The book's tensors are mutable; JAX arrays are immutable values. Where the book
-writes ``X[1, 2] = 9`` we write ``X = X.at[1, 2].set(9)``, which returns a new
-array (inside ``jit`` XLA turns it into an in-place update when it can), and
-where the book reuses memory with ``Z[:] = X + Y`` we donate the input buffer
-to a jitted function.
-"""
-from __future__ import annotations
 
+# %%
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxlin.run.cli import Run, make_parser
 
+parser = make_parser("D2L 2.1 Data manipulation: creating, reshaping, combining, broadcasting and "
+                     "indexing JAX arrays.")
+args = parser.parse_args()
+run = Run(args, "ch2_01_ndarray")
+key = jax.random.key(args.seed)
 
+
+# %% [markdown]
+# ## Getting started (2.1.1)
+#
+# A range, its shape and size, reshaping (`-1` lets JAX infer one axis), constant arrays, and
+# random ones: no global random state, the normal draw is a function of an explicit key.
+
+
+# %%
 def getting_started(key: jax.Array) -> dict:
     """2.1.1: a range, its shape and size, reshaping, constant and random arrays, an array from a list."""
     print("# Getting started")
@@ -32,6 +49,17 @@ def getting_started(key: jax.Array) -> dict:
     return {"x_shape": list(x.shape), "x_size": int(x.size)}
 
 
+results = getting_started(key)
+
+
+# %% [markdown]
+# ## Operations (2.1.2)
+#
+# Elementwise operators on arrays of one shape, $e^x$, concatenation along rows or columns,
+# comparison and sum.
+
+
+# %%
 def operations() -> tuple[dict, jax.Array, jax.Array]:
     """2.1.2: elementwise operators, exp, concatenation, comparison and sum; also returns X and Y."""
     print("\n# Operations")
@@ -53,6 +81,17 @@ def operations() -> tuple[dict, jax.Array, jax.Array]:
     return results, X, Y
 
 
+computed, X, Y = operations()
+results.update(computed)
+
+
+# %% [markdown]
+# ## Broadcasting (2.1.3)
+#
+# A (3, 1) and a (1, 2) array add to a (3, 2) one: each is copied along its axes of length 1.
+
+
+# %%
 def broadcasting() -> dict:
     """2.1.3: a (3, 1) plus a (1, 2) array."""
     print("\n# Broadcasting")
@@ -63,6 +102,18 @@ def broadcasting() -> dict:
     return {"broadcast": broadcast}
 
 
+results.update(broadcasting())
+
+
+# %% [markdown]
+# ## Indexing and slicing (2.1.4)
+#
+# Reading works as in NumPy; writing `X[1, 2] = 9` raises a `TypeError`, and `.at[...].set(...)`
+# returns the updated copy while `X` stays as it was. Immutability is what lets `jit`, `grad`
+# and `vmap` treat functions as pure.
+
+
+# %%
 def indexing_and_slicing(X: jax.Array) -> dict:
     """2.1.4: reading by index and slice; writing with ``.at[...].set``, since ``X[1, 2] = 9`` raises."""
     print("\n# Indexing and slicing")
@@ -81,6 +132,18 @@ def indexing_and_slicing(X: jax.Array) -> dict:
     return {"last_row": X[-1], "updated": X_updated, "unchanged_after_update": X[1, 2]}
 
 
+results.update(indexing_and_slicing(X))
+
+
+# %% [markdown]
+# ## Saving memory (2.1.5)
+#
+# The book checks `id(Y)` before and after `Y = Y + X`. In JAX a jitted function that donates
+# its first argument (`donate_argnums=0`) writes its result into that buffer; look for
+# "same buffer: True" and the donated input being deleted.
+
+
+# %%
 def saving_memory(X: jax.Array, Y: jax.Array) -> dict:
     """2.1.5: ``Z[:] = X + Y`` and ``X += Y`` as jitted functions that donate their first input's buffer."""
     print("\n# Saving memory")
@@ -106,6 +169,16 @@ def saving_memory(X: jax.Array, Y: jax.Array) -> dict:
             "X_plus_Y": X_new}
 
 
+results.update(saving_memory(X, Y))
+
+
+# %% [markdown]
+# ## Conversion to other Python objects (2.1.6)
+#
+# To NumPy and back, and a size-1 array to a Python scalar (`.item()`, `float`, `int`).
+
+
+# %%
 def conversion(X: jax.Array) -> dict:
     """2.1.6: to a NumPy array and back, and a size-1 array to Python scalars."""
     print("\n# Conversion to other Python objects")
@@ -117,21 +190,14 @@ def conversion(X: jax.Array) -> dict:
     return {"item": a.item(), "int": int(a[0])}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = make_parser(__doc__.splitlines()[0]).parse_args(argv)
-    run = Run(args, __file__)
-    key = jax.random.key(args.seed)
-
-    results = getting_started(key)
-    computed, X, Y = operations()
-    results.update(computed)
-    results.update(broadcasting())
-    results.update(indexing_and_slicing(X))
-    results.update(saving_memory(X, Y))
-    results.update(conversion(X))
-    run.finish(results)
-    return results
+results.update(conversion(X))
 
 
-if __name__ == "__main__":
-    main()
+# %% [markdown]
+# ## Results
+#
+# Everything above, written to `results.json` in the run folder.
+
+
+# %%
+run.finish(results)

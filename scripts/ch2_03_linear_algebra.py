@@ -1,12 +1,31 @@
-"""D2L 2.3 Linear algebra: scalars, vectors, matrices, tensors, reductions, products and norms."""
-from __future__ import annotations
+# %% [markdown]
+# # 2.3 Linear algebra
+#
+# The objects of the chapters to come: scalars, vectors, matrices and higher-order
+# tensors as JAX arrays, and what we do with them: reductions along axes, dot and matrix
+# products, norms. Each cell prints its arrays; `results.json` keeps the values the book states.
+#
+# As a script: `python scripts/ch2_03_linear_algebra.py [--out DIR]`; in a notebook the
+# flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
+# %%
 import jax
 import jax.numpy as jnp
 
 from jaxlin.run.cli import Run, make_parser
 
+parser = make_parser("D2L 2.3 Linear algebra: scalars, vectors, matrices, tensors, reductions, "
+                     "products and norms.")
+args = parser.parse_args()
+run = Run(args, "ch2_03_linear_algebra")
 
+# %% [markdown]
+# ## Scalars and vectors (2.3.1-2.3.2)
+#
+# A scalar is a 0-d array; a vector a 1-d one, whose length is its only dimension.
+
+
+# %%
 def scalars_and_vectors() -> None:
     """2.3.1-2.3.2: arithmetic on scalars; a vector's elements, length and shape."""
     print("# Scalars")
@@ -18,6 +37,16 @@ def scalars_and_vectors() -> None:
     print("x =", x, " x[3] =", x[3], " len(x) =", len(x), " x.shape =", x.shape)
 
 
+scalars_and_vectors()
+
+# %% [markdown]
+# ## Matrices and tensors (2.3.3-2.3.4)
+#
+# A matrix $\mathbf{A} \in \mathbb{R}^{m \times n}$ and its transpose $\mathbf{A}^\top$;
+# a square matrix is symmetric when $\mathbf{B} = \mathbf{B}^\top$. Tensors add more axes.
+
+
+# %%
 def matrices_and_tensors() -> tuple[bool, jax.Array]:
     """2.3.3-2.3.4: a matrix and its transpose, a symmetric matrix, a third-order tensor.
 
@@ -35,6 +64,16 @@ def matrices_and_tensors() -> tuple[bool, jax.Array]:
     return symmetric, X
 
 
+symmetric, X = matrices_and_tensors()
+
+# %% [markdown]
+# ## Elementwise arithmetic (2.3.5)
+#
+# Two arrays of one shape add and multiply elementwise (the Hadamard product
+# $\mathbf{A} \odot \mathbf{B}$); a scalar combines with every element.
+
+
+# %%
 def tensor_arithmetic(X: jax.Array) -> jax.Array:
     """2.3.5: elementwise sums and products of same-shape arrays, a scalar with a tensor; returns A."""
     print("\n# Basic properties of tensor arithmetic")
@@ -46,6 +85,17 @@ def tensor_arithmetic(X: jax.Array) -> jax.Array:
     return A
 
 
+A = tensor_arithmetic(X)
+x = jnp.arange(4, dtype=jnp.float32)
+
+# %% [markdown]
+# ## Reductions (2.3.6)
+#
+# `sum` and `mean` over all elements or along chosen axes; `keepdims=True` keeps the
+# reduced axis with length 1, so `A / A.sum(axis=1, keepdims=True)` broadcasts row by row.
+
+
+# %%
 def reduction(A: jax.Array, x: jax.Array) -> dict:
     """2.3.6: sums and means over all or some axes, keepdims for broadcasting, the cumulative sum."""
     print("\n# Reduction")
@@ -69,6 +119,16 @@ def reduction(A: jax.Array, x: jax.Array) -> dict:
             "cumsum_axis0": A.cumsum(axis=0)}
 
 
+reduced = reduction(A, x)
+
+# %% [markdown]
+# ## Products (2.3.7-2.3.9)
+#
+# The dot product $\mathbf{x}^\top\mathbf{y} = \sum_i x_i y_i$, the matrix-vector product
+# $\mathbf{A}\mathbf{x}$ (one dot product per row) and the matrix product $\mathbf{AB}$.
+
+
+# %%
 def products(A: jax.Array, x: jax.Array) -> dict:
     """2.3.7-2.3.9: the dot product, the matrix-vector and the matrix-matrix product."""
     print("\n# Dot products")
@@ -84,6 +144,16 @@ def products(A: jax.Array, x: jax.Array) -> dict:
     return {"dot": jnp.dot(x, y), "matvec": A @ x, "matmul": A @ B}
 
 
+multiplied = products(A, x)
+
+# %% [markdown]
+# ## Norms (2.3.10)
+#
+# $\|\mathbf{u}\|_2 = \sqrt{\sum_i u_i^2}$, $\|\mathbf{u}\|_1 = \sum_i |u_i|$ and the Frobenius
+# norm of a matrix, the $\ell_2$ norm of all its elements: 5, 7 and 6 here.
+
+
+# %%
 def norms() -> dict:
     """2.3.10: the l2 and l1 norms of a vector, the Frobenius norm of a matrix."""
     print("\n# Norms")
@@ -94,19 +164,13 @@ def norms() -> dict:
     return {"l2_norm": float(l2), "l1_norm": float(l1), "frobenius_norm": float(frobenius)}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = make_parser(__doc__.splitlines()[0]).parse_args(argv)
-    run = Run(args, __file__)
+normed = norms()
 
-    scalars_and_vectors()
-    symmetric, X = matrices_and_tensors()
-    A = tensor_arithmetic(X)
-    x = jnp.arange(4, dtype=jnp.float32)
-    results = {"A_T_shape": list(A.T.shape), "symmetric": symmetric,
-               **reduction(A, x), **products(A, x), **norms()}
-    run.finish(results)
-    return results
+# %% [markdown]
+# ## Results
+#
+# The values above, written to `results.json` in the run folder.
 
-
-if __name__ == "__main__":
-    main()
+# %%
+results = {"A_T_shape": list(A.T.shape), "symmetric": symmetric, **reduced, **multiplied, **normed}
+run.finish(results)

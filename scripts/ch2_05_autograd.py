@@ -1,25 +1,38 @@
-"""D2L 2.5 Automatic differentiation: gradients as function transformations with jax.grad and jax.vjp.
+# %% [markdown]
+# # 2.5 Automatic differentiation
+#
+# The book marks a tensor with `requires_grad`, records the forward pass, calls `y.backward()`
+# and reads the mutable `x.grad`. JAX records nothing: `jax.grad(f)` is a new function that
+# traces `f` on demand and returns the gradient as a value. No grad buffer to zero, and
+# "detach" is `jax.lax.stop_gradient`.
+#
+# As a script: `python scripts/ch2_05_autograd.py [--seed S] [--out DIR]`; in a notebook the
+# flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
-The book marks a tensor with ``requires_grad``, records the forward pass (or
-wraps it in ``with autograd.record():``), calls ``y.backward()`` and reads the
-mutable ``x.grad``. JAX records nothing: ``jax.grad(f)`` is a new function that
-traces ``f`` on demand and returns the gradient as a value. There is no grad
-buffer to zero between calls, and "detach" is ``jax.lax.stop_gradient``.
-"""
-from __future__ import annotations
 
+# %%
 import jax
 import jax.numpy as jnp
 
 from jaxlin.chapters.ch2_05_autograd import control_flow_f, graph_forward, graph_grads_vjp
 from jaxlin.run.cli import Run, make_parser
 
+parser = make_parser("D2L 2.5 Automatic differentiation: gradients as function transformations "
+                     "with jax.grad and jax.vjp.")
+args = parser.parse_args()
+run = Run(args, "ch2_05_autograd")
+key = jax.random.key(args.seed)
+x = jnp.arange(4.0)
 
-def square(x: jax.Array) -> jax.Array:
-    """y = x * x, elementwise: a function with a non-scalar output."""
-    return x * x
+
+# %% [markdown]
+# ## A simple example (2.5.1)
+#
+# $y = 2\mathbf{x}^\top\mathbf{x}$ has the gradient $\nabla_{\mathbf{x}} y = 4\mathbf{x}$; a second
+# gradient is a fresh value, nothing accumulates.
 
 
+# %%
 def simple_example(x: jax.Array) -> dict:
     """2.5.1: the gradient of y = 2 xᵀx is 4x; a second gradient needs no zeroing first."""
     print("# A simple example: y = 2 xᵀx")
@@ -32,6 +45,23 @@ def simple_example(x: jax.Array) -> dict:
     grad_sum = jax.grad(jnp.sum)(x)
     print("jax.grad(lambda x: x.sum())(x) =", grad_sum, "(a fresh value: nothing to zero first)")
     return {"grad": grad, "grad_sum": grad_sum}
+
+
+results = {"x": x, **simple_example(x)}
+
+
+# %% [markdown]
+# ## Backward for non-scalar variables (2.5.2)
+#
+# For $\mathbf{y} = \mathbf{x} \odot \mathbf{x}$ the book's `y.backward(ones)` is a vector-Jacobian
+# product: `jax.vjp` with $\mathbf{v} = \mathbf{1}$ gives $2\mathbf{x}$, the full Jacobian is
+# $\mathrm{diag}(2\mathbf{x})$.
+
+
+# %%
+def square(x: jax.Array) -> jax.Array:
+    """y = x * x, elementwise: a function with a non-scalar output."""
+    return x * x
 
 
 def non_scalar_backward(x: jax.Array) -> dict:
@@ -47,6 +77,17 @@ def non_scalar_backward(x: jax.Array) -> dict:
     return {"grad_of_sum_x_squared": grad_of_sum, "jacobian": jacobian}
 
 
+results.update(non_scalar_backward(x))
+
+
+# %% [markdown]
+# ## Detaching computation (2.5.3)
+#
+# With $u = \mathrm{stop\_gradient}(x^2)$ held constant, $z = u x$ has $\partial z / \partial x = u$,
+# while the gradient of $y = x^2$ itself stays $2x$.
+
+
+# %%
 def detaching(x: jax.Array) -> dict:
     """2.5.3: z = u * x with u = stop_gradient(x * x) has gradient u; y's own gradient stays 2x."""
     print("\n# Detaching computation: z = u * x with u = stop_gradient(x * x)")
@@ -60,6 +101,17 @@ def detaching(x: jax.Array) -> dict:
     return {"grad_detached": grad_detached}
 
 
+results.update(detaching(x))
+
+
+# %% [markdown]
+# ## Gradients through Python control flow (2.5.4)
+#
+# `f` loops and branches on its input, yet is piecewise linear in `a`, so $f'(a) = f(a)/a$:
+# `jax.grad` runs the Python code on concrete values (under `jit` it would need `lax.cond`).
+
+
+# %%
 def control_flow(key: jax.Array) -> dict:
     """2.5.4: f is piecewise linear in a, so f'(a) = f(a)/a even through Python loops and branches."""
     print("\n# Gradients through Python control flow")
@@ -73,6 +125,17 @@ def control_flow(key: jax.Array) -> dict:
                              "grad_equals_f_over_a": control_ok}}
 
 
+results.update(control_flow(key))
+
+
+# %% [markdown]
+# ## The computation graph, step by step
+#
+# $z = (x + y)\,w$ at $(2, 3, 4)$: the forward values, then the backward pass one `jax.vjp` at a
+# time, matching `jax.grad` of the whole function: $(4, 4, 5)$.
+
+
+# %%
 def computation_graph() -> dict:
     """z = (x + y) · w at (2, 3, 4): forward values, the backward pass step by step, and jax.grad."""
     print("\n# The computation graph z = (x + y) · w, step by step with jax.vjp")
@@ -88,6 +151,10 @@ def computation_graph() -> dict:
             "graph_grads_jax_grad": [float(g) for g in whole]}
 
 
+results.update(computation_graph())
+
+
+# %%
 def record_versus_transformations() -> None:
     """How the book's recorded tape differs from differentiating functions."""
     print("\n# autograd.record() versus function transformations")
@@ -97,18 +164,12 @@ def record_versus_transformations() -> None:
           "what the function returns.")
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = make_parser(__doc__.splitlines()[0]).parse_args(argv)
-    run = Run(args, __file__)
-    key = jax.random.key(args.seed)
-
-    x = jnp.arange(4.0)
-    results = {"x": x, **simple_example(x), **non_scalar_backward(x), **detaching(x),
-               **control_flow(key), **computation_graph()}
-    record_versus_transformations()
-    run.finish(results)
-    return results
+record_versus_transformations()
 
 
-if __name__ == "__main__":
-    main()
+# %% [markdown]
+# ## Results
+
+
+# %%
+run.finish(results)

@@ -1,18 +1,17 @@
-"""D2L 3.1 Linear regression: vectorization for speed, the normal distribution, and squared loss as maximum likelihood.
+# %% [markdown]
+# # 3.1 Linear regression
+#
+# Three ideas behind the linear model. Vectorization (3.1.2): adding two 10,000-element vectors
+# in a Python loop of scalar adds against one `a + b`; JAX arrays are immutable, so the JAX loop
+# `c = c.at[i].set(a[i] + b[i])` copies the array every step and is timed over `--jax-loop-steps`
+# steps, then extrapolated. The normal distribution (3.1.3), and why minimizing the squared
+# loss is maximum likelihood under Gaussian noise.
+#
+# As a script: `python scripts/ch3_01_linear_regression.py [--help]`; in a notebook the flags
+# take their defaults (or the words of `$JAXLIN_ARGS`).
 
-3.1.2: add two 10,000-element vectors in a Python loop of scalar adds and as one
-vectorized ``a + b``. The book's loop writes ``c[i]`` in place; JAX arrays are
-immutable, so the JAX loop ``c = c.at[i].set(a[i] + b[i])`` copies the array at every
-step (about a millisecond each on a CPU). It is timed over ``--jax-loop-steps``
-steps and extrapolated to 10,000, and the loop over NumPy scalars is timed in full.
-The vectorized add is timed eager and jitted, with the jit's compile time apart.
 
-3.1.3: the normal densities for (μ, σ) = (0, 1), (0, 2), (3, 1), and a numerical
-check that for y = Xw + b + ε, ε ~ N(0, σ²), the negative log-likelihood equals
-n/2·log(2πσ²) + Σ(y − ŷ)²/(2σ²): minimizing the squared loss is maximum likelihood.
-"""
-from __future__ import annotations
-
+# %%
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -32,7 +31,28 @@ TRUE_W, TRUE_B = (2.0, -3.4), 4.2           # the book's generating parameters (
 NORMAL_PARAMS = [(0, 1), (0, 2), (3, 1)]
 SIGMAS = (0.25, 0.5, 1.0)                   # σ assumed by the likelihood along w₁: same minimizer
 
+parser = make_parser("D2L 3.1 Linear regression: vectorization for speed, the normal distribution, "
+                     "and squared loss as maximum likelihood.")
+parser.add_argument("--n", type=positive_int, default=10000, help="length of the vectors added")
+parser.add_argument("--jax-loop-steps", type=positive_int, default=1000,
+                    help="steps of the JAX .at[i].set loop actually run (then extrapolated to --n)")
+parser.add_argument("--repeats", type=positive_int, default=20, help="timed calls of each vectorized add")
+parser.add_argument("--sigma", type=positive_float, default=0.3, help="noise standard deviation σ of the data")
+parser.add_argument("--num-examples", type=positive_int, default=1000, help="examples in the NLL check")
+args = parser.parse_args()
+run = Run(args, "ch3_01_linear_regression")
+key = jax.random.key(args.seed)
 
+
+# %% [markdown]
+# ## Vectorization for speed (3.1.2)
+#
+# The seconds of each way to add the vectors, printed and drawn on a log scale: the loops take
+# milliseconds to seconds, the vectorized adds microseconds. The jitted add is compiled once
+# beforehand; its compile time is reported apart.
+
+
+# %%
 def vectorization(args) -> dict:
     """Time the loop and the vectorized add, and print the seconds as the book does."""
     t = time_vectorization(args.n, jax_loop_steps=args.jax_loop_steps, repeats=args.repeats)
@@ -70,6 +90,19 @@ def plot_timings(t: dict, path) -> None:
     savefig(fig, path)
 
 
+results = {"vectorization": vectorization(args)}
+plot_timings(results["vectorization"], run.path("vectorization.png"))
+
+
+# %% [markdown]
+# ## The normal distribution and squared loss (3.1.3)
+#
+# $p(x) = \frac{1}{\sqrt{2\pi\sigma^2}} \exp\left(-\frac{(x - \mu)^2}{2\sigma^2}\right)$ for
+# $(\mu, \sigma) = (0, 1), (0, 2), (3, 1)$: changing $\mu$ shifts the bell, a larger $\sigma$ widens
+# and lowers it. Each integrates to 1 (printed).
+
+
+# %%
 def normal_densities(path) -> dict:
     """The book's figure of three normal densities, and each one's integral (≈ 1) by the trapezoid rule."""
     x = np.arange(-7, 7, 0.01)
@@ -82,6 +115,19 @@ def normal_densities(path) -> dict:
     return integrals
 
 
+results["normal_integrals"] = normal_densities(run.path("normal.png"))
+
+
+# %% [markdown]
+# ## Squared loss is maximum likelihood
+#
+# For $y = \mathbf{w}^\top\mathbf{x} + b + \epsilon$, $\epsilon \sim \mathcal{N}(0, \sigma^2)$:
+# $-\log P(\mathbf{y} \mid \mathbf{X}) = \frac{n}{2}\log(2\pi\sigma^2) + \sum_i \frac{(y_i - \hat y_i)^2}{2\sigma^2}$,
+# checked numerically. In the figure, along $w_1$ the summed squared loss and the NLL for every
+# assumed $\sigma$ are smallest at the same point, the least-squares $\hat w_1$.
+
+
+# %%
 def max_likelihood(key: jax.Array, args) -> tuple[dict, dict]:
     """Both sides of −log P(y | X) = n/2·log(2πσ²) + Σ(y − ŷ)²/(2σ²), and where each is smallest."""
     sigma, n = args.sigma, args.num_examples
@@ -151,26 +197,13 @@ def plot_profiles(curves: dict, path) -> None:
     savefig(fig, path)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = make_parser(__doc__.splitlines()[0])
-    parser.add_argument("--n", type=positive_int, default=10000, help="length of the vectors added")
-    parser.add_argument("--jax-loop-steps", type=positive_int, default=1000,
-                        help="steps of the JAX .at[i].set loop actually run (then extrapolated to --n)")
-    parser.add_argument("--repeats", type=positive_int, default=20, help="timed calls of each vectorized add")
-    parser.add_argument("--sigma", type=positive_float, default=0.3, help="noise standard deviation σ of the data")
-    parser.add_argument("--num-examples", type=positive_int, default=1000, help="examples in the NLL check")
-    args = parser.parse_args(argv)
-    run = Run(args, __file__)
-    key = jax.random.key(args.seed)
-
-    results = {"vectorization": vectorization(args)}
-    plot_timings(results["vectorization"], run.path("vectorization.png"))
-    results["normal_integrals"] = normal_densities(run.path("normal.png"))
-    results["max_likelihood"], curves = max_likelihood(key, args)
-    plot_profiles(curves, run.path("squared_loss_vs_nll.png"))
-    run.finish(results)
-    return results
+results["max_likelihood"], curves = max_likelihood(key, args)
+plot_profiles(curves, run.path("squared_loss_vs_nll.png"))
 
 
-if __name__ == "__main__":
-    main()
+# %% [markdown]
+# ## Results
+
+
+# %%
+run.finish(results)

@@ -1,23 +1,17 @@
-"""D2L 3.4 Softmax regression: softmax, likelihood, information and cross-entropy, and linear classifiers.
+# %% [markdown]
+# # 3.4 Softmax regression
+#
+# The ideas of the section as numbers: the softmax of the logits (2.0, 1.0, 0.1) and that it keeps
+# their order; a likelihood and its cross-entropy losses; information $-\log p$, entropy $H(p)$ and
+# cross-entropy $H(p, q) \ge H(p)$; the gradient of the loss with respect to the logits. Then, before
+# softmax, four linear classifiers of two classes in 2-D, and why the logistic loss trains where the
+# squared loss on a sigmoid stalls.
+#
+# As a script: `python scripts/ch3_04_softmax_regression.py [--help]`; in a notebook the flags take
+# their defaults (or the words of `$JAXLIN_ARGS`).
 
-First the section's numbers: the softmax of the logits (2.0, 1.0, 0.1) and that it
-keeps their order; the likelihood 0.8·0.6·0.7 = 0.336, its log and the summed
-cross-entropy losses; information −log p, entropy H(p) and cross-entropy H(p, q) ≥ H(p);
-the gradient of the cross-entropy with respect to the logits, softmax(o) − y, against
-``jax.grad``.
 
-Then linear classification of two classes in 2-D before softmax: a separable data set
-with a clump of far class-1 outliers on the correct side, and four linear classifiers on
-it: a sigmoid output trained with the squared loss, the same with the logistic (binary
-cross-entropy) loss, the perceptron, and least squares on ±1 targets. Both sigmoid
-models are trained again from a saturated start (σ(o) ≈ 1 for every example), where the
-squared loss's gradient (σ − y)·σ(1 − σ) vanishes and the logistic loss's, σ − y, does not.
-(The outliers here are labelled correctly: they pull least squares, whose loss keeps growing
-for points classified right "too well", but neither sigmoid model. Mislabelled outliers would
-instead favour the bounded squared loss, which gives up on points it gets confidently wrong.)
-"""
-from __future__ import annotations
-
+# %%
 import functools
 
 import jax
@@ -54,13 +48,28 @@ from jaxlin.chapters.ch3_04_softmax_regression import (
 from jaxlin.run.cli import Run, make_parser, positive_float, positive_int
 from jaxlin.run.plot import plt
 
+parser = make_parser("D2L 3.4 Softmax regression: softmax, likelihood, information and cross-entropy, "
+                     "and linear classifiers.", lr=2.0)
+parser.add_argument("--steps", type=positive_int, default=200,
+                    help="full-batch gradient steps for each sigmoid classifier")
+parser.add_argument("--num-per-class", type=positive_int, default=100, help="training points per class")
+parser.add_argument("--outliers", type=int, default=10, help="class-1 outliers far on the correct side")
+parser.add_argument("--perceptron-epochs", type=positive_int, default=20, help="perceptron passes")
+parser.add_argument("--saturated-bias", type=positive_float, default=8.0,
+                    help="b of the saturated start (w = 0): σ(b) ≈ 1 for every example")
+args = parser.parse_args()
+if args.outliers < 0:
+    parser.error("--outliers must be >= 0")
+run = Run(args, "ch3_04_softmax_regression")
+key_ideas, key_classify = jax.random.split(jax.random.key(args.seed))
+
+
+# %%
 LOSSES = {"squared": sigmoid_squared_loss, "logistic": binary_cross_entropy_logits}
 TITLES = {"squared": "sigmoid + squared loss", "logistic": "sigmoid + logistic loss",
           "perceptron": "perceptron", "least_squares": "least squares (±1 targets)"}
 TEST_PER_CLASS = 500
 CENTER, ANGLE = (1.0, 1.0), 0.5          # the generating boundary of the data set
-
-
 LOGITS = (2.0, 1.0, 0.1)
 LABEL_PROBS = (0.8, 0.6, 0.7)              # three examples' predicted probabilities of their labels
 EVENT_PROBS = (1.0, 0.5, 0.25, 0.1)
@@ -68,6 +77,16 @@ P = (0.5, 0.25, 0.25)
 QS = {"p": P, "uniform": (1 / 3, 1 / 3, 1 / 3), "reversed": (0.25, 0.25, 0.5)}
 
 
+# %% [markdown]
+# ## Softmax, likelihood, information (3.4.2-3.4.7)
+#
+# $\hat y_j = \frac{e^{o_j}}{\sum_k e^{o_k}}$; the likelihood of three labels predicted with
+# probabilities 0.8, 0.6, 0.7 is 0.336, and the summed cross-entropy losses $-\log \hat y_y$ are its
+# negative log. For $p = (0.5, 0.25, 0.25)$: $H(p) = 1.5$ bits, and every other $q$ costs more.
+# Finally $\partial l / \partial \mathbf{o} = \mathrm{softmax}(\mathbf{o}) - \mathbf{y}$, against `jax.grad`.
+
+
+# %%
 @jax.jit
 def softmax_values(key: jax.Array) -> dict:
     """Every number of the section's first part, in one compiled call (one compile, not one per op)."""
@@ -124,6 +143,50 @@ def softmax_ideas(key: jax.Array) -> dict:
             "grad_max_abs_diff": float(v["grad_max_abs_diff"])}
 
 
+results = softmax_ideas(key_ideas)
+
+
+# %% [markdown]
+# ## Information and cross-entropy, drawn
+#
+# Left: the information $-\log_2 p$ of an event, large for rare events. Right: for a coin with
+# $p = 0.3$, the cross-entropy $H(p, q)$ as the believed $q$ varies is smallest, equal to $H(p)$,
+# at $q = p$.
+
+
+# %%
+def plot_entropy(path) -> None:
+    """Information −log₂ p, and H(p, q) ≥ H(p) for a coin with p = 0.3 as q varies."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    p = np.linspace(0.01, 1, 200)
+    ax1.plot(p, np.asarray(information(jnp.asarray(p), base=2)))
+    set_axes(ax1, "p", "information −log₂ p (bits)")
+    p0 = jnp.array([0.3, 0.7])
+    q = np.linspace(0.02, 0.98, 200)
+    Q = jnp.asarray(np.stack([q, 1 - q], axis=1), jnp.float32)
+    ax2.plot(q, np.asarray(cross_entropy_pq(jnp.broadcast_to(p0, Q.shape), Q, base=2)), label="H(p, q)")
+    ax2.axhline(float(entropy(p0, base=2)), color="m", linestyle="--", label="H(p)")
+    ax2.axvline(0.3, color="gray", linestyle=":", label="q = p = 0.3")
+    set_axes(ax2, "q (probability of heads believed)", "bits", ylim=(0, 3))
+    ax2.legend(fontsize=8)
+    ax2.set_title("cross-entropy of a coin with p = 0.3")
+    savefig(fig, path)
+
+
+plot_entropy(run.path("entropy.png"))
+
+
+# %% [markdown]
+# ## Linear classifiers of two classes
+#
+# A separable data set with a clump of far class-1 outliers on the correct side, and four
+# classifiers: a sigmoid output trained with the squared loss, the same with the logistic loss,
+# the perceptron, and least squares on ±1 targets. Both sigmoid models are also trained from a
+# saturated start ($\sigma(o) \approx 1$ everywhere), where the squared loss's gradient
+# $(\sigma - y)\,\sigma(1 - \sigma)$ vanishes and the logistic loss's $\sigma - y$ does not.
+
+
+# %%
 def accuracies(params, train, test, num_blob: int) -> dict[str, float]:
     """Accuracy on the training set, on its blobs without the outliers, and on the clean test set."""
     acc = jax.device_get(_accuracies(params, *train, *test, num_blob))
@@ -192,6 +255,19 @@ def linear_classification(key: jax.Array, args) -> tuple[dict, dict, tuple]:
     return results, models, train
 
 
+classify, models, train = linear_classification(key_classify, args)
+results["classification"] = classify
+
+
+# %% [markdown]
+# ## Decision boundaries and training curves
+#
+# The outliers pull the least-squares boundary, whose loss keeps growing for points classified
+# right "too well", but neither sigmoid model. In the training figure the saturated squared-loss
+# model stays flat while the logistic one recovers; the perceptron's mistakes fall to zero.
+
+
+# %%
 def plot_boundaries(models: dict, train: tuple, acc: dict, num_blob: int, path) -> None:
     """The training data with each classifier's decision boundary o = 0."""
     X, y = np.asarray(train[0]), np.asarray(train[1])
@@ -242,50 +318,14 @@ def plot_training(curves: dict, mistakes: list, path) -> None:
     savefig(fig, path)
 
 
-def plot_entropy(path) -> None:
-    """Information −log₂ p, and H(p, q) ≥ H(p) for a coin with p = 0.3 as q varies."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.0, 3.4))
-    p = np.linspace(0.01, 1, 200)
-    ax1.plot(p, np.asarray(information(jnp.asarray(p), base=2)))
-    set_axes(ax1, "p", "information −log₂ p (bits)")
-    p0 = jnp.array([0.3, 0.7])
-    q = np.linspace(0.02, 0.98, 200)
-    Q = jnp.asarray(np.stack([q, 1 - q], axis=1), jnp.float32)
-    ax2.plot(q, np.asarray(cross_entropy_pq(jnp.broadcast_to(p0, Q.shape), Q, base=2)), label="H(p, q)")
-    ax2.axhline(float(entropy(p0, base=2)), color="m", linestyle="--", label="H(p)")
-    ax2.axvline(0.3, color="gray", linestyle=":", label="q = p = 0.3")
-    set_axes(ax2, "q (probability of heads believed)", "bits", ylim=(0, 3))
-    ax2.legend(fontsize=8)
-    ax2.set_title("cross-entropy of a coin with p = 0.3")
-    savefig(fig, path)
+plot_boundaries(models, train, classify["accuracy"], 2 * args.num_per_class,
+                run.path("decision_boundaries.png"))
+plot_training(classify["curves"], classify["perceptron"]["mistakes_per_epoch"], run.path("training.png"))
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = make_parser(__doc__.splitlines()[0], lr=2.0)
-    parser.add_argument("--steps", type=positive_int, default=200,
-                        help="full-batch gradient steps for each sigmoid classifier")
-    parser.add_argument("--num-per-class", type=positive_int, default=100, help="training points per class")
-    parser.add_argument("--outliers", type=int, default=10, help="class-1 outliers far on the correct side")
-    parser.add_argument("--perceptron-epochs", type=positive_int, default=20, help="perceptron passes")
-    parser.add_argument("--saturated-bias", type=positive_float, default=8.0,
-                        help="b of the saturated start (w = 0): σ(b) ≈ 1 for every example")
-    args = parser.parse_args(argv)
-    if args.outliers < 0:
-        parser.error("--outliers must be >= 0")
-    run = Run(args, __file__)
-    key_ideas, key_classify = jax.random.split(jax.random.key(args.seed))
-
-    results = softmax_ideas(key_ideas)
-    classify, models, train = linear_classification(key_classify, args)
-    results["classification"] = classify
-
-    plot_entropy(run.path("entropy.png"))
-    plot_boundaries(models, train, classify["accuracy"], 2 * args.num_per_class,
-                    run.path("decision_boundaries.png"))
-    plot_training(classify["curves"], classify["perceptron"]["mistakes_per_epoch"], run.path("training.png"))
-    run.finish(results)
-    return results
+# %% [markdown]
+# ## Results
 
 
-if __name__ == "__main__":
-    main()
+# %%
+run.finish(results)

@@ -1,12 +1,15 @@
-"""D2L 4.3 A concise multilayer perceptron with Flax NNX and Optax on Fashion-MNIST.
+# %% [markdown]
+# # 4.3 Concise implementation of multilayer perceptrons
+#
+# The MLP of 4.2 as a Flax NNX module: `Linear(784, 256)` → ReLU → `Linear(256, 10)` (weights
+# $\mathcal{N}(0, 0.01^2)$), optax's softmax cross-entropy with integer labels and `optax.sgd`.
+# `nnx_model` splits the module into a pure `net(params, X)` and its params, so the same jitted
+# step trains it; the curves should match the scratch version's.
+#
+# As a script: `python scripts/ch4_03_mlp_concise.py [--epochs N] [--out DIR]`; in a notebook the flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
-A Flax NNX module, ``Linear(784, 256)`` -> relu -> ``Linear(256, 10)`` (weights
-N(0, 0.01²)), optax's softmax cross-entropy with integer labels and ``optax.sgd``,
-trained by the same jitted step as the scratch MLP: ``nnx_model`` splits the module
-into a pure ``net(params, X)`` and its params.
-"""
-from __future__ import annotations
 
+# %%
 import jax
 import optax
 from flax import nnx
@@ -15,7 +18,27 @@ from jaxlin import nnx_model
 from jaxlin.run.cli import Run, make_parser
 from jaxlin.run.experiment import add_training_args, finish_classifier, load_data, train_classifier
 
+parser = make_parser("D2L 4.3 A concise multilayer perceptron with Flax NNX and Optax on Fashion-MNIST.",
+                     epochs=10, lr=0.1, batch_size=256)
+add_training_args(parser)
+args = parser.parse_args()
+run = Run(args, "ch4_03_mlp_concise")
+init_key, train_key = jax.random.split(jax.random.key(args.seed))
 
+
+# %% [markdown]
+# ## The data
+
+
+# %%
+data, load_seconds = load_data(args, run)
+
+
+# %% [markdown]
+# ## The model (4.3.1)
+
+
+# %%
 class MLP(nnx.Module):
     """Flatten -> Linear(784, 256) -> relu -> Linear(256, 10), weights N(0, 0.01²)."""
 
@@ -29,20 +52,23 @@ class MLP(nnx.Module):
         return self.output(nnx.relu(self.hidden(x.reshape(x.shape[0], -1))))
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = make_parser(__doc__.splitlines()[0], epochs=10, lr=0.1, batch_size=256)
-    add_training_args(parser)
-    args = parser.parse_args(argv)
-    run = Run(args, __file__)
-    init_key, train_key = jax.random.split(jax.random.key(args.seed))
-    data, load_seconds = load_data(args, run)
-    init, net = nnx_model(lambda rngs: MLP(rngs=rngs))
-    params = init(init_key)
-    loss = optax.softmax_cross_entropy_with_integer_labels
-    result = train_classifier(args, run, net, params, loss, optax.sgd(args.lr), data, key=train_key)
-    return finish_classifier(run, net, result, data, load_seconds=load_seconds,
-                             title="MLP 784-256-10 (concise)")
+init, net = nnx_model(lambda rngs: MLP(rngs=rngs))
+params = init(init_key)
+loss = optax.softmax_cross_entropy_with_integer_labels
 
 
-if __name__ == "__main__":
-    main()
+# %% [markdown]
+# ## Training
+
+
+# %%
+result = train_classifier(args, run, net, params, loss, optax.sgd(args.lr), data, key=train_key)
+
+
+# %% [markdown]
+# ## The curves and some predictions
+
+
+# %%
+results = finish_classifier(run, net, result, data, load_seconds=load_seconds,
+                            title="MLP 784-256-10 (concise)")

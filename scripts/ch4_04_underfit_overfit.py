@@ -1,86 +1,69 @@
-"""D2L 4.4 Model selection, underfitting and overfitting: polynomial regression with 4, 2 and 20 features.
+# %% [markdown]
+# # 4.4 Model selection, underfitting and overfitting
+#
+# Labels from $y = 5 + 1.2x - 3.4\frac{x^2}{2!} + 5.6\frac{x^3}{3!} + \epsilon$, $\epsilon \sim \mathcal{N}(0, 0.1^2)$,
+# on the features $x^i / i!$ ($i < 20$). A linear model on the first 4 features fits it, on the
+# first 2 it underfits, on all 20 it overfits. Then K-fold cross-validation on the training set
+# compares the three, and early stopping on a validation set stops the 20-feature fit.
+#
+# As a script: `python scripts/ch4_04_underfit_overfit.py [--epochs N] [--folds K] [--out DIR]`; in a notebook the flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
-Labels come from y = 5 + 1.2x − 3.4x²/2! + 5.6x³/3! + ε, ε ~ N(0, 0.1²), on the
-features xⁱ/i! (i < 20). A linear model on the first 4 features fits it (normal),
-on the first 2 it underfits, on all 20 it overfits. Then K-fold cross-validation on
-the training set compares the three, and early stopping on a validation set
-(drawn from the same distribution) stops the 20-feature fit and keeps its best params.
-"""
-from __future__ import annotations
 
+# %%
 import argparse
-import functools
 
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from jaxlin import EarlyStopping, evaluate_loss, fit, k_fold, plot, savefig, sgd
-from jaxlin.chapters.ch4_04_underfit_overfit import init_polyreg, mse, polynomial_data, polyreg
+from jaxlin import EarlyStopping, evaluate_loss, plot, savefig
+from jaxlin.chapters.ch4_04_underfit_overfit import (
+    TRUE_W,
+    cross_validate,
+    fit_poly,
+    mse,
+    polynomial_data,
+    polyreg,
+)
 from jaxlin.checks import check_early_stopping
 from jaxlin.run.cli import Run, make_parser, positive_int
 
-TRUE_W = (5.0, 1.2, -3.4, 5.6)
 MAX_DEGREE = 20                 # features x^0/0! ... x^19/19!
 N_TRAIN = N_TEST = 100          # the book's sizes
 NOISE = 0.1
 
-
-def fit_poly(data, num_features: int, num_epochs: int, *, lr: float, batch_size: int,
-             key_init: jax.Array, key_fit: jax.Array, evals_names=("train", "test"),
-             callback=None):
-    """Train ŷ = Xw on the first ``num_features`` features with the book's SGD and MSE loss."""
-    cut = {name: (X[:, :num_features], y) for name, (X, y) in data.items()}
-    return fit(polyreg, init_polyreg(key_init, num_features), mse, functools.partial(sgd, lr=lr),
-               cut["train"], num_epochs=num_epochs, batch_size=min(batch_size, cut["train"][0].shape[0]),
-               key=key_fit, evals={name: cut[name] for name in evals_names}, eval_loss=mse,
-               callback=callback)
-
-
-def cross_validate(X: jax.Array, y: jax.Array, k: int, num_features: int, num_epochs: int, *,
-                   lr: float, batch_size: int, key_init: jax.Array, key_fit: jax.Array) -> list[float]:
-    """The validation loss of each of the ``k`` folds (trained on the other k − 1)."""
-    losses = []
-    for X_train, y_train, X_valid, y_valid in k_fold(k, X, y):
-        result = fit_poly({"train": (X_train, y_train)}, num_features, num_epochs, lr=lr,
-                          batch_size=batch_size, key_init=key_init, key_fit=key_fit,
-                          evals_names=())
-        losses.append(evaluate_loss(polyreg, result.params, (X_valid[:, :num_features], y_valid), mse))
-    return losses
-
-
-def plot_fits(fits: dict, path) -> None:
-    """Log-scale train/test loss per epoch, one panel per model (the book's three figures)."""
-    fig, axes = plt.subplots(1, len(fits), figsize=(4.2 * len(fits), 3.4))
-    for ax, (name, f) in zip(np.atleast_1d(axes), fits.items()):
-        h = f["history"]
-        epochs = np.asarray([r["epoch"] for r in h])
-        plot(epochs, [[r["train_loss"] for r in h], [r["test_loss"] for r in h]], "epoch", "loss (MSE)",
-             legend=["train", "test"], yscale="log", ylim=(1e-3, 1e2), axes=ax,
-             title=f"{name}: {f['num_features']} features, {len(h)} epochs")
-    savefig(fig, path)
+parser = make_parser("D2L 4.4 Model selection, underfitting and overfitting: polynomial regression "
+                     "with 4, 2 and 20 features.", epochs=400, lr=0.01, batch_size=10)
+# Seed 0's training draw spans a narrow x range, where x³/3! is hard to tell from x:
+# after the book's 400 epochs that coefficient is still 0.79 from the truth (the
+# script prints a note when this happens). Seed 1 is a typical draw (12 of 16 seeds
+# recover all four coefficients within 0.1).
+parser.set_defaults(seed=1)
+parser.add_argument("--overfit-epochs", type=positive_int, default=1500,
+                    help="epochs of the 20-feature fit (and of its early-stopped run)")
+parser.add_argument("--patience", type=int, default=100,
+                    help="early stopping: epochs without a better validation loss before stopping")
+parser.add_argument("--min-delta", type=float, default=0.0,
+                    help="early stopping: the least decrease that counts as an improvement")
+parser.add_argument("--folds", type=int, default=5,
+                    help="K of the K-fold cross-validation on the training set (0 skips it)")
+args = parser.parse_args()
+check_early_stopping(args.patience, args.min_delta)
+if args.folds == 1 or args.folds < 0:
+    raise ValueError(f"--folds must be 0 (skip cross-validation) or at least 2, got {args.folds}")
+run = Run(args, "ch4_04_underfit_overfit")
+key_data, key_init, key_fit = jax.random.split(jax.random.key(args.seed), 3)
+opts = {"lr": args.lr, "batch_size": args.batch_size, "key_init": key_init, "key_fit": key_fit}
 
 
-def plot_early_stopping(history: list[dict], best_epoch: int, stopped_epoch: int | None,
-                        full_history: list[dict], path) -> None:
-    """The early-stopped 20-feature fit against the full-length one."""
-    fig, ax = plt.subplots(figsize=(6.0, 3.8))
-    e = np.asarray([r["epoch"] for r in history])
-    ef = np.asarray([r["epoch"] for r in full_history])
-    plot([ef, ef, e, e], [[r["train_loss"] for r in full_history], [r["test_loss"] for r in full_history],
-                          [r["valid_loss"] for r in history], [r["test_loss"] for r in history]],
-         "epoch", "loss (MSE)", yscale="log", axes=ax, fmts=(":", "r:", "g-", "m--"),
-         legend=["train (full run)", "test (full run)", "valid (early stopping)", "test (early stopping)"],
-         title="20 features: early stopping on the validation loss")
-    ax.axvline(best_epoch, color="k", lw=0.8)
-    ax.annotate(f"best epoch {best_epoch}", (best_epoch, ax.get_ylim()[1]), fontsize=8,
-                xytext=(3, -12), textcoords="offset points")
-    if stopped_epoch is not None:
-        ax.axvline(stopped_epoch, color="grey", lw=0.8, ls="--")
-    savefig(fig, path)
+# %% [markdown]
+# ## Generating the data set (4.4.4.1)
+#
+# One draw of 300 examples cut into training, test and validation sets of 100 each.
 
 
+# %%
 def generate_dataset(key: jax.Array) -> dict[str, tuple[jax.Array, jax.Array]]:
     """4.4.4.1: one draw of 300 examples, as the book draws its 200 at once: train | test | validation.
 
@@ -96,6 +79,18 @@ def generate_dataset(key: jax.Array) -> dict[str, tuple[jax.Array, jax.Array]]:
     return data
 
 
+data = generate_dataset(key_data)
+
+
+# %% [markdown]
+# ## Normal fitting, underfitting, overfitting (4.4.4.2-4.4.4.4)
+#
+# `fit_poly` trains $\hat y = \mathbf{x}^\top\mathbf{w}$ on the first $d$ features with the book's SGD
+# and squared loss. With 4 features the weights come close to $(5, 1.2, -3.4, 5.6)$; with 2 both
+# losses stay high; with 20 the training loss keeps falling while the test loss does not.
+
+
+# %%
 def model_configs(args: argparse.Namespace) -> dict[str, tuple[int, int]]:
     """(number of features, epochs) of the book's three models."""
     return {"normal": (4, args.epochs), "underfitting": (2, args.epochs),
@@ -139,6 +134,33 @@ def compare_fits(data: dict, fits: dict, epochs: int) -> dict:
             "normal_gap_to_least_squares": gap, "underfit_over_normal_train_loss": ratio}
 
 
+def plot_fits(fits: dict, path) -> None:
+    """Log-scale train/test loss per epoch, one panel per model (the book's three figures)."""
+    fig, axes = plt.subplots(1, len(fits), figsize=(4.2 * len(fits), 3.4))
+    for ax, (name, f) in zip(np.atleast_1d(axes), fits.items()):
+        h = f["history"]
+        epochs = np.asarray([r["epoch"] for r in h])
+        plot(epochs, [[r["train_loss"] for r in h], [r["test_loss"] for r in h]], "epoch", "loss (MSE)",
+             legend=["train", "test"], yscale="log", ylim=(1e-3, 1e2), axes=ax,
+             title=f"{name}: {f['num_features']} features, {len(h)} epochs")
+    savefig(fig, path)
+
+
+configs = model_configs(args)
+with run.guard():                  # divergence: results.json says so, exit status 1
+    fits = fit_models(data, configs, opts)
+comparison = compare_fits(data, fits, args.epochs)
+plot_fits(fits, run.path("polynomial_fits.png"))
+
+
+# %% [markdown]
+# ## K-fold cross-validation (4.4.3.2)
+#
+# Each model trained on $K - 1$ folds of the training set and validated on the remaining one;
+# the smallest mean validation loss picks the model (skipped with `--folds 0`).
+
+
+# %%
 def select_by_cross_validation(train: tuple[jax.Array, jax.Array], configs: dict[str, tuple[int, int]],
                                folds: int, opts: dict) -> dict:
     """4.4.3.2: each model's K-fold validation losses on the training set, and the model they pick."""
@@ -153,6 +175,19 @@ def select_by_cross_validation(train: tuple[jax.Array, jax.Array], configs: dict
     return cv
 
 
+with run.guard():
+    cv = select_by_cross_validation(data["train"], configs, args.folds, opts) if args.folds else None
+
+
+# %% [markdown]
+# ## Early stopping
+#
+# The 20-feature fit again, watching the validation loss: it stops after `--patience` epochs
+# without improvement and keeps the best epoch's params. In the figure the vertical line marks
+# the best epoch, against the full-length run's curves.
+
+
+# %%
 def early_stopping(data: dict, args: argparse.Namespace, opts: dict, overfit_test_loss: float) -> dict:
     """The 20-feature fit stopped on its validation loss: where it stopped, its best epoch and params."""
     stopper = EarlyStopping(args.patience, args.min_delta, monitor="valid_loss")
@@ -172,49 +207,35 @@ def early_stopping(data: dict, args: argparse.Namespace, opts: dict, overfit_tes
             "history": es.history, "seconds": es.seconds}
 
 
-def experiments(args: argparse.Namespace, run: Run) -> dict:
-    """The three fits, K-fold cross-validation and early stopping; the results dict."""
-    key = jax.random.key(args.seed)
-    key_data, key_init, key_fit = jax.random.split(key, 3)
-    opts = dict(lr=args.lr, batch_size=args.batch_size, key_init=key_init, key_fit=key_fit)
+def plot_early_stopping(history: list[dict], best_epoch: int, stopped_epoch: int | None,
+                        full_history: list[dict], path) -> None:
+    """The early-stopped 20-feature fit against the full-length one."""
+    fig, ax = plt.subplots(figsize=(6.0, 3.8))
+    e = np.asarray([r["epoch"] for r in history])
+    ef = np.asarray([r["epoch"] for r in full_history])
+    plot([ef, ef, e, e], [[r["train_loss"] for r in full_history], [r["test_loss"] for r in full_history],
+                          [r["valid_loss"] for r in history], [r["test_loss"] for r in history]],
+         "epoch", "loss (MSE)", yscale="log", axes=ax, fmts=(":", "r:", "g-", "m--"),
+         legend=["train (full run)", "test (full run)", "valid (early stopping)", "test (early stopping)"],
+         title="20 features: early stopping on the validation loss")
+    ax.axvline(best_epoch, color="k", lw=0.8)
+    ax.annotate(f"best epoch {best_epoch}", (best_epoch, ax.get_ylim()[1]), fontsize=8,
+                xytext=(3, -12), textcoords="offset points")
+    if stopped_epoch is not None:
+        ax.axvline(stopped_epoch, color="grey", lw=0.8, ls="--")
+    savefig(fig, path)
 
-    data = generate_dataset(key_data)
-    configs = model_configs(args)
-    fits = fit_models(data, configs, opts)
-    comparison = compare_fits(data, fits, args.epochs)
-    plot_fits(fits, run.path("polynomial_fits.png"))
-    cv = select_by_cross_validation(data["train"], configs, args.folds, opts) if args.folds else None
+
+with run.guard():
     stopping = early_stopping(data, args, opts, fits["overfitting"]["test_loss"])
-    plot_early_stopping(stopping["history"], stopping["best_epoch"], stopping["stopped_epoch"],
-                        fits["overfitting"]["history"], run.path("early_stopping.png"))
-    return {"true_w": list(TRUE_W), "fits": fits, **comparison, "k_fold": cv, "early_stopping": stopping}
+plot_early_stopping(stopping["history"], stopping["best_epoch"], stopping["stopped_epoch"],
+                    fits["overfitting"]["history"], run.path("early_stopping.png"))
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = make_parser(__doc__.splitlines()[0], epochs=400, lr=0.01, batch_size=10)
-    # Seed 0's training draw spans a narrow x range, where x³/3! is hard to tell from x:
-    # after the book's 400 epochs that coefficient is still 0.79 from the truth (the
-    # script prints a note when this happens). Seed 1 is a typical draw (12 of 16 seeds
-    # recover all four coefficients within 0.1).
-    parser.set_defaults(seed=1)
-    parser.add_argument("--overfit-epochs", type=positive_int, default=1500,
-                        help="epochs of the 20-feature fit (and of its early-stopped run)")
-    parser.add_argument("--patience", type=int, default=100,
-                        help="early stopping: epochs without a better validation loss before stopping")
-    parser.add_argument("--min-delta", type=float, default=0.0,
-                        help="early stopping: the least decrease that counts as an improvement")
-    parser.add_argument("--folds", type=int, default=5,
-                        help="K of the K-fold cross-validation on the training set (0 skips it)")
-    args = parser.parse_args(argv)
-    check_early_stopping(args.patience, args.min_delta)
-    if args.folds == 1 or args.folds < 0:
-        raise ValueError(f"--folds must be 0 (skip cross-validation) or at least 2, got {args.folds}")
-    run = Run(args, __file__)
-    with run.guard():                  # divergence: results.json says so, exit status 1
-        results = experiments(args, run)
-    run.finish(results)
-    return results
+# %% [markdown]
+# ## Results
 
 
-if __name__ == "__main__":
-    main()
+# %%
+results = {"true_w": list(TRUE_W), "fits": fits, **comparison, "k_fold": cv, "early_stopping": stopping}
+run.finish(results)

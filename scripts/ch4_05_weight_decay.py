@@ -1,16 +1,16 @@
-"""D2L 4.5 Weight decay: d = 200 inputs, 20 training examples, trained with λ = 0 (overfits) and λ = 3.
+# %% [markdown]
+# # 4.5 Weight decay
+#
+# $y = 0.05 + \sum_{i=1}^{200} 0.01\,x_i + \epsilon$, $\epsilon \sim \mathcal{N}(0, 0.01^2)$, with only 20
+# training examples for 200 inputs: without a penalty the model overfits. Adding
+# $\frac{\lambda}{2}\|\mathbf{w}\|^2$ to the loss (eq. 4.5.2) shrinks $\mathbf{w}$ and closes the gap
+# between training and test loss. `--impl concise` uses optax's masked weight decay (the bias is
+# not decayed); `--penalty l1` compares $\lambda\|\mathbf{w}\|_1$, plain and proximal, with L2.
+#
+# As a script: `python scripts/ch4_05_weight_decay.py [--impl scratch|concise] [--penalty l2|l1]`; in a notebook the flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
-y = 0.05 + Σᵢ 0.01·xᵢ + ε, ε ~ N(0, 0.01²), 20 training and 100 test examples. ``--impl scratch``
-adds λ·‖w‖²/2 to the loss (``fit(penalty=...)``); ``--impl concise`` (a Flax NNX ``Linear``)
-uses optax's ``add_decayed_weights`` with a mask, so the bias is not decayed. ``--penalty l1`` uses
-λ·‖w‖₁ instead (sign(w) as its gradient) and compares it, at the largest λ, with L2 and
-with the proximal L1 step (soft-thresholding after each SGD step): L1 pushes weights
-to (near) zero where L2 only shrinks them all; the plain L1 gradient leaves them
-hopping around 0 by about lr·λ, the proximal step sets them exactly to 0.
-"""
-from __future__ import annotations
 
-import argparse
+# %%
 import functools
 
 import jax
@@ -29,7 +29,43 @@ TRUE_B, NOISE = 0.05, 0.01
 SMALL = 1e-3                                 # |w| below this counts as (near) zero
 FLOOR = 1e-8                                 # lets exact zeros show on a log axis
 
+parser = make_parser("D2L 4.5 Weight decay: d = 200 inputs, 20 training examples, trained with λ = 0 "
+                     "(overfits) and λ = 3.", epochs=100, lr=0.003, batch_size=5)
+parser.add_argument("--impl", choices=("scratch", "concise"), default="scratch",
+                    help="scratch: λ‖w‖²/2 added to the loss; concise: optax masked weight decay")
+parser.add_argument("--penalty", choices=("l2", "l1"), default="l2",
+                    help="the norm penalized; l1 also runs L2 at the largest λ to compare")
+parser.add_argument("--lambdas", type=float, nargs="+", default=[0.0, 3.0],
+                    help="the penalty strengths λ to train with")
+args = parser.parse_args()
+for lambd in args.lambdas:
+    check_penalty(args.penalty, lambd, "--lambdas")
+if args.batch_size > N_TRAIN:
+    parser.error(f"--batch-size {args.batch_size} is larger than the training set ({N_TRAIN} examples)")
+run = Run(args, "ch4_05_weight_decay")
+key_data, key_init, key_fit = jax.random.split(jax.random.key(args.seed), 3)
+key_train, key_test = jax.random.split(key_data)
 
+
+# %% [markdown]
+# ## High-dimensional linear regression (4.5.2)
+#
+# 20 training and 100 test examples of the same model.
+
+
+# %%
+true_w = 0.01 * jnp.ones(NUM_INPUTS)
+train_data = synthetic_data(key_train, true_w, TRUE_B, N_TRAIN, NOISE)
+test_data = synthetic_data(key_test, true_w, TRUE_B, N_TEST, NOISE)
+
+
+# %% [markdown]
+# ## Training with and without the penalty (4.5.3-4.5.4)
+#
+# One run per (penalty, λ): the printed norm of $\mathbf{w}$ falls with λ, and the test loss with it.
+
+
+# %%
 def weights_and_bias(params) -> tuple[np.ndarray, np.ndarray]:
     """The weight vector and bias, whatever the implementation named them."""
     mask = decay_mask(params)
@@ -61,6 +97,37 @@ def train(impl: str, method: str, lambd: float, train_data, test_data, *, lr: fl
                eval_loss=squared_loss, penalty=penalty)
 
 
+configs = [(args.penalty, lambd) for lambd in args.lambdas]
+if args.penalty == "l1":
+    configs += [("l1-proximal", max(args.lambdas)), ("l2", max(args.lambdas))]
+runs = {}
+with run.guard():                  # divergence: results.json says so, exit status 1
+    for method, lambd in configs:
+        result = train(args.impl, method, lambd, train_data, test_data, lr=args.lr,
+                       batch_size=args.batch_size, num_epochs=args.epochs, key_init=key_init,
+                       key_fit=key_fit)
+        w, b = weights_and_bias(result.params)
+        last = result.history[-1]
+        name = f"{method.upper()} λ={lambd:g}"
+        runs[name] = {"penalty": method, "lambd": lambd, "w_norm": float(np.linalg.norm(w)),
+                      "w_l1": float(np.abs(w).sum()), "num_small": int((np.abs(w) < SMALL).sum()),
+                      "num_zero": int((w == 0).sum()),
+                      "b": b.tolist(), "train_loss": last["train_loss"], "test_loss": last["test_loss"],
+                      "w": w.tolist(), "history": result.history, "seconds": result.seconds}
+        r = runs[name]
+        print(f"{name}: L2 norm of w: {r['w_norm']:.4g} (‖w‖₁ = {r['w_l1']:.4g}, "
+              f"{r['num_small']}/{NUM_INPUTS} with |w| < {SMALL:g}, {r['num_zero']} exactly 0); b = {b[0]:.4f}; "
+              f"train loss {r['train_loss']:.4g}, test loss {r['test_loss']:.4g}")
+
+
+# %% [markdown]
+# ## The figures
+#
+# The losses per epoch for each λ (λ = 0: training loss far below the test loss; λ = 3: close
+# together), then the learned weights: L2 shrinks them all, L1 sets many to (near) zero.
+
+
+# %%
 def plot_runs(runs: dict, impl: str, path) -> None:
     """Train and test loss (log scale) per run, one panel each."""
     fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.6), squeeze=False)
@@ -86,63 +153,15 @@ def plot_weights(runs: dict, path) -> None:
     savefig(fig, path)
 
 
-def experiments(args: argparse.Namespace, run: Run) -> dict:
-    """One training run per (penalty, λ), the two figures; the results dict."""
-    key = jax.random.key(args.seed)
-    key_data, key_init, key_fit = jax.random.split(key, 3)
-    key_train, key_test = jax.random.split(key_data)
-
-    true_w = 0.01 * jnp.ones(NUM_INPUTS)
-    train_data = synthetic_data(key_train, true_w, TRUE_B, N_TRAIN, NOISE)
-    test_data = synthetic_data(key_test, true_w, TRUE_B, N_TEST, NOISE)
-
-    configs = [(args.penalty, lambd) for lambd in args.lambdas]
-    if args.penalty == "l1":
-        configs += [("l1-proximal", max(args.lambdas)), ("l2", max(args.lambdas))]
-    runs = {}
-    for method, lambd in configs:
-        result = train(args.impl, method, lambd, train_data, test_data, lr=args.lr,
-                       batch_size=args.batch_size, num_epochs=args.epochs, key_init=key_init,
-                       key_fit=key_fit)
-        w, b = weights_and_bias(result.params)
-        last = result.history[-1]
-        name = f"{method.upper()} λ={lambd:g}"
-        runs[name] = {"penalty": method, "lambd": lambd, "w_norm": float(np.linalg.norm(w)),
-                      "w_l1": float(np.abs(w).sum()), "num_small": int((np.abs(w) < SMALL).sum()),
-                      "num_zero": int((w == 0).sum()),
-                      "b": b.tolist(), "train_loss": last["train_loss"], "test_loss": last["test_loss"],
-                      "w": w.tolist(), "history": result.history, "seconds": result.seconds}
-        r = runs[name]
-        print(f"{name}: L2 norm of w: {r['w_norm']:.4g} (‖w‖₁ = {r['w_l1']:.4g}, "
-              f"{r['num_small']}/{NUM_INPUTS} with |w| < {SMALL:g}, {r['num_zero']} exactly 0); b = {b[0]:.4f}; "
-              f"train loss {r['train_loss']:.4g}, test loss {r['test_loss']:.4g}")
-
-    plot_runs(runs, args.impl, run.path(f"weight_decay_{args.impl}_{args.penalty}.png"))
-    plot_weights(runs, run.path(f"weights_{args.impl}_{args.penalty}.png"))
-    results = {"impl": args.impl, "penalty": args.penalty, "true_w": 0.01, "true_b": TRUE_B,
-               "small_threshold": SMALL, "runs": runs}
-    return results
+plot_runs(runs, args.impl, run.path(f"weight_decay_{args.impl}_{args.penalty}.png"))
+plot_weights(runs, run.path(f"weights_{args.impl}_{args.penalty}.png"))
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = make_parser(__doc__.splitlines()[0], epochs=100, lr=0.003, batch_size=5)
-    parser.add_argument("--impl", choices=("scratch", "concise"), default="scratch",
-                        help="scratch: λ‖w‖²/2 added to the loss; concise: optax masked weight decay")
-    parser.add_argument("--penalty", choices=("l2", "l1"), default="l2",
-                        help="the norm penalized; l1 also runs L2 at the largest λ to compare")
-    parser.add_argument("--lambdas", type=float, nargs="+", default=[0.0, 3.0],
-                        help="the penalty strengths λ to train with")
-    args = parser.parse_args(argv)
-    for lambd in args.lambdas:
-        check_penalty(args.penalty, lambd, "--lambdas")
-    if args.batch_size > N_TRAIN:
-        parser.error(f"--batch-size {args.batch_size} is larger than the training set ({N_TRAIN} examples)")
-    run = Run(args, __file__)
-    with run.guard():                  # divergence: results.json says so, exit status 1
-        results = experiments(args, run)
-    run.finish(results)
-    return results
+# %% [markdown]
+# ## Results
 
 
-if __name__ == "__main__":
-    main()
+# %%
+results = {"impl": args.impl, "penalty": args.penalty, "true_w": 0.01, "true_b": TRUE_B,
+           "small_threshold": SMALL, "runs": runs}
+run.finish(results)

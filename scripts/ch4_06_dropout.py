@@ -1,12 +1,16 @@
-"""D2L 4.6 Dropout: a 784-256-256-10 MLP with dropout 0.2 and 0.5, scratch or concise.
+# %% [markdown]
+# # 4.6 Dropout
+#
+# A 784-256-256-10 MLP with dropout 0.2 after the first hidden layer and 0.5 after the second.
+# During training each unit is zeroed with probability $p$ and the survivors scaled by $1/(1 - p)$,
+# so $E[h'] = h$; evaluation drops nothing. `--impl scratch` uses `mlp` with `dropout_layer`,
+# `--impl concise` a Flax NNX module with `nnx.Dropout`. Every step gets a fresh key,
+# `fold_in(epoch key, step)`, never a fixed one.
+#
+# As a script: `python scripts/ch4_06_dropout.py [--impl scratch|concise] [--epochs N] [--out DIR]`; in a notebook the flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
-``--impl scratch`` uses ``mlp`` with ``dropout_layer`` (mask / (1 − p)); ``--impl concise``
-a Flax NNX module with ``nnx.Dropout``, whose streams ``nnx_model`` reseeds from the
-step's key. Every training step gets a fresh key, ``fold_in(epoch key, step)``, never
-a fixed one; evaluation drops nothing.
-"""
-from __future__ import annotations
 
+# %%
 import functools
 
 import jax
@@ -19,7 +23,32 @@ from jaxlin.run.experiment import add_training_args, finish_classifier, load_dat
 
 DROPOUT1, DROPOUT2 = 0.2, 0.5
 
+parser = make_parser("D2L 4.6 Dropout: a 784-256-256-10 MLP with dropout 0.2 and 0.5, scratch or concise.",
+                     epochs=10, lr=0.5, batch_size=256)
+parser.add_argument("--impl", choices=("scratch", "concise"), default="scratch",
+                    help="dropout_layer from scratch, or Flax NNX Dropout")
+add_training_args(parser)
+args = parser.parse_args()
+run = Run(args, "ch4_06_dropout")
+init_key, train_key = jax.random.split(jax.random.key(args.seed))
 
+
+# %% [markdown]
+# ## The data
+
+
+# %%
+data, load_seconds = load_data(args, run)
+
+
+# %% [markdown]
+# ## The model, from scratch (4.6.4) or concise (4.6.5)
+#
+# Scratch: `mlp(params, X, key=k, dropouts=(0.2, 0.5))` draws its masks from `k` when training.
+# Concise: `nnx.Dropout` layers whose random streams `nnx_model` reseeds from the step's key.
+
+
+# %%
 class DropoutMLP(nnx.Module):
     """Linear(784, 256) relu Dropout(0.2) Linear(256, 256) relu Dropout(0.5) Linear(256, 10)."""
 
@@ -37,28 +66,33 @@ class DropoutMLP(nnx.Module):
         return self.output(x)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = make_parser(__doc__.splitlines()[0], epochs=10, lr=0.5, batch_size=256)
-    parser.add_argument("--impl", choices=("scratch", "concise"), default="scratch",
-                        help="dropout_layer from scratch, or Flax NNX Dropout")
-    add_training_args(parser)
-    args = parser.parse_args(argv)
-    run = Run(args, __file__)
-    init_key, train_key = jax.random.split(jax.random.key(args.seed))
-    data, load_seconds = load_data(args, run)
-    if args.impl == "scratch":
-        params = init_mlp(init_key, 784, (256, 256), 10, sigma=0.01)
-        net = functools.partial(mlp, dropouts=(DROPOUT1, DROPOUT2))
-        updater = functools.partial(sgd, lr=args.lr)
-    else:
-        init, net = nnx_model(lambda rngs: DropoutMLP(rngs=rngs))   # key=k: training, masks from k
-        params = init(init_key)
-        updater = optax.sgd(args.lr)
-    loss = softmax_cross_entropy if args.impl == "scratch" else optax.softmax_cross_entropy_with_integer_labels
-    result = train_classifier(args, run, net, params, loss, updater, data, key=train_key, stochastic=True)
-    return finish_classifier(run, net, result, data, load_seconds=load_seconds,
-                             title=f"dropout MLP ({args.impl}), p = {DROPOUT1}, {DROPOUT2}")
+if args.impl == "scratch":
+    params = init_mlp(init_key, 784, (256, 256), 10, sigma=0.01)
+    net = functools.partial(mlp, dropouts=(DROPOUT1, DROPOUT2))
+    updater = functools.partial(sgd, lr=args.lr)
+else:
+    init, net = nnx_model(lambda rngs: DropoutMLP(rngs=rngs))   # key=k: training, masks from k
+    params = init(init_key)
+    updater = optax.sgd(args.lr)
+loss = softmax_cross_entropy if args.impl == "scratch" else optax.softmax_cross_entropy_with_integer_labels
 
 
-if __name__ == "__main__":
-    main()
+# %% [markdown]
+# ## Training
+#
+# `stochastic=True`: each step's forward pass gets its own key.
+
+
+# %%
+result = train_classifier(args, run, net, params, loss, updater, data, key=train_key, stochastic=True)
+
+
+# %% [markdown]
+# ## The curves and some predictions
+#
+# The training accuracy (with dropout on) now lags the test accuracy.
+
+
+# %%
+results = finish_classifier(run, net, result, data, load_seconds=load_seconds,
+                            title=f"dropout MLP ({args.impl}), p = {DROPOUT1}, {DROPOUT2}")

@@ -1,14 +1,16 @@
-"""D2L 4.8 Numerical stability and initialization: vanishing/exploding gradients, Xavier, standardization.
+# %% [markdown]
+# # 4.8 Numerical stability and initialization
+#
+# A deep network's gradient is a product of many layer Jacobians, so it can vanish or explode.
+# We see it four ways: the sigmoid's gradient vanishing for large $|x|$; a product of 100 random
+# 4×4 matrices exploding; activation variances through 10 layers, where Xavier initialization,
+# $\mathrm{Var}(W) = \frac{2}{n_\mathrm{in} + n_\mathrm{out}}$, keeps them steady; and input
+# standardization making gradient descent well conditioned.
+#
+# As a script: `python scripts/ch4_08_numerical_stability_and_init.py [--depth D] [--width W]`; in a notebook the flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
-1. The sigmoid's gradient vanishes for large |x| (plotted).
-2. The product of 100 random 4×4 N(0, 1) matrices explodes (printed).
-3. Xavier initialization, Var(W) = 2/(n_in + n_out), keeps the variance of activations
-   steady through 10 layers of width 256 where N(0, 1) explodes and N(0, 0.01²) vanishes.
-4. Input standardization: one linear regression by gradient descent on raw features of
-   very different scales vs the same features standardized to mean 0 and variance 1.
-"""
-from __future__ import annotations
 
+# %%
 import functools
 from collections.abc import Callable
 
@@ -38,19 +40,56 @@ from jaxlin.run.cli import Run, make_parser, positive_int
 
 INITS: dict[str, Callable] = {"N(0, 1)": normal_init(1.0), "N(0, 0.01²)": normal_init(0.01),
                               "Xavier uniform": xavier_uniform, "Xavier normal": xavier_normal}
-def identity(h: jax.Array) -> jax.Array:
-    return h
+
+parser = make_parser("D2L 4.8 Numerical stability and initialization: vanishing/exploding gradients, "
+                     "Xavier, standardization.", epochs=100)
+parser.add_argument("--depth", type=positive_int, default=10, help="layers in the variance experiment")
+parser.add_argument("--width", type=positive_int, default=256, help="width of those layers")
+parser.add_argument("--num-matrices", type=positive_int, default=100,
+                    help="random 4×4 matrices multiplied together")
+parser.add_argument("--batch", type=positive_int, default=1000,
+                    help="inputs pushed through the layers to estimate the variances")
+args = parser.parse_args()
+run = Run(args, "ch4_08_numerical_stability_and_init")
+key = jax.random.key(args.seed)
+key_mats, key_layers, key_inputs, key_reg, key_init, key_fit = jax.random.split(key, 6)
 
 
-ACTIVATIONS: dict[str, Callable] = {"linear": identity, "tanh": jnp.tanh}
-# Raw features: three N(0, 1) columns moved to these means and stretched to these scales
-# (think metres, kilograms and grams), and weights giving each a similar share of y.
-RAW_MEANS = (1.0, 0.0, 50.0)
-RAW_SCALES = (0.1, 1.0, 100.0)
-TRUE_W = (10.0, 1.0, 0.01)
-TRUE_B, NOISE, N_EXAMPLES = 4.2, 0.1, 1000
+# %% [markdown]
+# ## Vanishing gradients (4.8.1.1)
+#
+# $\sigma'(x) = \sigma(x)(1 - \sigma(x))$ is at most 0.25 and nearly 0 once $|x| > 5$: in the figure
+# the gradient curve flattens on both sides.
 
 
+# %%
+def plot_sigmoid(path) -> None:
+    x = jnp.linspace(-8.0, 8.0, 401)
+    fig, ax = plt.subplots(figsize=(4.8, 3.3))
+    plot(x, [sigmoid(x), derivative(sigmoid)(x)], "x", legend=["sigmoid", "gradient"], axes=ax,
+         title="the sigmoid's gradient vanishes for large |x|")
+    savefig(fig, path)
+
+
+def vanishing_gradients(path) -> dict[str, float]:
+    """1. sigmoid'(x) at x = 0, 2, 4, 8 (printed), and the sigmoid with its gradient (plotted)."""
+    probes = jnp.asarray([0.0, 2.0, 4.0, 8.0])
+    grads = derivative(sigmoid)(probes)
+    print("sigmoid'(x) at x = 0, 2, 4, 8:", np.round(np.asarray(grads), 6))
+    plot_sigmoid(path)
+    return dict(zip(["0", "2", "4", "8"], np.asarray(grads).tolist()))
+
+
+sigmoid_grad = vanishing_gradients(run.path("sigmoid_gradient.png"))
+
+
+# %% [markdown]
+# ## Exploding gradients (4.8.1.2)
+#
+# The norm of a product of random $\mathcal{N}(0, 1)$ 4×4 matrices grows geometrically.
+
+
+# %%
 @functools.partial(jax.jit, static_argnums=(1, 2))
 def matrix_product_norms(key: jax.Array, num_matrices: int, size: int = 4
                          ) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -66,6 +105,38 @@ def matrix_product_norms(key: jax.Array, num_matrices: int, size: int = 4
     return mats[0], M, sizes
 
 
+def exploding_gradients(key: jax.Array, num_matrices: int) -> dict:
+    """2. A product of ``num_matrices`` random matrices: the first, the product, max |entry| on the way."""
+    first, M, sizes = matrix_product_norms(key, num_matrices)
+    with np.printoptions(precision=4, linewidth=100):
+        print("a single matrix\n", np.asarray(first))
+        print(f"after multiplying {num_matrices} matrices\n", np.asarray(M))
+    marks = [k for k in (1, 10, 25, 50, 100) if k <= num_matrices]
+    print("max |entry| after k factors: " + ", ".join(f"k={k}: {float(sizes[k - 1]):.3g}" for k in marks))
+    return {"first": np.asarray(first).tolist(), "product": np.asarray(M).tolist(),
+            "max_abs_after_k": np.asarray(sizes).tolist()}
+
+
+matrix_product = exploding_gradients(key_mats, args.num_matrices)
+
+
+# %% [markdown]
+# ## Parameter initialization (4.8.2)
+#
+# The variance of the activations layer by layer, for four initializations and two activations.
+# In the figure (log scale) $\mathcal{N}(0, 1)$ explodes, $\mathcal{N}(0, 0.01^2)$ vanishes and both
+# Xavier variants stay near the input's variance.
+
+
+# %%
+def identity(h: jax.Array) -> jax.Array:
+    return h
+
+
+ACTIVATIONS: dict[str, Callable] = {"linear": identity, "tanh": jnp.tanh}
+
+
+# %%
 @functools.partial(jax.jit, static_argnames="activation")
 def forward_statistics(Ws: jax.Array, X: jax.Array, activation: Callable) -> tuple[jax.Array, jax.Array]:
     """Per layer l of h⁽ˡ⁾ = σ(z⁽ˡ⁾), z⁽ˡ⁾ = h⁽ˡ⁻¹⁾W⁽ˡ⁾ (no bias), Ws stacked (depth, n, n):
@@ -96,6 +167,74 @@ def layer_statistics(key: jax.Array, init: Callable, X: jax.Array, depth: int,
     return forward_statistics(init_layers(key, init, depth, X.shape[1]), X, activation)
 
 
+def activation_statistics(key: jax.Array, X: jax.Array, depth: int) -> dict:
+    """3. Per activation and initialization: the variance of activations and the mean slope per layer."""
+    stats = {}
+    for act, f in ACTIVATIONS.items():
+        stats[act] = {}
+        for name, init in INITS.items():
+            var, slope = layer_statistics(key, init, X, depth, f)
+            stats[act][name] = {"variance": np.asarray(var).tolist(), "mean_slope": np.asarray(slope).tolist()}
+    return stats
+
+
+def print_activation_statistics(stats: dict, X: jax.Array, depth: int) -> None:
+    """The variance after the first and the last layer, and the last layer's mean slope."""
+    print(f"input variance {float(X.var()):.3f}; activation variance after layer 1 and layer {depth} "
+          f"(and the mean activation slope at layer {depth}):")
+    for act, per_init in stats.items():
+        for name, s in per_init.items():
+            print(f"  {act:<6} {name:<15} {s['variance'][0]:10.4g} {s['variance'][-1]:10.4g}"
+                  f"   (slope {s['mean_slope'][-1]:.3g})")
+
+
+def plot_variances(stats: dict, width: int, path) -> None:
+    """Variance of activations per layer (log scale), one panel per activation."""
+    fig, axes = plt.subplots(1, len(stats), figsize=(5.2 * len(stats), 3.8))
+    for ax, (act, per_init) in zip(np.atleast_1d(axes), stats.items()):
+        layers = np.arange(1, len(next(iter(per_init.values()))["variance"]) + 1)
+        legend = [name if act == "linear" else f"{name}; mean {act}' {s['mean_slope'][-1]:.2g}"
+                  for name, s in per_init.items()]
+        plot(layers, [np.asarray(s["variance"]) for s in per_init.values()], "layer",
+             "variance of activations", legend=legend, yscale="log", axes=ax,
+             fmts=("-o", "m--s", "g-.^", "r:v"), title=f"{act} layers, width {width}")
+        ax.legend(legend, fontsize=8)
+    savefig(fig, path)
+
+
+def xavier_variance(width: int) -> float:
+    """Var(W) = 2/(n_in + n_out) for square layers of ``width``, printed with n_in·Var(W)."""
+    theory = 2.0 / (2 * width)
+    print(f"Xavier: Var(W) = 2/(n_in + n_out) = {theory:.3g}, so n_in·Var(W) = {width * theory:.3g}")
+    return theory
+
+
+X = jax.random.normal(key_inputs, (args.batch, args.width))
+stats = activation_statistics(key_layers, X, args.depth)
+print_activation_statistics(stats, X, args.depth)
+plot_variances(stats, args.width, run.path("activation_variance.png"))
+theory = xavier_variance(args.width)
+
+
+# %% [markdown]
+# ## Standardizing the inputs
+#
+# Three features on very different scales (think metres, kilograms and grams) make the loss
+# surface a narrow valley: the Hessian's condition number is huge and gradient descent crawls.
+# Standardized to mean 0 and variance 1 the same regression converges in a few steps (figure);
+# the learned weights, mapped back to raw units, recover $(10, 1, 0.01)$.
+
+
+# %%
+# Raw features: three N(0, 1) columns moved to these means and stretched to these scales
+# (think metres, kilograms and grams), and weights giving each a similar share of y.
+RAW_MEANS = (1.0, 0.0, 50.0)
+RAW_SCALES = (0.1, 1.0, 100.0)
+TRUE_W = (10.0, 1.0, 0.01)
+TRUE_B, NOISE, N_EXAMPLES = 4.2, 0.1, 1000
+
+
+# %%
 def raw_regression_data(key: jax.Array) -> tuple[jax.Array, jax.Array]:
     """y = Xw + b + ε on features with means ``RAW_MEANS`` and scales ``RAW_SCALES``."""
     key_x, key_eps = jax.random.split(key)
@@ -124,88 +263,6 @@ def gradient_descent(X: jax.Array, y: jax.Array, num_steps: int, *, key_init: ja
                  evals={"train": (X, y)}, eval_loss=squared_loss)
     result.history.insert(0, start)
     return result, lr
-
-
-def plot_sigmoid(path) -> None:
-    x = jnp.linspace(-8.0, 8.0, 401)
-    fig, ax = plt.subplots(figsize=(4.8, 3.3))
-    plot(x, [sigmoid(x), derivative(sigmoid)(x)], "x", legend=["sigmoid", "gradient"], axes=ax,
-         title="the sigmoid's gradient vanishes for large |x|")
-    savefig(fig, path)
-
-
-def plot_variances(stats: dict, width: int, path) -> None:
-    """Variance of activations per layer (log scale), one panel per activation."""
-    fig, axes = plt.subplots(1, len(stats), figsize=(5.2 * len(stats), 3.8))
-    for ax, (act, per_init) in zip(np.atleast_1d(axes), stats.items()):
-        layers = np.arange(1, len(next(iter(per_init.values()))["variance"]) + 1)
-        legend = [name if act == "linear" else f"{name}; mean {act}' {s['mean_slope'][-1]:.2g}"
-                  for name, s in per_init.items()]
-        plot(layers, [np.asarray(s["variance"]) for s in per_init.values()], "layer",
-             "variance of activations", legend=legend, yscale="log", axes=ax,
-             fmts=("-o", "m--s", "g-.^", "r:v"), title=f"{act} layers, width {width}")
-        ax.legend(legend, fontsize=8)
-    savefig(fig, path)
-
-
-def plot_standardization(curves: dict, path) -> None:
-    fig, axes = plt.subplots(1, len(curves), figsize=(4.8 * len(curves), 3.6), sharey=True)
-    for ax, (name, c) in zip(np.atleast_1d(axes), curves.items()):
-        steps = np.asarray([r["epoch"] for r in c["history"]])
-        plot(steps, [[r["train_loss"] for r in c["history"]], np.full(len(steps), NOISE ** 2 / 2)],
-             "gradient descent step", "training loss", legend=["loss", "noise floor σ²/2"],
-             yscale="log", axes=ax, fmts=("-", "k:"),
-             title=f"{name} features (κ = {c['condition_number']:.3g}, lr = {c['lr']:.3g})")
-    savefig(fig, path)
-
-
-def vanishing_gradients(path) -> dict[str, float]:
-    """1. sigmoid'(x) at x = 0, 2, 4, 8 (printed), and the sigmoid with its gradient (plotted)."""
-    probes = jnp.asarray([0.0, 2.0, 4.0, 8.0])
-    grads = derivative(sigmoid)(probes)
-    print("sigmoid'(x) at x = 0, 2, 4, 8:", np.round(np.asarray(grads), 6))
-    plot_sigmoid(path)
-    return dict(zip(["0", "2", "4", "8"], np.asarray(grads).tolist()))
-
-
-def exploding_gradients(key: jax.Array, num_matrices: int) -> dict:
-    """2. A product of ``num_matrices`` random matrices: the first, the product, max |entry| on the way."""
-    first, M, sizes = matrix_product_norms(key, num_matrices)
-    with np.printoptions(precision=4, linewidth=100):
-        print("a single matrix\n", np.asarray(first))
-        print(f"after multiplying {num_matrices} matrices\n", np.asarray(M))
-    marks = [k for k in (1, 10, 25, 50, 100) if k <= num_matrices]
-    print("max |entry| after k factors: " + ", ".join(f"k={k}: {float(sizes[k - 1]):.3g}" for k in marks))
-    return {"first": np.asarray(first).tolist(), "product": np.asarray(M).tolist(),
-            "max_abs_after_k": np.asarray(sizes).tolist()}
-
-
-def activation_statistics(key: jax.Array, X: jax.Array, depth: int) -> dict:
-    """3. Per activation and initialization: the variance of activations and the mean slope per layer."""
-    stats = {}
-    for act, f in ACTIVATIONS.items():
-        stats[act] = {}
-        for name, init in INITS.items():
-            var, slope = layer_statistics(key, init, X, depth, f)
-            stats[act][name] = {"variance": np.asarray(var).tolist(), "mean_slope": np.asarray(slope).tolist()}
-    return stats
-
-
-def print_activation_statistics(stats: dict, X: jax.Array, depth: int) -> None:
-    """The variance after the first and the last layer, and the last layer's mean slope."""
-    print(f"input variance {float(X.var()):.3f}; activation variance after layer 1 and layer {depth} "
-          f"(and the mean activation slope at layer {depth}):")
-    for act, per_init in stats.items():
-        for name, s in per_init.items():
-            print(f"  {act:<6} {name:<15} {s['variance'][0]:10.4g} {s['variance'][-1]:10.4g}"
-                  f"   (slope {s['mean_slope'][-1]:.3g})")
-
-
-def xavier_variance(width: int) -> float:
-    """Var(W) = 2/(n_in + n_out) for square layers of ``width``, printed with n_in·Var(W)."""
-    theory = 2.0 / (2 * width)
-    print(f"Xavier: Var(W) = 2/(n_in + n_out) = {theory:.3g}, so n_in·Var(W) = {width * theory:.3g}")
-    return theory
 
 
 def descent_curve(name: str, X: jax.Array, y: jax.Array, num_steps: int, *, key_init: jax.Array,
@@ -244,36 +301,28 @@ def standardization(key_reg: jax.Array, num_steps: int, *, key_init: jax.Array,
     return curves, w_back, b_back
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = make_parser(__doc__.splitlines()[0], epochs=100)
-    parser.add_argument("--depth", type=positive_int, default=10, help="layers in the variance experiment")
-    parser.add_argument("--width", type=positive_int, default=256, help="width of those layers")
-    parser.add_argument("--num-matrices", type=positive_int, default=100,
-                        help="random 4×4 matrices multiplied together")
-    parser.add_argument("--batch", type=positive_int, default=1000,
-                        help="inputs pushed through the layers to estimate the variances")
-    args = parser.parse_args(argv)
-    run = Run(args, __file__)
-    key = jax.random.key(args.seed)
-    key_mats, key_layers, key_inputs, key_reg, key_init, key_fit = jax.random.split(key, 6)
-
-    sigmoid_grad = vanishing_gradients(run.path("sigmoid_gradient.png"))
-    matrix_product = exploding_gradients(key_mats, args.num_matrices)
-    X = jax.random.normal(key_inputs, (args.batch, args.width))
-    stats = activation_statistics(key_layers, X, args.depth)
-    print_activation_statistics(stats, X, args.depth)
-    plot_variances(stats, args.width, run.path("activation_variance.png"))
-    theory = xavier_variance(args.width)
-    curves, w_back, b_back = standardization(key_reg, args.epochs, key_init=key_init, key_fit=key_fit)
-    plot_standardization(curves, run.path("standardization.png"))
-
-    results = {"sigmoid_grad": sigmoid_grad, "matrix_product": matrix_product,
-               "activation_statistics": stats,
-               "xavier_var_w": theory, "standardization": curves,
-               "standardized_w_in_raw_units": w_back.tolist(), "standardized_b_in_raw_units": b_back}
-    run.finish(results)
-    return results
+def plot_standardization(curves: dict, path) -> None:
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.8 * len(curves), 3.6), sharey=True)
+    for ax, (name, c) in zip(np.atleast_1d(axes), curves.items()):
+        steps = np.asarray([r["epoch"] for r in c["history"]])
+        plot(steps, [[r["train_loss"] for r in c["history"]], np.full(len(steps), NOISE ** 2 / 2)],
+             "gradient descent step", "training loss", legend=["loss", "noise floor σ²/2"],
+             yscale="log", axes=ax, fmts=("-", "k:"),
+             title=f"{name} features (κ = {c['condition_number']:.3g}, lr = {c['lr']:.3g})")
+    savefig(fig, path)
 
 
-if __name__ == "__main__":
-    main()
+curves, w_back, b_back = standardization(key_reg, args.epochs, key_init=key_init, key_fit=key_fit)
+plot_standardization(curves, run.path("standardization.png"))
+
+
+# %% [markdown]
+# ## Results
+
+
+# %%
+results = {"sigmoid_grad": sigmoid_grad, "matrix_product": matrix_product,
+           "activation_statistics": stats,
+           "xavier_var_w": theory, "standardization": curves,
+           "standardized_w_in_raw_units": w_back.tolist(), "standardized_b_in_raw_units": b_back}
+run.finish(results)

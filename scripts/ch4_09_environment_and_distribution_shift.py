@@ -1,13 +1,16 @@
-"""D2L 4.9 Environment and distribution shift: covariate-shift correction, executed.
+# %% [markdown]
+# # 4.9 Environment and distribution shift
+#
+# The book describes covariate-shift correction in prose (4.9.3.1); here it runs. Labelled source
+# inputs $x \sim q(x)$ and unlabelled target inputs $x \sim p(x)$ come from two Gaussians and share
+# one labelling rule, $y = 1[x_2 > x_1^2 - 1]$. A logistic-regression domain classifier $h$ gives the
+# importance weights $\beta(x) = p(x)/q(x) = e^{h(x)}$, and the same classifier of $y$ is trained
+# without and with them; its error on labelled target data is compared.
+#
+# As a script: `python scripts/ch4_09_environment_and_distribution_shift.py [--help]`; in a notebook the flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
-The book describes the correction in prose (4.9.3.1); here it runs. Labelled source
-inputs and unlabelled target inputs come from two Gaussians and share one labelling
-rule, y = 1[x2 > x1^2 - 1]. A logistic-regression domain classifier h gives the
-importance weights beta(x) = exp(h(x)), and the same logistic-regression classifier
-is trained without and with them; its error on labelled target data is compared.
-"""
-from __future__ import annotations
 
+# %%
 import argparse
 
 import jax
@@ -33,32 +36,11 @@ from jaxlin.run.cli import Run, make_parser, positive_float, positive_int
 FMTS = ("m--", "g-.", "r:")   # unweighted, weighted, trained on target: the same in both figures
 
 
-def curve(history: list[dict[str, float]], name: str) -> np.ndarray:
-    return np.array([h[name] for h in history])
-
-
-def plot_domains(path, Xs, ys, beta, Xt, yt, boundaries: dict) -> None:
-    """Source inputs sized by β and target inputs, coloured by label, with the decision lines."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4), sharex=True, sharey=True)
-    x1 = np.linspace(-4, 4, 200)
-    size = 40 * np.asarray(beta).reshape(-1) / float(np.mean(beta))
-    for ax, X, y, s, title in ((axes[0], Xs, ys, np.clip(size, 1, 200), "source, marker size ∝ β(x)"),
-                               (axes[1], Xt, yt, 4, "target (test sample)")):
-        X, y = np.asarray(X), np.asarray(y).reshape(-1)
-        ax.scatter(X[:, 0], X[:, 1], s=s, c=np.where(y > 0.5, "tab:orange", "tab:blue"), alpha=0.35,
-                   linewidths=0)
-        ax.plot(x1, x1 ** 2 - 1, "k-", label="rule: x2 = x1² − 1")
-        for (name, params), fmt in zip(boundaries.items(), FMTS):
-            ax.plot(x1, np.asarray(decision_boundary(params, jnp.asarray(x1))), fmt, label=name)
-        set_axes(ax, "x1", "x2", (-4, 4), (-4, 5))
-        ax.set_title(title)
-    axes[0].legend(loc="lower right", fontsize=8)
-    savefig(fig, path)
-
-
+# %%
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The common flags plus the sizes and Gaussians of both domains and the β clip."""
-    parser = make_parser(__doc__.splitlines()[0], epochs=30, lr=0.05, batch_size=50)
+    parser = make_parser("D2L 4.9 Environment and distribution shift: covariate-shift correction, executed.",
+                         epochs=30, lr=0.05, batch_size=50)
     parser.add_argument("--num-source", type=positive_int, default=1000, help="labelled source examples")
     parser.add_argument("--num-target", type=positive_int, default=1000, help="unlabelled target inputs")
     parser.add_argument("--num-test", type=positive_int, default=10000, help="labelled target test examples")
@@ -70,6 +52,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+args = parse_args(None)
+run = Run(args, "ch4_09_environment_and_distribution_shift")
+key = jax.random.key(args.seed)
+source_key, target_key, test_key, oracle_key, domain_key, classifier_key = jax.random.split(key, 6)
+
+
+# %% [markdown]
+# ## The two domains
+#
+# Source and target inputs, labelled target test data, and an oracle trained on the target.
+
+
+# %%
 def generate_domains(args: argparse.Namespace, source_key: jax.Array, target_key: jax.Array,
                      test_key: jax.Array, oracle_key: jax.Array) -> dict[str, jax.Array]:
     """Labelled source inputs (Xs, ys), unlabelled target inputs U, a labelled target test set
@@ -88,6 +83,19 @@ def generate_domains(args: argparse.Namespace, source_key: jax.Array, target_key
     return {"Xs": Xs, "ys": ys, "U": U, "Xt": Xt, "yt": yt, "Xo": Xo}
 
 
+data = generate_domains(args, source_key, target_key, test_key, oracle_key)
+hyper = {"num_epochs": args.epochs, "learning_rate": args.lr, "batch_size": args.batch_size}
+
+
+# %% [markdown]
+# ## Importance weights from a domain classifier
+#
+# $h$ learns to tell target (label 1) from source (label 0) inputs; with equal sample sizes its
+# logit estimates $\log p(x)/q(x)$. Printed: how close it is to the true log ratio, and the
+# effective sample size of the weights.
+
+
+# %%
 def estimate_importance_weights(data: dict, args: argparse.Namespace, key: jax.Array,
                                 hyper: dict) -> tuple[FitResult, jax.Array, float, float]:
     """4.9.3.1: a domain classifier h between source and target inputs, and β(x) = exp(h(x)).
@@ -110,6 +118,18 @@ def estimate_importance_weights(data: dict, args: argparse.Namespace, key: jax.A
     return domain, beta, log_ratio_error, ess
 
 
+domain, beta, log_ratio_error, ess = estimate_importance_weights(data, args, domain_key, hyper)
+
+
+# %% [markdown]
+# ## Weighted and unweighted training
+#
+# The weighted loss $\frac{1}{n}\sum_i \beta(x_i)\, l(f(x_i), y_i)$ on source data estimates the loss
+# on the target. In the first figure the weighted model's target error falls below the
+# unweighted one's, towards the oracle's; the second shows both domains and the boundaries.
+
+
+# %%
 def train_classifiers(data: dict, beta: jax.Array, key: jax.Array, hyper: dict) -> dict:
     """The same classifier on the source data unweighted and weighted by β, and on labelled target data."""
     Xs, ys, Xo = data["Xs"], data["ys"], data["Xo"]
@@ -129,6 +149,10 @@ def final_errors(fits: dict) -> dict[str, dict[str, float]]:
     return errors
 
 
+def curve(history: list[dict[str, float]], name: str) -> np.ndarray:
+    return np.array([h[name] for h in history])
+
+
 def plot_target_error(fits: dict, num_epochs: int, path) -> None:
     """The target-domain error per epoch of each classifier."""
     epochs = curve(fits["unweighted"].history, "epoch")
@@ -137,6 +161,37 @@ def plot_target_error(fits: dict, num_epochs: int, path) -> None:
          fmts=FMTS, figsize=(5, 3.5), title="logistic regression on the target domain", path=path)
 
 
+def plot_domains(path, Xs, ys, beta, Xt, yt, boundaries: dict) -> None:
+    """Source inputs sized by β and target inputs, coloured by label, with the decision lines."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4), sharex=True, sharey=True)
+    x1 = np.linspace(-4, 4, 200)
+    size = 40 * np.asarray(beta).reshape(-1) / float(np.mean(beta))
+    for ax, X, y, s, title in ((axes[0], Xs, ys, np.clip(size, 1, 200), "source, marker size ∝ β(x)"),
+                               (axes[1], Xt, yt, 4, "target (test sample)")):
+        X, y = np.asarray(X), np.asarray(y).reshape(-1)
+        ax.scatter(X[:, 0], X[:, 1], s=s, c=np.where(y > 0.5, "tab:orange", "tab:blue"), alpha=0.35,
+                   linewidths=0)
+        ax.plot(x1, x1 ** 2 - 1, "k-", label="rule: x2 = x1² − 1")
+        for (name, params), fmt in zip(boundaries.items(), FMTS):
+            ax.plot(x1, np.asarray(decision_boundary(params, jnp.asarray(x1))), fmt, label=name)
+        set_axes(ax, "x1", "x2", (-4, 4), (-4, 5))
+        ax.set_title(title)
+    axes[0].legend(loc="lower right", fontsize=8)
+    savefig(fig, path)
+
+
+fits = train_classifiers(data, beta, classifier_key, hyper)
+errors = final_errors(fits)
+plot_target_error(fits, args.epochs, run.path("target_error.png"))
+plot_domains(run.path("domains.png"), data["Xs"], data["ys"], beta, data["Xt"][:2000], data["yt"][:2000],
+             {name: f.params for name, f in fits.items()})
+
+
+# %% [markdown]
+# ## Results
+
+
+# %%
 def collect_results(args: argparse.Namespace, domain: FitResult, beta: jax.Array, log_ratio_error: float,
                     ess: float, fits: dict, errors: dict) -> dict:
     """results.json: the domain classifier, β, the errors, the histories and the seconds of all fits."""
@@ -157,24 +212,5 @@ def collect_results(args: argparse.Namespace, domain: FitResult, beta: jax.Array
     }
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(argv)
-    run = Run(args, __file__)
-    key = jax.random.key(args.seed)
-    source_key, target_key, test_key, oracle_key, domain_key, classifier_key = jax.random.split(key, 6)
-
-    data = generate_domains(args, source_key, target_key, test_key, oracle_key)
-    hyper = dict(num_epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size)
-    domain, beta, log_ratio_error, ess = estimate_importance_weights(data, args, domain_key, hyper)
-    fits = train_classifiers(data, beta, classifier_key, hyper)
-    errors = final_errors(fits)
-    plot_target_error(fits, args.epochs, run.path("target_error.png"))
-    plot_domains(run.path("domains.png"), data["Xs"], data["ys"], beta, data["Xt"][:2000], data["yt"][:2000],
-                 {name: f.params for name, f in fits.items()})
-    results = collect_results(args, domain, beta, log_ratio_error, ess, fits, errors)
-    run.finish(results)
-    return results
-
-
-if __name__ == "__main__":
-    main()
+results = collect_results(args, domain, beta, log_ratio_error, ess, fits, errors)
+run.finish(results)

@@ -1,13 +1,17 @@
-"""D2L 4.10 Predicting house prices on Kaggle: preprocessing, log-RMSE, K-fold and a submission.
+# %% [markdown]
+# # 4.10 Predicting house prices on Kaggle
+#
+# The book's pipeline: standardize the numeric features over train and test, NaN → 0, one-hot
+# the rest with a NaN indicator (331 features); train a linear model with Adam on the squared
+# loss; report the log-RMSE $\sqrt{\frac{1}{n}\sum_i (\log y_i - \log \hat y_i)^2}$ per fold of a 5-fold
+# split; then train on all the data and write `submission.csv`. `--model mlp` runs the same
+# protocol with an MLP trained on log prices.
+#
+# As a script: `python scripts/ch4_10_kaggle_house_price.py [--model linear|mlp] [--train-csv F --test-csv F]`
+# (default: the CSVs in `$JAXLIN_KAGGLE_HOUSE_DIR`); in a notebook the flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
-The book's pipeline: standardize the numeric features over train + test, NaN -> 0,
-one-hot the rest with a NaN indicator (331 features); train a linear model with Adam
-on the squared loss; report train and validation log-RMSE per fold of a 5-fold split;
-then train on all the data and write submission.csv (Id, SalePrice).
-``--model mlp`` runs the same protocol with an MLP trained on log prices.
-"""
-from __future__ import annotations
 
+# %%
 import argparse
 import time
 from pathlib import Path
@@ -36,12 +40,10 @@ from jaxlin.data.kaggle_house import (
 )
 from jaxlin.run.cli import Parser, Run, make_parser, positive_float, positive_int
 
-# Per model: (learning rate, weight decay). The linear model's are the book's; the MLP's
-# were chosen by this script's own 5-fold validation (seeds 0-2: 0.129-0.131; lr 0.003 is
-# noisier, wd 1e-2 underfits).
 DEFAULTS = {"linear": (5.0, 0.0), "mlp": (0.001, 3e-3)}
 
 
+# %%
 def nonnegative_float(text: str) -> float:
     """argparse type: a finite number >= 0."""
     try:
@@ -53,14 +55,10 @@ def nonnegative_float(text: str) -> float:
     return value
 
 
-def curve(history: list[dict[str, float]], name: str) -> np.ndarray:
-    """One metric over the epochs, as an array (``plot`` reads a list as several curves)."""
-    return np.array([h[name] for h in history])
-
-
 def make_house_parser() -> Parser:
     """The common flags plus the model, its hyperparameters, K and the two CSVs."""
-    parser = make_parser(__doc__.splitlines()[0], epochs=100, batch_size=64)
+    parser = make_parser("D2L 4.10 Predicting house prices on Kaggle: preprocessing, log-RMSE, K-fold and a "
+                         "submission.", epochs=100, batch_size=64)
     parser.add_argument("--model", choices=sorted(DEFAULTS), default="linear", help="the regressor")
     parser.add_argument("--lr", type=positive_float, default=None,
                         help="Adam's learning rate (default: 5 for linear, as the book; 0.001 for mlp)")
@@ -84,6 +82,21 @@ def hyperparameters(args: argparse.Namespace) -> tuple[float, float]:
     return lr, weight_decay
 
 
+parser = make_house_parser()
+args = parser.parse_args()
+lr, weight_decay = hyperparameters(args)
+if args.k < 2:
+    parser.error(f"--k must be at least 2, got {args.k}")
+
+
+# %% [markdown]
+# ## Accessing and preprocessing the data set (4.10.3-4.10.4)
+#
+# The two CSVs read, the features standardized and one-hot encoded; printed: the shapes and a
+# few rows.
+
+
+# %%
 def load_data(parser: Parser, args: argparse.Namespace) -> tuple[HouseData, Path, Path, float]:
     """4.10.3-4.10.4: read and preprocess both CSVs; a missing or unreadable file is a usage error.
 
@@ -109,6 +122,25 @@ def show_data(data: HouseData) -> None:
     print((data.train_features.shape[0] + data.test_features.shape[0], data.train_features.shape[1]))
 
 
+data, train_csv, test_csv, load_seconds = load_data(parser, args)
+run = Run(args, "ch4_10_kaggle_house_price")
+key = jax.random.key(args.seed)
+kfold_key, final_key = jax.random.split(key)
+show_data(data)
+
+
+# %% [markdown]
+# ## K-fold cross-validation (4.10.5-4.10.6)
+#
+# Each fold's training and validation log-RMSE per epoch; the figure shows fold 1 on a log scale.
+
+
+# %%
+def curve(history: list[dict[str, float]], name: str) -> np.ndarray:
+    """One metric over the epochs, as an array (``plot`` reads a list as several curves)."""
+    return np.array([h[name] for h in history])
+
+
 def k_fold_validation(run: Run, model: HouseModel, k: int, X: jax.Array, y: jax.Array, *, key: jax.Array,
                    **hyper) -> tuple[list[FitResult], dict[str, float]]:
     """4.10.6: K-fold cross-validation; each fold's final log-RMSE and the average (printed)."""
@@ -132,6 +164,21 @@ def plot_fold(fold: FitResult, args: argparse.Namespace, path) -> None:
          yscale="log", title=f"{args.model}, fold 1", path=path)
 
 
+X, y = jnp.asarray(data.train_features), jnp.asarray(data.train_labels)
+model = linear_model() if args.model == "linear" else mlp_model(X.shape[1], args.hidden)
+hyper = {"num_epochs": args.epochs, "learning_rate": lr, "weight_decay": weight_decay,
+         "batch_size": args.batch_size}
+folds, average = k_fold_validation(run, model, args.k, X, y, key=kfold_key, **hyper)
+plot_fold(folds[0], args, run.path("kfold_fold1.png"))
+
+
+# %% [markdown]
+# ## Submitting predictions (4.10.7)
+#
+# Trained on all the training data; the test predictions go to `submission.csv` (Id, SalePrice).
+
+
+# %%
 def train_on_all_data(run: Run, model: HouseModel, X: jax.Array, y: jax.Array, test_features: jax.Array,
                       args: argparse.Namespace, *, key: jax.Array, **hyper) -> tuple[FitResult, np.ndarray]:
     """4.10.7: train on all the training data and predict the test prices; plot the training log-RMSE."""
@@ -155,6 +202,16 @@ def submit(run: Run, data: HouseData, final: FitResult, prices: np.ndarray) -> P
     return submission
 
 
+final, prices = train_on_all_data(run, model, X, y, jnp.asarray(data.test_features), args,
+                                  key=final_key, **hyper)
+submission = submit(run, data, final, prices)
+
+
+# %% [markdown]
+# ## Results
+
+
+# %%
 def collect_results(args: argparse.Namespace, hyper: dict, data: HouseData, csvs: tuple[Path, Path],
                     folds: list[FitResult], average: dict, final: FitResult, submission: Path,
                     num_predictions: int, load_seconds: float) -> dict:
@@ -180,33 +237,6 @@ def collect_results(args: argparse.Namespace, hyper: dict, data: HouseData, csvs
     }
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = make_house_parser()
-    args = parser.parse_args(argv)
-    lr, weight_decay = hyperparameters(args)
-    if args.k < 2:
-        parser.error(f"--k must be at least 2, got {args.k}")
-
-    data, train_csv, test_csv, load_seconds = load_data(parser, args)
-    run = Run(args, __file__)
-    key = jax.random.key(args.seed)
-    kfold_key, final_key = jax.random.split(key)
-    show_data(data)
-
-    X, y = jnp.asarray(data.train_features), jnp.asarray(data.train_labels)
-    model = linear_model() if args.model == "linear" else mlp_model(X.shape[1], args.hidden)
-    hyper = dict(num_epochs=args.epochs, learning_rate=lr, weight_decay=weight_decay,
-                 batch_size=args.batch_size)
-    folds, average = k_fold_validation(run, model, args.k, X, y, key=kfold_key, **hyper)
-    plot_fold(folds[0], args, run.path("kfold_fold1.png"))
-    final, prices = train_on_all_data(run, model, X, y, jnp.asarray(data.test_features), args,
-                                      key=final_key, **hyper)
-    submission = submit(run, data, final, prices)
-    results = collect_results(args, hyper, data, (train_csv, test_csv), folds, average, final,
-                              submission, len(prices), load_seconds)
-    run.finish(results)
-    return results
-
-
-if __name__ == "__main__":
-    main()
+results = collect_results(args, hyper, data, (train_csv, test_csv), folds, average, final,
+                          submission, len(prices), load_seconds)
+run.finish(results)

@@ -1,58 +1,161 @@
-"""D2L 5.1 Layers and blocks: an MLP block, a hand-written Sequential, FixedHiddenMLP, NestMLP, a chimera.
+# %% [markdown]
+# # 5.1 Layers and blocks
+#
+# A block is anything that maps inputs to outputs and owns some parameters: a layer, several
+# layers, a whole model. In Flax NNX a block is an `nnx.Module`, an object that holds its arrays;
+# it is built with explicit input sizes and an `nnx.Rngs` for their initial values, and
+# `net(X)` runs it eagerly, as in the book. `nnx.split` turns the same block into a graph
+# definition plus a state (a pytree), so it also runs as one pure function under `jax.jit`.
+#
+# As a script: `python scripts/ch5_01_model_construction.py [--seed S] [--out DIR]`; in a notebook
+# the flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
-A Flax module is a description; ``model.init(key, X)`` returns its variables (a
-pytree: ``{"params": ...}``, plus ``{"constants": ...}`` for FixedHiddenMLP's fixed
-random weight) and ``model.apply(variables, X)`` is a pure function of them, so
-every block below runs under ``jax.jit`` unchanged.
-"""
-from __future__ import annotations
 
-import flax.linen as nn
+# %%
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
+from flax import nnx
 
-from jaxlin import FixedHiddenMLP, MySequential, NestMLP, chimera
-from jaxlin.chapters.ch5_01_model_construction import MLP
-from jaxlin.chapters.ch5_02_parameters import named_parameters
+from jaxlin import MLP, FixedHiddenMLP, MySequential, NestMLP, chimera, named_parameters
 from jaxlin.run.cli import Run, make_parser
 
+parser = make_parser("D2L 5.1 Layers and blocks: an MLP block, a hand-written Sequential, FixedHiddenMLP, "
+                     "NestMLP, a chimera.")
+args = parser.parse_args()
+run = Run(args, "ch5_01_model_construction")
+key_X, key_net = jax.random.split(jax.random.key(args.seed))
+X = jax.random.uniform(key_X, (2, 20))  # the book's torch.rand(2, 20)
+keys = jax.random.split(key_net, 6)
+rngs = [nnx.Rngs(k) for k in keys]
 
-def run_block(name: str, model: nn.Module, key: jax.Array, X: jax.Array) -> dict:
-    """Init ``model`` on ``X``, apply it under jit, print and return the output and parameter shapes."""
-    variables = model.init(key, X)
-    Y = jax.jit(model.apply)(variables, X)
+
+# %% [markdown]
+# ## Running a block, eagerly and compiled
+#
+# `run_block` calls a block on `X` and lists its variables by path; those that are not an
+# `nnx.Param` are constants, never trained. `jitted` splits the block into graph and state once and
+# merges them back inside `jax.jit`: each section checks that the compiled output equals the eager one.
+
+
+# %%
+def jitted(model: nnx.Module) -> Callable[[jax.Array], jax.Array]:
+    """``model`` as one compiled function of X: its state is split off once and merged back
+    inside ``jax.jit`` (the functional form that train steps use)."""
+    graphdef, state = nnx.split(model)
+    forward = jax.jit(lambda state, X: nnx.merge(graphdef, state)(X))
+    return lambda X: forward(state, X)
+
+
+def run_block(name: str, model: nnx.Module, X: jax.Array) -> dict:
+    """Call ``model`` on ``X``; print and return the output and the variables' shapes."""
+    Y = model(X)
     print(f"\n# {name}\noutput shape {Y.shape}:\n{Y}")
-    for path, shape in named_parameters(variables):
+    params = named_parameters(model)
+    others = named_parameters(nnx.to_pure_dict(nnx.state(model, nnx.Not(nnx.Param))))
+    for path, shape in params:
         print(f"  {path}: {shape}")
+    for path, shape in others:
+        print(f"  {path}: {shape}  (not an nnx.Param: never trained)")
     return {"output": Y, "output_shape": list(Y.shape),
-            "variables": {path: list(shape) for path, shape in named_parameters(variables)}}
+            "params": {path: list(shape) for path, shape in params},
+            "constants": {path: list(shape) for path, shape in others},
+            "jit_matches_eager": bool(jnp.allclose(jitted(model)(X), Y, rtol=1e-6, atol=1e-6))}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = make_parser(__doc__.splitlines()[0]).parse_args(argv)
-    run = Run(args, __file__)
-    key_X, key_net = jax.random.split(jax.random.key(args.seed))
-    X = jax.random.uniform(key_X, (2, 20))  # the book's torch.rand(2, 20)
-
-    keys = jax.random.split(key_net, 6)
-    results = {
-        "sequential": run_block("nn.Sequential(Dense(256), relu, Dense(10))",
-                                nn.Sequential([nn.Dense(256), nn.relu, nn.Dense(10)]), keys[0], X),
-        "mlp": run_block("MLP", MLP(), keys[1], X),
-        "my_sequential": run_block("MySequential(Dense(256), relu, Dense(10))",
-                                   MySequential([nn.Dense(256), nn.relu, nn.Dense(10)]), keys[2], X),
-        "fixed_hidden_mlp": run_block("FixedHiddenMLP (rand_weight is a constant, not a param)",
-                                      FixedHiddenMLP(), keys[3], X),
-        "nest_mlp": run_block("NestMLP", NestMLP(), keys[4], X),
-        "chimera": run_block("chimera: Sequential(NestMLP, Dense(20), FixedHiddenMLP)", chimera(), keys[5], X),
-    }
-    # The book's `while X.abs().sum() > 1: X /= 2` depends on a traced value, so under jit
-    # it is a lax.while_loop; the result obeys the loop's exit condition:
-    fixed_out = results["fixed_hidden_mlp"]["output"]
-    print(f"\nFixedHiddenMLP output {float(fixed_out):.6f}: |output| <= 1 is {bool(jnp.abs(fixed_out) <= 1)}")
-    run.finish(results)
-    return results
+# %% [markdown]
+# ## A sequential network
+#
+# The book's opening example: $\mathbf{Y} = \mathrm{ReLU}(\mathbf{X}\mathbf{W}_1 + \mathbf{b}_1)\mathbf{W}_2
+# + \mathbf{b}_2$ with 20 inputs, 256 hidden units and 10 outputs, written as `nnx.Sequential`.
+# Expect a (2, 10) output and four parameters: two kernels and two biases.
 
 
-if __name__ == "__main__":
-    main()
+# %%
+sequential = run_block("nnx.Sequential(Linear(20, 256), relu, Linear(256, 10))", nnx.Sequential(
+    nnx.Linear(20, 256, rngs=rngs[0]), nnx.relu, nnx.Linear(256, 10, rngs=rngs[0])), X)
+
+
+# %% [markdown]
+# ## A custom block (5.1.1)
+#
+# The same network as a class: `MLP.__init__` creates the layers `hidden` and `out`, `__call__`
+# is the forward pass. Its parameters are named after the attributes that hold them
+# (`hidden/kernel`, `out/bias`, ...).
+
+
+# %%
+mlp = run_block("MLP", MLP(rngs=rngs[1]), X)
+
+
+# %% [markdown]
+# ## The sequential block (5.1.2)
+#
+# `MySequential` is the book's hand-written `Sequential`: it keeps its blocks in order and feeds each
+# one's output to the next. Same shapes as `nnx.Sequential` above.
+
+
+# %%
+my_sequential = run_block("MySequential(Linear(20, 256), relu, Linear(256, 10))", MySequential(
+    nnx.Linear(20, 256, rngs=rngs[2]), nnx.relu, nnx.Linear(256, 10, rngs=rngs[2])), X)
+
+
+# %% [markdown]
+# ## Executing code in the forward pass (5.1.3)
+#
+# `FixedHiddenMLP` computes $\mathbf{H} = \mathrm{ReLU}(\mathrm{linear}(\mathbf{X})\,\mathbf{R} + 1)$ with a
+# random but fixed $\mathbf{R}$ (`rand_weight`, a `Constant`: an `nnx.Variable` that is not a Param),
+# applies the *same* linear layer again, halves the result while $\sum|\cdot| > 1$ and returns its sum,
+# so $|y| \le 1$. `NestMLP` nests a Sequential in a block, and the chimera chains all of them.
+
+
+# %%
+fixed_hidden_mlp = run_block("FixedHiddenMLP (rand_weight is a Constant, not a Param)",
+                             FixedHiddenMLP(rngs=rngs[3]), X)
+nest_mlp = run_block("NestMLP", NestMLP(rngs=rngs[4]), X)
+chimera_block = run_block("chimera: Sequential(NestMLP, Linear(16, 20), FixedHiddenMLP)",
+                          chimera(rngs=rngs[5]), X)
+fixed_out = fixed_hidden_mlp["output"]
+print(f"\nFixedHiddenMLP output {float(fixed_out):.6f}: |output| <= 1 is {bool(jnp.abs(fixed_out) <= 1)}")
+
+
+# %% [markdown]
+# ## A Python loop, eagerly and under `jit`
+#
+# The book's `while X.abs().sum() > 1` is plain Python: fine when the block runs eagerly, refused under
+# `jax.jit`, where $\sum|X|$ is a tracer with no concrete truth value. The library's default uses
+# `lax.while_loop` and gives the same number; look for the `TracerBoolConversionError` line.
+
+
+# %%
+def eager_versus_jit(key: jax.Array, X: jax.Array, fixed_out: jax.Array) -> dict:
+    """The book's Python ``while`` inside FixedHiddenMLP: fine when called eagerly, refused under
+    jit, where the exact ``lax.while_loop`` version computes the same number."""
+    book = FixedHiddenMLP(eager=True, rngs=nnx.Rngs(key))   # same key: the same weights
+    book_out = book(X)
+    print(f"\nFixedHiddenMLP with the book's Python loop, called eagerly: {float(book_out):.6f}"
+          f" (the lax.while_loop version gives {float(fixed_out):.6f})")
+    try:
+        jitted(book)(X)
+        refused = False
+    except jax.errors.TracerBoolConversionError:
+        refused = True
+        print("under jax.jit the Python loop is refused: `while` needs a concrete bool, "
+              "Σ|X| is a tracer (TracerBoolConversionError)")
+    return {"book_loop_output": float(book_out), "book_loop_equals_lax": bool(book_out == fixed_out),
+            "book_loop_refused_under_jit": refused}
+
+
+eager = eager_versus_jit(keys[3], X, fixed_out)
+
+
+# %% [markdown]
+# ## Results
+
+
+# %%
+results = {"sequential": sequential, "mlp": mlp, "my_sequential": my_sequential,
+           "fixed_hidden_mlp": fixed_hidden_mlp, "nest_mlp": nest_mlp, "chimera": chimera_block,
+           "eager_versus_jit": eager}
+run.finish(results)

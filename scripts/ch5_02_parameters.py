@@ -1,162 +1,254 @@
-"""D2L 5.2 Parameter management: access, initialize and tie parameters held in a pytree.
+# %% [markdown]
+# # 5.2 Parameter management
+#
+# How to reach, count, re-initialize and share the parameters of a Flax NNX model. As in the book,
+# a parameter is an attribute of the module (`net.layers[2].kernel`, an `nnx.Param`; `[...]` gives
+# its array) and can be changed in place, a change local to that Python object. The functional view
+# is the params dict `nnx.to_pure_dict(nnx.state(net, nnx.Param))`, a value: `reinit` returns a new
+# dict and leaves the model alone. Gradients are not stored on parameters: `nnx.grad` returns a state
+# of the same structure.
+#
+# As a script: `python scripts/ch5_02_parameters.py [--seed S] [--out DIR]`; in a notebook the flags
+# take their defaults (or the words of `$JAXLIN_ARGS`).
 
-The book reaches into a module (``net[2].weight.data``) and mutates it in place.
-Here ``params`` is a nested dict returned by ``init``: we read it by path, and
-every "assignment" builds a new tree (``reinit``, ``.at[...].set``), leaving the
-old one intact. Gradients are not stored on the parameters either: ``jax.grad``
-returns a tree with the same structure.
-"""
-from __future__ import annotations
 
-from collections.abc import Callable
-
-import flax.linen as nn
+# %%
 import jax
 import jax.numpy as jnp
+from flax import nnx
 
-from jaxlin import flax_model, my_init, tied_mlp
-from jaxlin.chapters.ch5_02_parameters import named_parameters, reinit
+from jaxlin import my_init, named_parameters, num_parameters, reinit, reinit_, tied_mlp, untie
 from jaxlin.run.cli import Run, make_parser
 
-init = nn.initializers
+init = nnx.initializers
+
+parser = make_parser("D2L 5.2 Parameter management: access, initialize and tie the nnx.Params of a "
+                     "Flax NNX model.")
+args = parser.parse_args()
+run = Run(args, "ch5_02_parameters")
+key_X, key_net, key_rg, key_init, key_tied = jax.random.split(jax.random.key(args.seed), 5)
+X = jax.random.uniform(key_X, (2, 4))
 
 
-def block1() -> nn.Sequential:
-    return nn.Sequential([nn.Dense(8), nn.relu, nn.Dense(4), nn.relu])
+# %% [markdown]
+# ## The networks
+#
+# The book's single-hidden-layer MLP, 4 inputs, 8 hidden units, 1 output, and the nested `block2`:
+# four copies of `block1` (Linear(4, 8), ReLU, Linear(8, 4), ReLU) in a Sequential.
 
 
-def block2() -> nn.Sequential:
-    return nn.Sequential([block1() for _ in range(4)])
+# %%
+def mlp_4_8_1(rngs: nnx.Rngs) -> nnx.Sequential:
+    return nnx.Sequential(nnx.Linear(4, 8, rngs=rngs), nnx.relu, nnx.Linear(8, 1, rngs=rngs))
 
 
-def untied_mlp(num_hiddens: int = 8) -> nn.Sequential:
-    """``tied_mlp`` with two separate Dense layers where it shares one (for the check)."""
-    return nn.Sequential([nn.Dense(num_hiddens), nn.relu, nn.Dense(num_hiddens), nn.relu,
-                          nn.Dense(num_hiddens), nn.relu, nn.Dense(1)])
+def block1(rngs: nnx.Rngs) -> nnx.Sequential:
+    return nnx.Sequential(nnx.Linear(4, 8, rngs=rngs), nnx.relu, nnx.Linear(8, 4, rngs=rngs), nnx.relu)
 
 
-def parameter_access(key: jax.Array, X: jax.Array) -> dict:
-    """5.2.1: an MLP's params tree read by path; its gradient is a tree of the same structure."""
+def block2(rngs: nnx.Rngs) -> nnx.Sequential:
+    return nnx.Sequential(*(block1(rngs) for _ in range(4)))
+
+
+net = mlp_4_8_1(nnx.Rngs(key_net))
+
+
+# %% [markdown]
+# ## Parameter access (5.2.1)
+#
+# One layer's parameters as a dict, one `nnx.Param` and its array, the gradient as a separate
+# state (no `.grad` attribute), then every parameter by path. The count is
+# $4 \cdot 8 + 8 + 8 \cdot 1 + 1 = 49$.
+
+
+# %%
+def parameter_access(net: nnx.Sequential, X: jax.Array) -> dict:
+    """5.2.1: read an nnx.Param by path, iterate over all of them, count them."""
     print("# Parameter access")
-    init_net, net = flax_model(nn.Sequential([nn.Dense(8), nn.relu, nn.Dense(1)]))
-    params = init_net(key, X)
-    print("net(params, X) =", net(params, X).ravel())
-    print("params['layers_2'] =", params["layers_2"])  # the book's net[2].state_dict()
-    print("params['layers_2']['bias'] =", params["layers_2"]["bias"], type(params["layers_2"]["bias"]).__name__)
-    grads = jax.grad(lambda p: net(p, X).sum())(params)
-    print("no .grad on parameters: jax.grad returns a tree of the same structure:",
-          jax.tree.structure(grads) == jax.tree.structure(params))
-    print("layer 0:", *named_parameters(params["layers_0"]))
-    print("all:    ", *named_parameters(params))
-    return params
+    print("net(X) =", net(X).ravel())
+    # the book's net[2].state_dict()
+    print("net.layers[2] params:", nnx.to_pure_dict(nnx.state(net.layers[2], nnx.Param)))
+    bias = net.layers[2].bias
+    print(f"net.layers[2].bias is an nnx.{type(bias).__name__}; bias[...] = {bias[...]}")
+    grads = nnx.grad(lambda m: m(X).sum())(net)
+    print("no .grad on parameters: nnx.grad returns a state of the same structure:",
+          jax.tree.structure(grads) == jax.tree.structure(nnx.state(net, nnx.Param)))
+    print("layer 0:", *named_parameters(net.layers[0]))
+    for path, param in nnx.to_flat_state(nnx.state(net, nnx.Param)):  # iterating over the Params
+        print(f"  {path}: {type(param).__name__} {param.shape}")
+    count = num_parameters(net)
+    print(f"number of parameters: {count} (4*8 + 8 + 8*1 + 1 = {4 * 8 + 8 + 8 * 1 + 1})")
+    return {"named_parameters": {p: list(s) for p, s in named_parameters(net)}, "num_parameters": count}
 
 
-def nested_blocks(key: jax.Array, X: jax.Array) -> dict:
+access = parameter_access(net, X)
+
+
+# %% [markdown]
+# ## Collecting parameters from nested blocks (5.2.1.3)
+#
+# Blocks inside blocks: the paths spell the nesting (`layers/0/layers/1/layers/0/bias` is the first
+# Linear of the second `block1`), 4 · 4 + 2 = 18 arrays in all.
+
+
+# %%
+def nested_blocks(rngs: nnx.Rngs, X: jax.Array) -> dict:
     """5.2.1.3: the parameters of blocks nested in blocks, listed by path."""
     print("\n# Parameters of nested blocks")
-    init_rg, rgnet = flax_model(nn.Sequential([block2(), nn.Dense(1)]))
-    rg_params = init_rg(key, X)
-    print("rgnet(params, X) =", rgnet(rg_params, X).ravel())
-    for path, shape in named_parameters(rg_params):
+    rgnet = nnx.Sequential(block2(rngs), nnx.Linear(4, 1, rngs=rngs))
+    print("rgnet(X) =", rgnet(X).ravel())
+    for path, shape in named_parameters(rgnet):
         print(f"  {path}: {shape}")
-    print("rgnet[0][1][0].bias =", rg_params["layers_0"]["layers_1"]["layers_0"]["bias"])
-    return rg_params
+    print("rgnet.layers[0].layers[1].layers[0].bias =", rgnet.layers[0].layers[1].layers[0].bias[...])
+    return {p: list(s) for p, s in named_parameters(rgnet)}
 
 
-def builtin_initialization(keys: jax.Array, params: dict) -> tuple[dict, dict, dict]:
-    """5.2.2.1: new trees from normal(0.01), constant(1), and Xavier and constant(42) on one layer each."""
-    print("\n# Built-in initialization (each call returns a new params tree)")
-    normal = reinit(keys[0], params, init.normal(0.01), init.zeros)
-    print("normal(0.01): W[:, 0] =", normal["layers_0"]["kernel"][:, 0], " b[0] =", normal["layers_0"]["bias"][0])
-    constant = reinit(keys[1], params, init.constant(1), init.zeros)
-    print("constant(1):  W[:, 0] =", constant["layers_0"]["kernel"][:, 0], " b[0] =", constant["layers_0"]["bias"][0])
-    mixed = reinit(keys[2], params, init.xavier_uniform(), layers={"layers_0"})
-    mixed = reinit(keys[3], mixed, init.constant(42), layers={"layers_2"})
-    print("xavier_uniform on layers_0: W[:, 0] =", mixed["layers_0"]["kernel"][:, 0])
-    print("constant(42) on layers_2 only: W[:, 0] =", mixed["layers_2"]["kernel"][:, 0])
-    return normal, constant, mixed
+nested = nested_blocks(nnx.Rngs(key_rg), X)
 
 
-def custom_initialization(keys: jax.Array, params: dict, X: jax.Array) -> dict:
-    """5.2.2.2: the book's my_init on every kernel, then ``+= 1`` and ``[0, 0] = 42`` as new arrays."""
+# %% [markdown]
+# ## Built-in initialization (5.2.2.1)
+#
+# `reinit_` redraws the kernels in place: $W \sim \mathcal{N}(0, 0.01^2)$ with zero biases, then the
+# constant 1, then Xavier on the first layer and 42 on the second only. Look at `W[:, 0]` after each
+# step; an initializer can also be given at construction (`kernel_init=`).
+
+
+# %%
+def builtin_initialization(keys: jax.Array, net: nnx.Sequential) -> dict:
+    """5.2.2.1: normal(0.01), constant(1), then Xavier and constant(42) on one layer each, in place."""
+    print("\n# Built-in initialization, in place (the NNX way)")
+    W0, W2 = net.layers[0].kernel, net.layers[2].kernel
+    reinit_(net, keys[0], init.normal(0.01), init.zeros)
+    print("normal(0.01): W[:, 0] =", W0[:, 0], " b[0] =", net.layers[0].bias[0])
+    checks = {"normal_std": float(W0[...].std()), "bias_zero": bool((net.layers[0].bias[...] == 0).all())}
+    reinit_(net, keys[1], init.constant(1), init.zeros)
+    print("constant(1):  W[:, 0] =", W0[:, 0], " b[0] =", net.layers[0].bias[0])
+    checks["constant_one"] = bool((W0[...] == 1).all())
+    reinit_(net, keys[2], init.xavier_uniform(), layers={"layers/0"})
+    reinit_(net, keys[3], init.constant(42), layers={"layers/2"})
+    print("xavier_uniform on layers/0: W[:, 0] =", W0[:, 0])
+    print("constant(42) on layers/2 only: W[:, 0] =", W2[:, 0])
+    checks["constant_42_only_layers_2"] = bool((W2[...] == 42).all() and not (W0[...] == 42).any())
+    at_construction = nnx.Linear(4, 8, kernel_init=init.normal(0.01), bias_init=init.zeros,
+                                 rngs=nnx.Rngs(keys[4])).kernel[...]
+    print("or at construction: nnx.Linear(4, 8, kernel_init=normal(0.01)): "
+          f"std {float(at_construction.std()):.4f}")
+    return checks
+
+
+keys = jax.random.split(key_init, 8)
+builtin = builtin_initialization(keys, net)
+
+
+# %% [markdown]
+# ## The same on the params dict
+#
+# The pure way: `reinit(key, params, ...)` returns a new dict and mutates nothing, neither the model
+# nor the old dict, until `nnx.update(net, new)` writes it back. Both lines should print `True`.
+
+
+# %%
+def pure_reinit(key: jax.Array, net: nnx.Sequential) -> dict:
+    """The same on the params dict: ``reinit`` returns a new dict; the module and the old dict keep
+    their values until the new dict is written back with ``nnx.update``."""
+    print("\n# The pure-pytree way: a new params dict, nothing mutated")
+    params = nnx.to_pure_dict(nnx.state(net, nnx.Param))
+    before = params["layers"][0]["kernel"]
+    normal = reinit(key, params, init.normal(0.01), layers={"layers/0"})
+    unchanged = bool((net.layers[0].kernel[...] == before).all()
+                     and (params["layers"][0]["kernel"] == before).all())
+    print("reinit(key, params, normal(0.01)) leaves the model and params unchanged:", unchanged)
+    nnx.update(net, normal)                                  # written back: now the model changes
+    written = bool((net.layers[0].kernel[...] == normal["layers"][0]["kernel"]).all())
+    print("after nnx.update(net, ...) the model holds the new values:", written)
+    return {"pure_reinit_leaves_model": unchanged, "update_writes_back": written}
+
+
+pure = pure_reinit(keys[7], net)
+
+
+# %% [markdown]
+# ## Custom initialization (5.2.2.2)
+#
+# The book's initializer: $w \sim U(-10, 10)$, then zeroed where $|w| < 5$, so every weight is 0 or at
+# least 5 in size. Then the in-place edits `+= 1` and `[0, 0] = 42` on the first kernel.
+
+
+# %%
+def custom_initialization(keys: jax.Array, net: nnx.Sequential) -> dict:
+    """5.2.2.2: my_init on every Linear, then the book's ``+= 1`` and ``[0, 0] = 42``, in place."""
     print("\n# Custom initialization: U(-10, 10), zeroing |w| < 5")
-    for path, shape in named_parameters(params):
+    for path, shape in named_parameters(net):
         if path.endswith("kernel"):
             print("Init", path, shape)
-    custom = reinit(keys[4], params, my_init)
-    print("W[:2] =\n", custom["layers_0"]["kernel"][:2])
-    # The book's `weight.data[:] += 1; weight.data[0, 0] = 42`, as new arrays:
-    W = custom["layers_0"]["kernel"]
-    W = (W + 1).at[0, 0].set(42)
-    custom = {**custom, "layers_0": {**custom["layers_0"], "kernel": W}}
-    print("after +1 and [0, 0] = 42: W[0] =", custom["layers_0"]["kernel"][0])
-    # The same initializer at construction time, the usual Flax idiom:
-    at_construction = nn.Dense(8, kernel_init=my_init).init(keys[5], X)["params"]["kernel"]
-    print("nn.Dense(8, kernel_init=my_init): zero or |w| >= 5 everywhere:",
+    reinit_(net, keys[5], my_init)
+    print("W[:2] =\n", net.layers[0].kernel[:2])
+    W2 = net.layers[2].kernel[...]
+    net.layers[0].kernel[...] += 1
+    net.layers[0].kernel[0, 0] = 42
+    print("after += 1 and [0, 0] = 42: W[0] =", net.layers[0].kernel[0])
+    at_construction = nnx.Linear(4, 8, kernel_init=my_init, rngs=nnx.Rngs(keys[6])).kernel[...]
+    print("nnx.Linear(4, 8, kernel_init=my_init): zero or |w| >= 5 everywhere:",
           bool(((at_construction == 0) | (jnp.abs(at_construction) >= 5)).all()))
-    return custom
+    return {"custom_zero_or_large": bool(((W2 == 0) | (jnp.abs(W2) >= 5)).all()),
+            "custom_W00": float(net.layers[0].kernel[0, 0])}
 
 
-def initialization_checks(normal: dict, constant: dict, mixed: dict, custom: dict) -> dict:
-    """What each initialization should have produced, as numbers and booleans for results.json."""
-    return {
-        "normal_std": float(normal["layers_0"]["kernel"].std()),
-        "constant_one": bool((constant["layers_0"]["kernel"] == 1).all()),
-        "bias_zero": bool((normal["layers_0"]["bias"] == 0).all()),
-        "constant_42_only_layers_2": bool((mixed["layers_2"]["kernel"] == 42).all()
-                                          and not (mixed["layers_0"]["kernel"] == 42).any()),
-        "custom_zero_or_large": bool(((custom["layers_2"]["kernel"] == 0)
-                                      | (jnp.abs(custom["layers_2"]["kernel"]) >= 5)).all()),
-        "custom_W00": float(custom["layers_0"]["kernel"][0, 0]),
-    }
+custom = custom_initialization(keys, net)
 
 
-def tied_gradient_difference(tied: Callable, tied_params: dict, X: jax.Array) -> float:
+# %% [markdown]
+# ## Tied parameters (5.2.3)
+#
+# One `nnx.Linear(8, 8)` used at two places is one object: the state keeps it once, an edit through
+# one place shows at the other, and its gradient is the sum over both uses,
+# $\partial L / \partial W = \sum_{\text{uses}} \partial L / \partial W_{\text{use}}$ (checked against an
+# untied copy). Expect $(4 \cdot 8 + 8) + (8 \cdot 8 + 8) + (8 + 1) = 121$ parameters.
+
+
+# %%
+def tied_gradient_difference(tied: nnx.Sequential, X: jax.Array) -> float:
     """Max |difference| between the shared layer's gradient and the sum of the gradients of its
     two uses, computed on an untied copy of the network holding the same values in both places."""
-    grad_tied = jax.grad(lambda p: tied(p, X).sum())(tied_params)["layers_2"]
-    _, untied = flax_model(untied_mlp())
-    untied_params = {"layers_0": tied_params["layers_0"], "layers_2": tied_params["layers_2"],
-                     "layers_4": tied_params["layers_2"], "layers_6": tied_params["layers_6"]}
-    grad_untied = jax.grad(lambda p: untied(p, X).sum())(untied_params)
-    summed = jax.tree.map(jnp.add, grad_untied["layers_2"], grad_untied["layers_4"])
-    return max(float(jnp.abs(a - b).max()) for a, b in zip(jax.tree.leaves(grad_tied), jax.tree.leaves(summed)))
+    def loss(m: nnx.Module) -> jax.Array:
+        return m(X).sum()
+
+    g_tied = nnx.to_pure_dict(nnx.grad(loss)(tied))["layers"][2]
+    g_untied = nnx.to_pure_dict(nnx.grad(loss)(untie(tied)))["layers"]
+    summed = jax.tree.map(jnp.add, g_untied[2], g_untied[4])
+    return max(float(jnp.abs(a - b).max()) for a, b in zip(jax.tree.leaves(g_tied), jax.tree.leaves(summed)))
 
 
-def tied_parameters(key: jax.Array, X: jax.Array) -> dict:
-    """5.2.3: one Dense(8) used at two places is one entry in the tree; its gradient sums both uses."""
-    print("\n# Tied parameters: one Dense(8) used at two places")
-    init_tied, tied = flax_model(tied_mlp())
-    tied_params = init_tied(key, X)
-    print("layers:", sorted(tied_params), "(layers_4 is layers_2: one entry in the tree)")
-    # The book's `net[2].weight.data[0, 0] = 100` changes both uses: there is only one array.
-    changed = {**tied_params, "layers_2": {**tied_params["layers_2"],
-                                           "kernel": tied_params["layers_2"]["kernel"].at[0, 0].set(100)}}
-    print("after setting W[0, 0] = 100 the output changes:", bool((tied(changed, X) != tied(tied_params, X)).any()))
-    max_diff = tied_gradient_difference(tied, tied_params, X)
+def tied_parameters(rngs: nnx.Rngs, X: jax.Array) -> dict:
+    """5.2.3: one nnx.Linear used at two places is one object, kept once in the state; its gradient
+    sums both uses."""
+    print("\n# Tied parameters: one nnx.Linear(8, 8) used at two places")
+    tied = tied_mlp(rngs=rngs)
+    same = tied.layers[2] is tied.layers[4]
+    print("tied.layers[2] is tied.layers[4]:", same)
+    layers = sorted({path.rsplit("/", 1)[0] for path, _ in named_parameters(tied)})
+    print("layers in nnx.state(tied, nnx.Param):", layers, "(the graph keeps the shared one once)")
+    tied.layers[2].kernel[0, 0] = 100                       # the book's net[2].weight.data[0, 0] = 100
+    print("after layers[2].kernel[0, 0] = 100, layers[4].kernel[0] == layers[2].kernel[0]:",
+          tied.layers[4].kernel[0] == tied.layers[2].kernel[0])
+    count = num_parameters(tied)
+    print(f"number of parameters: {count} "
+          f"((4*8 + 8) + (8*8 + 8) + (8 + 1) = {(4 * 8 + 8) + (8 * 8 + 8) + 9})")
+    max_diff = tied_gradient_difference(tied, X)
     tied_ok = max_diff <= 1e-6
     print(f"grad of the shared layer == sum over its two uses: {tied_ok} (max difference {max_diff:.2e})")
-    return {"layers": sorted(tied_params), "grad_is_sum_of_uses": tied_ok, "max_diff": max_diff}
+    return {"same_object": same, "layers": layers, "num_parameters": count,
+            "grad_is_sum_of_uses": tied_ok, "max_diff": max_diff}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = make_parser(__doc__.splitlines()[0]).parse_args(argv)
-    run = Run(args, __file__)
-    key_X, key_net, key_rg, key_init, key_tied = jax.random.split(jax.random.key(args.seed), 5)
-    X = jax.random.uniform(key_X, (2, 4))
-
-    params = parameter_access(key_net, X)
-    results: dict = {"named_parameters": {p: list(s) for p, s in named_parameters(params)}}
-    rg_params = nested_blocks(key_rg, X)
-    results["nested_parameters"] = {p: list(s) for p, s in named_parameters(rg_params)}
-    keys = jax.random.split(key_init, 6)
-    normal, constant, mixed = builtin_initialization(keys, params)
-    custom = custom_initialization(keys, params, X)
-    results["init"] = initialization_checks(normal, constant, mixed, custom)
-    results["tied"] = tied_parameters(key_tied, X)
-    run.finish(results)
-    return results
+tied = tied_parameters(nnx.Rngs(key_tied), X)
 
 
-if __name__ == "__main__":
-    main()
+# %% [markdown]
+# ## Results
+
+
+# %%
+results = {**access, "nested_parameters": nested, "init": builtin | pure | custom, "tied": tied}
+run.finish(results)

@@ -1,81 +1,145 @@
-"""D2L 5.5 File I/O: save and load arrays, lists and dicts of arrays, and a model's parameters.
+# %% [markdown]
+# # 5.5 File I/O
+#
+# Saving and loading, the JAX way. Arrays use NumPy's own formats, the counterpart of the book's
+# `torch.save` / `torch.load`: `jnp.save` / `jnp.load` for one array, `np.savez` for a list or a dict
+# of them (read back without pickle). A model's parameters, the dict
+# `nnx.to_pure_dict(nnx.state(net, nnx.Param))`, go to an Orbax checkpoint directory; loaded into a
+# fresh model with `nnx.update`, they reproduce its outputs bit for bit, and a checkpoint that does
+# not fit the model is refused with one line.
+#
+# As a script: `python scripts/ch5_05_read_write.py [--seed S] [--out DIR]`; in a notebook the flags
+# take their defaults (or the words of `$JAXLIN_ARGS`). The files go to the run's output folder.
 
-The book pickles with ``torch.save``. Loading a pickle can run arbitrary code, so
-jaxlin writes ``.npz`` files (the tree's structure as JSON beside the arrays) and
-loads them with ``allow_pickle=False``. Each write goes to a temporary file that is
-renamed into place, and loading into a model's parameter tree checks every key
-and shape, naming the file, the key and both shapes when they disagree.
-"""
-from __future__ import annotations
 
-import flax.linen as nn
+# %%
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import nnx
 
-from jaxlin import flax_model, load_pytree, save_pytree
-from jaxlin.chapters.ch5_01_model_construction import MLP
+from jaxlin import MLP, load_params, save_params
 from jaxlin.run.cli import Run, make_parser
 
+parser = make_parser("D2L 5.5 File I/O: save and load arrays, lists and dicts of arrays, and a model's "
+                     "parameters.")
+args = parser.parse_args()
+run = Run(args, "ch5_05_read_write")
+key_X, key_net, key_clone = jax.random.split(jax.random.key(args.seed), 3)
 
-def trees_equal(a, b) -> bool:
+
+# %% [markdown]
+# ## Helpers
+#
+# `load_npz` reads every array of an `.npz` file by name; `same` is the round-trip test: the same
+# tree structure and every leaf bit-for-bit equal, dtype included; `abstract_params_of` gives the
+# shapes and dtypes Orbax restores into, traced with `nnx.eval_shape` (no array computed).
+
+
+# %%
+def load_npz(path) -> dict[str, jax.Array]:
+    """The arrays of an ``.npz`` file by name (``arr_0``, ``arr_1``, … for a list)."""
+    with jnp.load(path) as arrays:   # an NpzFile; allow_pickle is False by default
+        return {name: jnp.asarray(arrays[name]) for name in arrays.files}
+
+
+def same(a, b) -> bool:
     """Same structure, and every leaf bit-for-bit equal with the same dtype."""
     return (jax.tree.structure(a) == jax.tree.structure(b)
             and all(np.asarray(x).dtype == np.asarray(y).dtype and np.array_equal(x, y)
                     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b))))
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = make_parser(__doc__.splitlines()[0]).parse_args(argv)
-    run = Run(args, __file__)
-    key_X, key_net, key_clone, key_other = jax.random.split(jax.random.key(args.seed), 4)
+def abstract_params_of(make) -> dict:
+    """The Param dict of the model ``make()`` builds, as ``jax.ShapeDtypeStruct``s: the target
+    Orbax restores into, traced with ``nnx.eval_shape`` (no array computed)."""
+    return nnx.to_pure_dict(nnx.state(nnx.eval_shape(make), nnx.Param))
 
+
+# %% [markdown]
+# ## Loading and saving arrays (5.5.1)
+#
+# One array to `x-file.npy`, a list of two to `x-files.npz` (named `arr_0`, `arr_1`), a dict to
+# `mydict.npz` (named by its keys). Each is read back and compared with what was written.
+
+
+# %%
+def arrays(run: Run) -> dict:
+    """5.5.1: an array, a list and a dict of arrays, saved and read back."""
     print("# Loading and saving arrays")
     x = jnp.arange(4)
-    x2 = load_pytree(save_pytree(run.path("x-file.npz"), x))
+    jnp.save(run.path("x-file.npy"), x)
+    x2 = jnp.load(run.path("x-file.npy"))
     print("x2 =", x2)
     y = jnp.zeros(4)
-    x2, y2 = load_pytree(save_pytree(run.path("x-files.npz"), [x, y]))
+    np.savez(run.path("x-files.npz"), x, y)
+    x2, y2 = load_npz(run.path("x-files.npz")).values()
     print("(x2, y2) =", x2, y2)
     mydict = {"x": x, "y": y}
-    mydict2 = load_pytree(save_pytree(run.path("mydict.npz"), mydict))
+    np.savez(run.path("mydict.npz"), **mydict)
+    mydict2 = load_npz(run.path("mydict.npz"))
     print("mydict2 =", mydict2)
-    round_trips = {"array": trees_equal(x, load_pytree(run.path("x-file.npz"))),
-                   "list": trees_equal([x, y], load_pytree(run.path("x-files.npz"))),
-                   "dict": trees_equal(mydict, mydict2)}
-
-    print("\n# Loading and saving model parameters")
-    init, net = flax_model(MLP())
-    X = jax.random.normal(key_X, (2, 20))
-    params = init(key_net, X)
-    Y = net(params, X)
-    params_file = save_pytree(run.path("mlp.params.npz"), params)
-    # A fresh model has its own (different) parameters; loading replaces them. `like=`
-    # gives the structure and shapes the file must match.
-    fresh = init(key_clone, X)
-    clone_params = load_pytree(params_file, like=fresh)
-    Y_clone = net(clone_params, X)
-    print("Y_clone == Y:\n", Y_clone == Y)
-    round_trips["mlp_params"] = trees_equal(params, clone_params)
-    round_trips["mlp_outputs"] = bool((Y_clone == Y).all())
-    print("bit-exact round trips:", round_trips)
-
-    print("\n# A file that does not match the model is refused")
-    errors = {}
-    for name, module in {"MLP(num_hiddens=128)": MLP(num_hiddens=128),
-                         "Sequential(Dense(256), relu, Dense(10))":
-                             nn.Sequential([nn.Dense(256), nn.relu, nn.Dense(10)])}.items():
-        other_init, _ = flax_model(module)
-        try:
-            load_pytree(params_file, like=other_init(key_other, X))
-        except ValueError as err:
-            errors[name] = str(err)
-            print(f"{name}: ValueError: {err}")
-
-    results = {"round_trips": round_trips, "mismatch_errors": errors}
-    run.finish(results)
-    return results
+    return {"array": same(x, jnp.load(run.path("x-file.npy"))), "list": same([x, y], [x2, y2]),
+            "dict": same(mydict, mydict2)}
 
 
-if __name__ == "__main__":
-    main()
+round_trips = arrays(run)
+
+
+# %% [markdown]
+# ## Loading and saving model parameters (5.5.2)
+#
+# The MLP's params go to the checkpoint `mlp.params/`; a second MLP, built from another key, gets them
+# through `nnx.update` (the book's `load_state_dict`). Then
+# $\mathrm{clone}(\mathbf{X}) = \mathrm{net}(\mathbf{X})$ exactly: expect a table of `True`, and five
+# `True` round trips.
+
+
+# %%
+print("\n# Loading and saving model parameters (Orbax)")
+net = MLP(rngs=nnx.Rngs(key_net))
+X = jax.random.normal(key_X, (2, 20))
+Y = net(X)
+params = nnx.to_pure_dict(nnx.state(net, nnx.Param))
+# Orbax refuses to overwrite a checkpoint; this run's folder is ours to replace.
+checkpoint = save_params(run.path("mlp.params"), params, force=True)
+print(f"saved {checkpoint.name}/: an Orbax checkpoint directory")
+clone = MLP(rngs=nnx.Rngs(key_clone))           # a fresh model, with other values
+restored = load_params(checkpoint, like=abstract_params_of(lambda: MLP(rngs=nnx.Rngs(0))))
+nnx.update(clone, restored)                     # the book's clone.load_state_dict(...)
+Y_clone = clone(X)
+print("Y_clone == Y:\n", Y_clone == Y)
+round_trips["mlp_params"] = same(params, nnx.to_pure_dict(nnx.state(clone, nnx.Param)))
+round_trips["mlp_outputs"] = bool((Y_clone == Y).all())
+print("bit-exact round trips:", round_trips)
+
+
+# %% [markdown]
+# ## A checkpoint that does not fit
+#
+# Restoring into a model of another shape (128 hidden units) or another structure (`nnx.Sequential`,
+# whose paths are `layers/0/...`, not `hidden/...`) is refused before any array is read, with a
+# `ValueError` naming the checkpoint and the first difference.
+
+
+# %%
+print("\n# A checkpoint that does not fit the model is refused")
+errors = {}
+others = {"MLP(num_hiddens=128)": lambda: MLP(num_hiddens=128, rngs=nnx.Rngs(0)),
+          "nnx.Sequential(Linear(20, 256), relu, Linear(256, 10))": lambda: nnx.Sequential(
+              nnx.Linear(20, 256, rngs=nnx.Rngs(0)), nnx.relu, nnx.Linear(256, 10, rngs=nnx.Rngs(0)))}
+for name, make in others.items():
+    try:
+        load_params(checkpoint, like=abstract_params_of(make))
+    except ValueError as err:
+        errors[name] = str(err)
+        print(f"{name}: ValueError: {err}")
+
+
+# %% [markdown]
+# ## Results
+
+
+# %%
+results = {"round_trips": round_trips, "mismatch_errors": errors}
+run.finish(results)

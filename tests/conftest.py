@@ -1,7 +1,9 @@
 """Shared test set-up.
 
 * Rank promotion raises, so an (n, 1) vs (n,) broadcast in a loss is an error, not a bug.
-* ``load_script(name)`` imports ``scripts/<name>.py`` so tests call the same ``main``.
+* ``run_script(name, argv)`` runs ``scripts/<name>.py`` as ``python scripts/<name>.py ARGV``
+  would, in this process, and returns its ``results`` (a chapter is top-level notebook
+  cells, no ``main``); ``load_script(name)`` imports a script that still has a ``main``.
 * ``shared_dir(name)`` finds ``../shared/<name>`` beside the checkout: tests skip
   without it, except under CI (``CI`` set), where a missing data set must fail.
 * This folder is on ``sys.path``, so the test modules in its subfolders import
@@ -9,8 +11,10 @@
 """
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
+import runpy
 import sys
 from pathlib import Path
 
@@ -34,6 +38,27 @@ def load_script(name: str):
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def has_main(name: str) -> bool:
+    """Whether ``scripts/<name>.py`` defines a top-level ``main`` (not yet cells)."""
+    tree = ast.parse((SCRIPTS / f"{name}.py").read_text())
+    return any(isinstance(node, ast.FunctionDef) and node.name == "main" for node in tree.body)
+
+
+def run_script(name: str, argv: list[str]):
+    """Run ``scripts/<name>.py`` with ``sys.argv = [path, *argv]`` as ``__main__`` and return its
+    module global ``results``; its SystemExit (bad flags, ``--help``, failures) propagates."""
+    if has_main(name):
+        return load_script(name).main(argv)
+    path = SCRIPTS / f"{name}.py"
+    saved = sys.argv
+    sys.argv = [str(path), *argv]
+    try:
+        namespace = runpy.run_path(str(path), run_name="__main__")
+    finally:
+        sys.argv = saved
+    return namespace["results"]
 
 
 def book_epoch_if(mode: str, net, loss, updater, batch_size: int, **kwargs):

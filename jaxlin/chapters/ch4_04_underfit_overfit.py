@@ -1,14 +1,21 @@
-"""Polynomial regression (D2L 4.4.4): the features xⁱ/i!, the data and a bias-free linear model."""
+"""Polynomial regression (D2L 4.4.4): the features xⁱ/i!, the data, a bias-free linear model,
+its fit with the book's SGD and K-fold cross-validation of it."""
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
 import jax.numpy as jnp
 
 from jaxlin.checks import check_positive_int
+from jaxlin.data.model_selection import k_fold
+from jaxlin.nn.updaters import sgd
+from jaxlin.train.evaluate import evaluate_loss
+from jaxlin.train.fit import fit
 
 Params = dict[str, jax.Array]
+TRUE_W = (5.0, 1.2, -3.4, 5.6)  # y = 5 + 1.2x − 3.4x²/2! + 5.6x³/3! + ε
 
 
 def poly_features(x: jax.Array, max_degree: int) -> jax.Array:
@@ -60,4 +67,30 @@ def mse(y_hat: jax.Array, y: jax.Array) -> jax.Array:
     return (y_hat - y.reshape(y_hat.shape)) ** 2
 
 
-__all__ = ["init_polyreg", "mse", "poly_features", "polynomial_data", "polyreg"]
+
+
+def fit_poly(data, num_features: int, num_epochs: int, *, lr: float, batch_size: int,
+             key_init: jax.Array, key_fit: jax.Array, evals_names=("train", "test"),
+             callback=None):
+    """Train ŷ = Xw on the first ``num_features`` features with the book's SGD and MSE loss."""
+    cut = {name: (X[:, :num_features], y) for name, (X, y) in data.items()}
+    return fit(polyreg, init_polyreg(key_init, num_features), mse, functools.partial(sgd, lr=lr),
+               cut["train"], num_epochs=num_epochs, batch_size=min(batch_size, cut["train"][0].shape[0]),
+               key=key_fit, evals={name: cut[name] for name in evals_names}, eval_loss=mse,
+               callback=callback)
+
+
+def cross_validate(X: jax.Array, y: jax.Array, k: int, num_features: int, num_epochs: int, *,
+                   lr: float, batch_size: int, key_init: jax.Array, key_fit: jax.Array) -> list[float]:
+    """The validation loss of each of the ``k`` folds (trained on the other k − 1)."""
+    losses = []
+    for X_train, y_train, X_valid, y_valid in k_fold(k, X, y):
+        result = fit_poly({"train": (X_train, y_train)}, num_features, num_epochs, lr=lr,
+                          batch_size=batch_size, key_init=key_init, key_fit=key_fit,
+                          evals_names=())
+        losses.append(evaluate_loss(polyreg, result.params, (X_valid[:, :num_features], y_valid), mse))
+    return losses
+
+
+__all__ = ["TRUE_W", "cross_validate", "fit_poly", "init_polyreg", "mse", "poly_features",
+           "polynomial_data", "polyreg"]

@@ -1,49 +1,95 @@
-"""The book's chapter-3 helpers that draw: ``train_ch3`` (train, then the three curves) and
-``predict_ch3`` (test images titled with their true and predicted labels)."""
+"""The book's chapter-3 helpers that draw: ``train_ch3`` (train, the three curves growing
+per epoch) and ``predict_ch3`` (test images titled with their true and predicted labels).
+
+Both take the book's arguments: the ``(train_iter, test_iter)`` of
+``load_data_fashion_mnist`` feed ``train_ch3`` directly; ``params`` and the
+optimizer state are explicit, as JAX needs.
+"""
 from __future__ import annotations
 
+import math
 import os
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
+from jaxlin.checks import check_positive_int
 from jaxlin.data.fashion_mnist import get_fashion_mnist_labels, to_float
-from jaxlin.nn.updaters import Updater
-from jaxlin.run.plot import plot_history, show_images
-from jaxlin.train.epoch import Prepare, identity
-from jaxlin.train.evaluate import Arrays
-from jaxlin.train.fit import FitResult, fit
-from jaxlin.train.step import Loss, Net
+from jaxlin.nn.updaters import Updater, init_opt_state
+from jaxlin.run.animator import Animator
+from jaxlin.run.plot import show_images
+from jaxlin.train.book import train_epoch_ch3
+from jaxlin.train.epoch import summarize
+from jaxlin.train.evaluate import evaluate_accuracy
+from jaxlin.train.fit import DivergenceError
+from jaxlin.train.step import Loss, Net, make_train_step
 
 
-def train_ch3(net: Net, params: Any, train: Arrays, test: Arrays, loss: Loss, num_epochs: int,
-              updater: Updater, *, batch_size: int, key: jax.Array, prepare: Prepare = identity,
-              plot_path: str | os.PathLike | None = None, **kwargs: Any) -> FitResult:
-    """The book's ``train_ch3``: train, then evaluate on ``test`` after every epoch.
+class Trained(NamedTuple):
+    """What ``train_ch3`` returns: ``params, history = train_ch3(...)``."""
+    params: Any
+    history: list[dict[str, float]]
 
-    History records ``epoch``, ``train_loss``, ``train_acc`` and ``test_acc``; with
-    ``plot_path`` the book's three-curve figure is saved there as PNG.
+
+def _batches(data: Any, name: str) -> Iterable:
+    if isinstance(data, tuple):
+        raise TypeError(f"{name} must be an iterable of (X, y) minibatches, e.g. from "
+                        "load_data_fashion_mnist(batch_size, key=...), not a pair of arrays "
+                        "(fit(...) trains on arrays)")
+    return data
+
+
+def train_ch3(net: Net, params: Any, train_iter: Iterable, test_iter: Iterable, loss: Loss,
+              num_epochs: int, updater: Updater, *, plot_path: str | os.PathLike | None = None) -> Trained:
+    """The book's ``train_ch3``: per epoch, ``train_epoch_ch3`` over ``train_iter`` (one jitted
+    step per minibatch), then the accuracy over ``test_iter``.
+
+    History records ``epoch``, ``train_loss``, ``train_acc`` and ``test_acc``. In a Jupyter
+    kernel the three curves are drawn live, one figure updated once per epoch (the book's
+    ``Animator``); with ``plot_path`` the final figure is saved there as PNG. A NaN or
+    infinite loss raises :class:`~jaxlin.train.fit.DivergenceError`; raw uint8 images a
+    ``TypeError`` naming ``to_float``, before any step.
     """
-    result = fit(net, params, loss, updater, train, num_epochs=num_epochs, batch_size=batch_size,
-                 key=key, evals={"test": test}, prepare=prepare, **kwargs)
-    if plot_path is not None:
-        plot_history(result.history, plot_path)
-    return result
+    train_iter, test_iter = _batches(train_iter, "train_iter"), _batches(test_iter, "test_iter")
+    num_epochs = check_positive_int(num_epochs, "num_epochs")
+    step, opt_state = make_train_step(net, loss, updater), init_opt_state(updater, params)
+    animator = Animator(xlabel="epoch", xlim=(1, max(num_epochs, 2)), ylim=(0.3, 0.9), path=plot_path,
+                        legend=("train loss", "train acc", "test acc"))
+    history: list[dict[str, float]] = []
+    try:
+        for epoch in range(1, num_epochs + 1):
+            params, opt_state, sums = train_epoch_ch3(step, params, opt_state, train_iter)
+            record = {"epoch": epoch} | summarize(sums)
+            if not math.isfinite(record["train_loss"]):
+                bad = int(sums["bad_step"])
+                raise DivergenceError(epoch, bad + 1 if bad >= 0 else None, history)
+            record["test_acc"] = evaluate_accuracy(net, params, test_iter)
+            history.append(record)
+            animator.add(epoch, (record["train_loss"], record.get("train_acc"), record["test_acc"]))
+    finally:
+        animator.close()
+    return Trained(params, history)
 
 
-def predict_ch3(net: Any, params: Any, images: jax.Array, labels: jax.Array, n: int = 8,
+def predict_ch3(net: Any, params: Any, images: Any, labels: jax.Array | None = None, n: int = 8,
                 path: str | os.PathLike | None = None) -> list[tuple[str, str]]:
     """The book's ``predict_ch3``: the first ``n`` images titled "true\\npredicted".
 
-    ``images`` are uint8 (N, 28, 28, 1); returns the (true, predicted) text labels.
+    ``predict_ch3(net, params, test_iter)`` takes the first batch of an iterator (as the
+    book does); ``predict_ch3(net, params, images, labels)`` uint8 (N, 28, 28, 1) images.
+    Returns the (true, predicted) text labels; the figure is saved to ``path`` if given.
     """
+    if labels is None:
+        images, labels = next(iter(images))
     images, labels = images[:n], labels[:n]
-    preds = jnp.argmax(net(params, to_float(images)), axis=1)
+    X = to_float(images) if images.dtype == jnp.uint8 else images
+    preds = jnp.argmax(net(params, X), axis=1)
     trues, predicted = get_fashion_mnist_labels(labels), get_fashion_mnist_labels(preds)
     titles = [f"{t}\n{p}" for t, p in zip(trues, predicted)]
     show_images(images, 1, n, titles=titles, scale=1.6, path=path)
     return list(zip(trues, predicted))
 
 
-__all__ = ["predict_ch3", "train_ch3"]
+__all__ = ["Trained", "predict_ch3", "train_ch3"]

@@ -1,10 +1,12 @@
 """The book's plotting functions: each returns its figure and, given a path, saves it as PNG.
 
-Nothing here chooses a matplotlib backend: a notebook shows figures inline, and a
-script without a display gets matplotlib's default (``MPLBACKEND`` overrides it).
+Nothing here chooses a matplotlib backend: a notebook shows figures inline (a saved
+figure as the PNG written), and a script without a display gets matplotlib's default
+(``MPLBACKEND`` overrides it).
 """
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,16 +16,28 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from jaxlin.data.io import atomic_path
+from jaxlin.run.kernel import in_kernel, show_png
 
 
-def savefig(fig: Any, path: str | os.PathLike) -> Path:
-    """Write ``fig`` to ``path`` as PNG atomically and close it."""
+def png_bytes(fig: Any) -> bytes:
+    """``fig`` as PNG (tight layout, 110 dpi): the file a script saves, the image a notebook shows."""
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def savefig(fig: Any, path: str | os.PathLike, *, show: bool = True) -> Path:
+    """Write ``fig`` to ``path`` as PNG atomically and close it; in a Jupyter kernel (with
+    ``show``) the PNG written is also shown inline, once (the closed figure is not drawn again)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
+    if show and in_kernel():
+        show_png(path.read_bytes())
     return path
 
 

@@ -1,11 +1,36 @@
-"""What a script shows and keeps while ``fit`` runs: a progress bar, a line per epoch, the last state."""
+"""What a script shows and keeps while ``fit`` runs: a progress bar, a line per epoch, the last state.
+
+Bars fit the place: a notebook widget in a Jupyter kernel (with ipywidgets, the
+``[notebook]`` extra), a text bar on a terminal, nothing when stderr is a pipe.
+"""
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from tqdm.auto import tqdm
+from tqdm.std import tqdm as text_tqdm
+
+from jaxlin.run.kernel import in_kernel
+
+
+def bar_class() -> tuple[type, bool | None]:
+    """The bar for this place and its ``disable`` default: tqdm's widget in a kernel that has
+    ipywidgets (never tqdm.auto's guess and its warnings), else the text bar, off when
+    stderr is not a terminal (``None``)."""
+    if in_kernel():
+        if importlib.util.find_spec("ipywidgets") is not None:
+            from tqdm.notebook import tqdm as widget_tqdm
+            return widget_tqdm, False
+        return text_tqdm, False
+    return text_tqdm, None
+
+
+def bar(quiet: bool = False, **kwargs: Any) -> Any:
+    """A progress bar (``quiet``: none) of the kind :func:`bar_class` picks."""
+    cls, default = bar_class()
+    return cls(file=sys.stderr, disable=quiet or default, **kwargs)
 
 
 def epoch_line(record: dict[str, float]) -> str:
@@ -29,8 +54,7 @@ class Progress:
         self.history = list(history or [])
         self.epoch, self.params, self.opt_state = len(self.history), None, None
         self.print_lines, self.after_epoch = print_lines, after_epoch
-        self.bar = tqdm(total=num_epochs, initial=self.epoch, desc="epochs", file=sys.stderr,
-                        disable=quiet or None)     # None: off when stderr is not a terminal
+        self.bar = bar(quiet, total=num_epochs, initial=self.epoch, desc="epochs")
 
     def __call__(self, epoch: int, params: Any, opt_state: Any, record: dict[str, float]) -> None:
         self.history.append(record)
@@ -38,7 +62,7 @@ class Progress:
             self.after_epoch(epoch, params, opt_state, self.history)
         self.epoch, self.params, self.opt_state = epoch, params, opt_state
         if self.print_lines:
-            tqdm.write(epoch_line(record))
+            self.bar.write(epoch_line(record))
         self.bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "epoch"})
         self.bar.update()
 
@@ -50,6 +74,5 @@ def batch_bar(quiet: bool = False) -> Callable[[Iterable, int], Iterable]:
     """``BookEpoch``'s ``progress``: a bar over an epoch's minibatches, shown once an epoch
     has taken 3 s (a fast epoch prints nothing) and removed when it ends."""
     def wrap(batches: Iterable, total: int) -> Iterable:
-        return tqdm(batches, total=total, desc="  batches", leave=False, delay=3.0, file=sys.stderr,
-                    disable=quiet or None)
+        return bar(quiet, iterable=batches, total=total, desc="  batches", leave=False, delay=3.0)
     return wrap

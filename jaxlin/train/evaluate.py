@@ -8,7 +8,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxlin.checks import check_classifier_labels, check_positive_int, check_same_length, is_concrete
+from jaxlin.checks import (
+    check_classifier_labels,
+    check_positive_int,
+    check_same_length,
+    check_scaled,
+    is_concrete,
+)
 from jaxlin.train.epoch import Prepare, identity
 from jaxlin.train.step import Loss, Net
 
@@ -22,7 +28,9 @@ def _evaluate_sums(params: Any, X: jax.Array, y: jax.Array, *, net: Net, loss: L
     and mask the padding out, so no example is lost or counted twice."""
 
     def chunk_sums(X, y, mask):
-        y_hat = net(params, prepare(X))
+        X = prepare(X)
+        check_scaled(X)
+        y_hat = net(params, X)
         out = {"n": mask.sum()}
         if loss is not None:
             per_example = loss(y_hat, y).reshape(mask.shape[0], -1).sum(1)

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxlin.checks import check_callable
+from jaxlin.checks import check_callable, check_scaled
 from jaxlin.nn.updaters import Updater, as_transformation
 
 Net = Callable[..., jax.Array]
@@ -61,6 +61,7 @@ def train_step(net: Net, loss: Loss, updater: Updater, *, penalty: Penalty | Non
         return losses.mean() + penalty(params), (y_hat, losses)
 
     def step(params, opt_state, X, y, key=None):
+        check_scaled(X)
         grads, (y_hat, losses) = jax.grad(objective, has_aux=True)(params, X, y, key)
         updates, opt_state = tx.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)

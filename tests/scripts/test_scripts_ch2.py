@@ -8,8 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import load_script
-from helpers import HOUSE_INPUTS, HOUSE_OUTPUTS, LIMITS
+from helpers import HOUSE_INPUTS, HOUSE_OUTPUTS, LIMITS, main_of
 from jaxlin.chapters.ch2_05_autograd import control_flow_f
 
 SCRIPTS = ["ch2_01_ndarray", "ch2_02_data_preprocessing", "ch2_03_linear_algebra",
@@ -22,14 +21,14 @@ def runs(tmp_path_factory):
     out = {}
     for name in SCRIPTS:
         folder = tmp_path_factory.mktemp(name)
-        out[name] = (load_script(name).main(["--out", str(folder), "--seed", "0"]), folder)
+        out[name] = (main_of(name)(["--out", str(folder), "--seed", "0"]), folder)
     return out
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_script_help(name, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        load_script(name).main(["--help"])
+        main_of(name)(["--help"])
     assert exit_info.value.code == 0
     assert "--seed" in capsys.readouterr().out
 

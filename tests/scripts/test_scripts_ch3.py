@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from conftest import load_script
 from helpers import (
     REGRESSIONS,
     SMALL,
@@ -23,7 +22,7 @@ from jaxlin.data.fashion_mnist import get_fashion_mnist_labels
 
 @pytest.mark.parametrize("name", ["ch3_02_linear_regression_scratch", "ch3_03_linear_regression_concise"])
 def test_linear_regression_scripts_meet_the_book(name, tmp_path):
-    results = load_script(name).main(["--out", str(tmp_path)])
+    results = main_of(name)(["--out", str(tmp_path)])
     assert results["history"][-1]["train_loss"] < 1e-4
     assert [h["epoch"] for h in results["history"]] == [1, 2, 3]
     assert np.all(np.abs(results["w_error"]) < 0.01) and abs(results["b_error"]) < 0.01
@@ -43,7 +42,7 @@ def results_with_figures(folder):
 
 def test_ch3_01_script(tmp_path, monkeypatch):
     seen = record_vectorization_loops(monkeypatch)       # the loops' results, checked here
-    returned = load_script("ch3_01_linear_regression").main(
+    returned = main_of("ch3_01_linear_regression")(
         ["--out", str(tmp_path), "--jax-loop-steps", "20", "--repeats", "3", "--num-examples", "200"])
     results = results_with_figures(tmp_path)
     assert set(results["files"]) == {"vectorization.png", "normal.png", "squared_loss_vs_nll.png"}
@@ -64,7 +63,7 @@ def test_ch3_01_script(tmp_path, monkeypatch):
 
 
 def test_ch3_04_script(tmp_path):
-    load_script("ch3_04_softmax_regression").main(["--out", str(tmp_path)])
+    main_of("ch3_04_softmax_regression")(["--out", str(tmp_path)])
     results = results_with_figures(tmp_path)
     assert set(results["files"]) == {"entropy.png", "decision_boundaries.png", "training.png"}
     np.testing.assert_allclose(results["softmax"]["probabilities"], [0.659, 0.242, 0.099], atol=5e-4)
@@ -96,7 +95,7 @@ def test_regression_scripts_are_deterministic(name, tmp_path):
 
 @pytest.mark.data
 def test_ch3_05_image_classification_dataset_script(fashion_mnist, tmp_path):
-    results = load_script("ch3_05_image_classification_dataset").main(
+    results = main_of("ch3_05_image_classification_dataset")(
         ["--out", str(tmp_path), "--batch-size", "1000", "--quiet"])
     saved = results_with_figures(tmp_path)
     assert saved["status"] == "finished" and saved["files"] == ["images.png"]

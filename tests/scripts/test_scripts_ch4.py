@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import load_script
 from helpers import exit_code, main_of
+from jaxlin.chapters import ch4_04_underfit_overfit as ch4_04  # the 4.4 script's helpers
 from jaxlin.chapters.ch4_04_underfit_overfit import polynomial_data
 from jaxlin.data.kaggle_house import DATA_DIR_ENV, LABEL, TEST_FILE, TRAIN_FILE
 
@@ -22,7 +22,7 @@ def results_with_figures(out):
 
 
 def test_mlp_script(tmp_path):
-    results = load_script("ch4_01_mlp").main(["--out", str(tmp_path), "--quiet"])
+    results = main_of("ch4_01_mlp")(["--out", str(tmp_path), "--quiet"])
     assert results_with_figures(tmp_path)["files"] == ["activations.png"]
     relu_row = results["probes"]["relu"]
     assert relu_row["df"] == [0.0, 0.0, 0.0, 1.0, 1.0]
@@ -33,7 +33,7 @@ def test_mlp_script(tmp_path):
 def test_polynomial_book_settings(tmp_path):
     """The book's settings (400/400/1500 epochs, lr 0.01, batch 10); seed 1 (see the report:
     at seed 0 the training x spread is narrow and the x³ coefficient is 0.79 off after 400 epochs)."""
-    results = load_script("ch4_04_underfit_overfit").main(
+    results = main_of("ch4_04_underfit_overfit")(
         ["--out", str(tmp_path), "--folds", "0", "--quiet"])          # the default seed, 1
     saved = results_with_figures(tmp_path)
     assert set(saved["files"]) == {"polynomial_fits.png", "early_stopping.png"}
@@ -51,15 +51,14 @@ def test_polynomial_book_settings(tmp_path):
 
 
 def test_polynomial_cross_validation():
-    script = load_script("ch4_04_underfit_overfit")
-    features, labels = polynomial_data(jax.random.key(0), script.TRUE_W, 40)
-    losses = script.cross_validate(features, labels, 4, 4, 20, lr=0.01, batch_size=10,
+    features, labels = polynomial_data(jax.random.key(0), ch4_04.TRUE_W, 40)
+    losses = ch4_04.cross_validate(features, labels, 4, 4, 20, lr=0.01, batch_size=10,
                                    key_init=jax.random.key(1), key_fit=jax.random.key(2))
     assert len(losses) == 4 and all(np.isfinite(losses))
 
 
 def test_polynomial_bad_input(tmp_path):
-    main = load_script("ch4_04_underfit_overfit").main
+    main = main_of("ch4_04_underfit_overfit")
     with pytest.raises(ValueError, match="patience"):
         main(["--out", str(tmp_path), "--patience", "0"])
     with pytest.raises(ValueError, match="--folds"):
@@ -71,7 +70,7 @@ def test_polynomial_bad_input(tmp_path):
 
 @pytest.mark.parametrize("impl", ["scratch", "concise"])
 def test_weight_decay_book_settings(tmp_path, impl):
-    results = load_script("ch4_05_weight_decay").main(["--out", str(tmp_path), "--impl", impl, "--quiet"])
+    results = main_of("ch4_05_weight_decay")(["--out", str(tmp_path), "--impl", impl, "--quiet"])
     results_with_figures(tmp_path)
     runs = results["runs"]
     free, decayed = runs["L2 λ=0"], runs["L2 λ=3"]
@@ -80,7 +79,7 @@ def test_weight_decay_book_settings(tmp_path, impl):
 
 
 def test_weight_decay_l1(tmp_path):
-    results = load_script("ch4_05_weight_decay").main(
+    results = main_of("ch4_05_weight_decay")(
         ["--out", str(tmp_path), "--penalty", "l1", "--lambdas", "3", "--impl", "concise", "--quiet"])
     runs = results["runs"]
     assert set(runs) == {"L1 λ=3", "L1-PROXIMAL λ=3", "L2 λ=3"}
@@ -90,7 +89,7 @@ def test_weight_decay_l1(tmp_path):
 
 
 def test_weight_decay_bad_input(tmp_path):
-    main = load_script("ch4_05_weight_decay").main
+    main = main_of("ch4_05_weight_decay")
     with pytest.raises(SystemExit) as exit_info:
         main(["--out", str(tmp_path), "--impl", "sklearn"])
     assert exit_info.value.code == 2
@@ -99,7 +98,7 @@ def test_weight_decay_bad_input(tmp_path):
 
 
 def test_numerical_stability_script(tmp_path):
-    results = load_script("ch4_08_numerical_stability_and_init").main(["--out", str(tmp_path), "--quiet"])
+    results = main_of("ch4_08_numerical_stability_and_init")(["--out", str(tmp_path), "--quiet"])
     assert set(results_with_figures(tmp_path)["files"]) == {
         "sigmoid_gradient.png", "activation_variance.png", "standardization.png"}
     assert results["sigmoid_grad"]["0"] == pytest.approx(0.25) and results["sigmoid_grad"]["8"] < 1e-3
@@ -117,10 +116,10 @@ def test_numerical_stability_script(tmp_path):
 @pytest.fixture(scope="module")
 def kaggle_runs(house_dir, tmp_path_factory):
     """Both models at the book's settings (k = 5, 100 epochs, batch 64)."""
-    script = load_script("ch4_10_kaggle_house_price")
+    main = main_of("ch4_10_kaggle_house_price")
     data = ["--train-csv", str(house_dir / TRAIN_FILE), "--test-csv", str(house_dir / TEST_FILE), "--quiet"]
     out = {m: tmp_path_factory.mktemp(m) for m in ("linear", "mlp")}
-    return {m: (script.main([*data, "--model", m, "--out", str(out[m])]), out[m]) for m in out}
+    return {m: (main([*data, "--model", m, "--out", str(out[m])]), out[m]) for m in out}
 
 
 def test_kaggle_linear_model_reaches_the_books_error(kaggle_runs):
@@ -151,8 +150,8 @@ def test_kaggle_submission(kaggle_runs, house, model):
 
 
 def test_shift_weighting_lowers_the_target_error(tmp_path):
-    script = load_script("ch4_09_environment_and_distribution_shift")
-    results = script.main(["--out", str(tmp_path), "--quiet"])
+    main = main_of("ch4_09_environment_and_distribution_shift")
+    results = main(["--out", str(tmp_path), "--quiet"])
     assert results["weighted_target_error"] < results["unweighted_target_error"]
     assert results["weighted_target_error"] < 0.2 < 0.4 < results["unweighted_target_error"]
     assert results["domain_classifier"]["mean_abs_log_ratio_error"] < 0.3   # h ≈ the true log p/q
@@ -165,7 +164,7 @@ def test_shift_weighting_lowers_the_target_error(tmp_path):
 @pytest.mark.parametrize("name", ["ch4_09_environment_and_distribution_shift", "ch4_10_kaggle_house_price"])
 def test_scripts_have_help(name, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        load_script(name).main(["--help"])
+        main_of(name)(["--help"])
     assert exit_info.value.code == 0
     assert "--seed" in capsys.readouterr().out
 
@@ -174,9 +173,9 @@ def test_scripts_have_help(name, capsys):
 def test_kaggle_script_exits_2_on_a_csv_without_label(house, house_dir, tmp_path, capsys):
     bad = tmp_path / "no_label.csv"
     house.train.drop(columns=[LABEL]).to_csv(bad, index=False)
-    script = load_script("ch4_10_kaggle_house_price")
+    main = main_of("ch4_10_kaggle_house_price")
     with pytest.raises(SystemExit) as exit_info:
-        script.main(["--train-csv", str(bad), "--test-csv", str(house_dir / TEST_FILE),
+        main(["--train-csv", str(bad), "--test-csv", str(house_dir / TEST_FILE),
                      "--out", str(tmp_path / "run")])
     assert exit_info.value.code == 2 and "SalePrice" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
@@ -185,7 +184,7 @@ def test_kaggle_script_exits_2_on_a_csv_without_label(house, house_dir, tmp_path
 def test_kaggle_script_without_data_says_how_to_provide_it(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv(DATA_DIR_ENV, raising=False)
     with pytest.raises(SystemExit) as exit_info:
-        load_script("ch4_10_kaggle_house_price").main(["--out", str(tmp_path / "run")])
+        main_of("ch4_10_kaggle_house_price")(["--out", str(tmp_path / "run")])
     assert exit_info.value.code == 2 and DATA_DIR_ENV in capsys.readouterr().err
 
 
