@@ -23,7 +23,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from conftest import load_script
+from conftest import run_script
 
 # ------------------------------------------------------------------ toy data
 
@@ -69,11 +69,12 @@ SMALL = {"ch3_02_linear_regression_scratch": ["--epochs", "2", "--num-examples",
 
 
 def main_of(name: str):
-    return load_script(name).main
+    """``main_of(name)(argv)`` runs ``scripts/<name>.py ARGV`` in this process and returns its results."""
+    return functools.partial(run_script, name)
 
 
-def read_results(out: Path) -> dict:
-    return json.loads((out / "results.json").read_text())
+def read_results(out: Path, name: str = "results.json") -> dict:
+    return json.loads((out / name).read_text())
 
 
 def exit_code(main, argv: list[str]) -> int:
@@ -91,10 +92,15 @@ class Terminal(io.StringIO):
 
 # ------------------------------------------------------------------ checkpoints and results
 
-def checkpoint_arrays(path: Path) -> dict[str, np.ndarray]:
-    """Every array of a checkpoint file, read without pickle."""
-    with np.load(path, allow_pickle=False) as npz:
-        return {k: npz[k] for k in npz.files}
+def checkpoint_arrays(folder: Path, epoch: int | None = None) -> dict[str, np.ndarray]:
+    """Every array of step ``epoch`` (default: the latest) of an Orbax checkpoint folder, read
+    with plain Orbax (no jaxlin), keyed by its path in the tree."""
+    import orbax.checkpoint as ocp
+    with ocp.CheckpointManager(folder) as manager:
+        step = manager.latest_step() if epoch is None else epoch
+        state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))["state"]
+    return {jax.tree_util.keystr(path): np.asarray(leaf)
+            for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]}
 
 
 def assert_same_arrays(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:

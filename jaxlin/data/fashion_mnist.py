@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import math
 import os
+import sys
+import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -21,9 +23,12 @@ from jaxlin.checks import check_batch_size, check_image_arrays, check_images, ch
 from jaxlin.data.fashion_mnist_sources import (
     NAME,
     ChecksumError,
+    DamagedData,
     FashionMNISTNotFound,
     default_data_dir,
+    find_source,
     prepare,
+    quiet_libraries,
 )
 from jaxlin.data.io import atomic_path
 from jaxlin.train.epoch import shuffle
@@ -48,25 +53,51 @@ def _cache_path(data_dir: Path) -> Path | None:
 
 
 def _read_cache(path: Path | None) -> dict[str, np.ndarray] | None:
+    """The cached arrays, or None when there is no cache or it is damaged (then it is rebuilt).
+
+    Reading every member whole makes ``zipfile`` verify its CRC-32: a flipped byte or a
+    truncated file is caught here, and the arrays are checked for shape, dtype and labels.
+    """
     if path is None or not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in ("train_images", "train_labels", "test_images", "test_labels")}
-    except (OSError, ValueError, KeyError):
-        return None   # a damaged cache is rebuilt from TFDS
+            arrays = {k: npz[k] for k in FashionMNIST._fields}
+        check_image_arrays(arrays, NUM_CLASSES, (28, 28, 1), "Fashion-MNIST")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        print(f"note: {path} is damaged ({err}); rebuilding it from TFDS's copy", file=sys.stderr)
+        return None
     return arrays
 
 
+def _write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write the cache; one that cannot be written (read-only folder, full disk) is skipped."""
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+    except OSError as err:
+        print(f"note: cannot write jaxlin's array cache {path} ({err.strerror or err}); the next run "
+              f"reads TFDS's copy again (a few seconds more)", file=sys.stderr)
+
+
 def _read_tfds(data_dir: Path) -> dict[str, np.ndarray]:
-    import tensorflow_datasets as tfds
-    builder = tfds.builder(NAME, data_dir=str(data_dir))
-    arrays = {}
-    for split in ("train", "test"):
-        ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
-        images, labels = zip(*tfds.as_numpy(ds.batch(10_000)))
-        arrays[f"{split}_images"] = np.concatenate(images).astype(np.uint8)
-        arrays[f"{split}_labels"] = np.concatenate(labels).astype(np.int32)
+    """Decode TFDS's prepared records; a damaged record names the folder and how to re-prepare."""
+    with quiet_libraries(data_dir / "jaxlin-prepare.log"):
+        import tensorflow as tf
+        import tensorflow_datasets as tfds
+        builder = tfds.builder(NAME, data_dir=str(data_dir))
+        arrays = {}
+        for split in ("train", "test"):
+            ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+            try:
+                images, labels = zip(*tfds.as_numpy(ds.batch(10_000)))
+            except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as err:
+                folder = Path(builder.data_dir)
+                raise DamagedData(f"TFDS's prepared {split} records in {folder} are damaged "
+                                  f"({err.message.splitlines()[0][:120]}): delete {folder} and run "
+                                  f"again to prepare it anew") from None
+            arrays[f"{split}_images"] = np.concatenate(images).astype(np.uint8)
+            arrays[f"{split}_labels"] = np.concatenate(labels).astype(np.int32)
     return arrays
 
 
@@ -78,14 +109,17 @@ def load_fashion_mnist_arrays(*, data_dir: str | os.PathLike | None = None,
     caches the decoded arrays beside it; later calls read the cache in well under a second.
     """
     data_dir = default_data_dir(data_dir)
+    if data_dir.exists() and not data_dir.is_dir():
+        raise FashionMNISTNotFound(f"data_dir={data_dir} is a file, not a folder")
+    if fashion_mnist_dir is not None:
+        find_source(fashion_mnist_dir)          # a folder given must exist, prepared copy or not
     cached = _read_cache(_cache_path(data_dir))
     if cached is None:
         prepare(data_dir, fashion_mnist_dir)
     arrays = _read_tfds(data_dir) if cached is None else cached
     check_image_arrays(arrays, NUM_CLASSES, (28, 28, 1), "Fashion-MNIST")
     if cached is None and (cache := _cache_path(data_dir)) is not None:
-        with atomic_path(cache) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+        _write_cache(cache, arrays)
     return FashionMNIST(*(jnp.asarray(arrays[k]) for k in FashionMNIST._fields))
 
 
@@ -164,5 +198,16 @@ def get_fashion_mnist_labels(labels: Sequence[int] | jax.Array) -> list[str]:
     return [TEXT_LABELS[int(i)] for i in labels]
 
 
-__all__ = ["Batches", "ChecksumError", "FashionMNIST", "FashionMNISTNotFound", "NUM_CLASSES", "TEXT_LABELS",
-           "get_fashion_mnist_labels", "load_data_fashion_mnist", "load_fashion_mnist_arrays", "to_float"]
+__all__ = [
+    "NUM_CLASSES",
+    "TEXT_LABELS",
+    "Batches",
+    "ChecksumError",
+    "DamagedData",
+    "FashionMNIST",
+    "FashionMNISTNotFound",
+    "get_fashion_mnist_labels",
+    "load_data_fashion_mnist",
+    "load_fashion_mnist_arrays",
+    "to_float",
+]

@@ -11,12 +11,14 @@ reachable. Otherwise :class:`FashionMNISTNotFound` lists these ways to get the d
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import hashlib
 import os
 import shutil
 import socket
 import struct
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -36,6 +38,10 @@ class FashionMNISTNotFound(FileNotFoundError):
 
 class ChecksumError(ValueError):
     """A local Fashion-MNIST file does not match TFDS's registered checksum."""
+
+
+class DamagedData(ValueError):
+    """TFDS's prepared copy cannot be read."""
 
 
 def default_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
@@ -144,18 +150,71 @@ def not_found_message(data_dir: Path) -> str:
             "  4. point --data-dir / TFDS_DATA_DIR at a folder where TFDS already prepared fashion_mnist.")
 
 
+@contextlib.contextmanager
+def quiet_libraries(log: Path) -> Iterator[None]:
+    """Send what TensorFlow, TFDS and absl write to the terminal (file descriptors 1 and 2: C++
+    logs, progress bars with escape codes) into ``log`` instead, for the duration."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        with open(log, "ab") as sink:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                for stream in (sys.stdout, sys.stderr):
+                    stream.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        for fd in saved:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def preparation_lock(data_dir: Path) -> Iterator[None]:
+    """One process at a time prepares ``data_dir``; the lock dies with its process (``flock``).
+
+    Inside it, what a killed preparation left is cleared: jaxlin's temporary source folders,
+    TFDS's ``incomplete`` folders and half-written array caches.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / ".jaxlin-prepare.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        leftovers = [*(data_dir / "downloads" / "manual").glob("jaxlin-fashion-mnist-*"),
+                     *(data_dir / NAME).glob("*incomplete*"), *(data_dir / "jaxlin-cache").glob(".*.tmp")]
+        for path in leftovers:
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        yield
+
+
 def prepare(data_dir: Path, fashion_mnist_dir: str | os.PathLike | None = None) -> None:
-    """Make sure TFDS has ``fashion_mnist`` prepared in ``data_dir`` (offline when possible)."""
-    import tensorflow_datasets as tfds
-    builder = tfds.builder(NAME, data_dir=str(data_dir))
-    if builder.is_prepared():
-        return
+    """Make sure TFDS has ``fashion_mnist`` prepared in ``data_dir`` (offline when possible).
+
+    Prints one line of its own; the libraries' output goes to ``data_dir/jaxlin-prepare.log``.
+    """
+    log = data_dir / "jaxlin-prepare.log"
     source = find_source(fashion_mnist_dir)
-    if source is not None:
-        with manual_dir(source, data_dir / "downloads" / "manual") as folder:
-            config = tfds.download.DownloadConfig(manual_dir=str(folder))
-            builder.download_and_prepare(download_config=config)
-        return
-    if not _internet_reachable():
-        raise FashionMNISTNotFound(not_found_message(data_dir))
-    builder.download_and_prepare()
+    with preparation_lock(data_dir):
+        with quiet_libraries(log):
+            import tensorflow_datasets as tfds
+            builder = tfds.builder(NAME, data_dir=str(data_dir))
+            if builder.is_prepared():
+                return
+            if source is None and not _internet_reachable():
+                raise FashionMNISTNotFound(not_found_message(data_dir))
+        print(f"preparing Fashion-MNIST once, from {source or 'the internet'} into {data_dir / NAME} "
+              f"(about a minute; 38 MB there and a 53 MB array cache; TFDS's messages go to {log})",
+              file=sys.stderr, flush=True)
+        with quiet_libraries(log):
+            if source is None:
+                builder.download_and_prepare()
+                return
+            with manual_dir(source, data_dir / "downloads" / "manual") as folder:
+                builder.download_and_prepare(
+                    download_config=tfds.download.DownloadConfig(manual_dir=str(folder)))
+        for name in _url_infos():     # TFDS's decompressed copies (53 MB): not needed once prepared
+            (data_dir / "downloads" / "extracted" / f"GZIP.{name}").unlink(missing_ok=True)

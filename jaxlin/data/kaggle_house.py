@@ -161,7 +161,7 @@ def fit_preprocessing(*frames: pd.DataFrame) -> Preprocessing:
     numeric = list(stacked.select_dtypes(include="number").columns)
     mean = stacked[numeric].mean()
     std = stacked[numeric].std().replace(0.0, 1.0).fillna(1.0)
-    categories = {c: tuple(sorted(str(v) for v in stacked[c].dropna().unique()))
+    categories = {c: tuple(sorted({str(v) for v in stacked[c].dropna().unique()}))
                   for c in columns if c not in set(numeric)}
     return Preprocessing(tuple(columns), {c: float(mean[c]) for c in numeric},
                          {c: float(std[c]) for c in numeric}, categories)
@@ -204,22 +204,73 @@ class HouseData(NamedTuple):
     test_ids: np.ndarray         # (n_test,)
 
 
+def same_features(first: pd.DataFrame, second: pd.DataFrame, first_source: str, second_source: str) -> None:
+    """Raise ``ValueError`` naming the columns only one of the two frames has, and which."""
+    only_first = [c for c in first.columns if c not in set(second.columns)]
+    only_second = [c for c in second.columns if c not in set(first.columns)]
+    if only_first or only_second:
+        raise ValueError(f"{first_source} and {second_source} have different feature columns: only in "
+                         f"{first_source}: {_short(only_first) if only_first else 'none'}; only in "
+                         f"{second_source}: {_short(only_second) if only_second else 'none'}")
+
+
+def _text_in(column: pd.Series) -> tuple[int, int, int | None]:
+    """(numbers, texts, line of the first text) among a column's non-missing values."""
+    values = column.dropna()
+    if pd.api.types.is_numeric_dtype(values):
+        return len(values), 0, None
+    text = pd.to_numeric(values, errors="coerce").isna()
+    first = int(values.index[text.to_numpy()][0]) + 2 if text.any() else None   # line 1: the header
+    return int((~text).sum()), int(text.sum()), first
+
+
+def check_numeric_columns(frames: Mapping[str, pd.DataFrame]) -> None:
+    """A column of numbers must not hold text: one of numbers with a few words in it, or numeric
+    in one file and text in another, raises ``ValueError`` naming the column, file and line
+    (one-hot encoding it instead would turn every distinct number into a feature)."""
+    for column in next(iter(frames.values())).columns:
+        counts = {source: _text_in(frame[column]) for source, frame in frames.items()}
+        numbers = sum(n for n, _, _ in counts.values())
+        texts = sum(t for _, t, _ in counts.values())
+        if 0 < texts < numbers:
+            source, (_, _, line) = next((s, c) for s, c in counts.items() if c[1])
+            value = frames[source][column].loc[line - 2]
+            raise ValueError(f"{source}, line {line}: column {column!r} holds numbers but also the text "
+                             f"{value!r}: correct it, or leave it empty (NA) for a missing value")
+
+
 def load_house_data(train_csv: str | os.PathLike, test_csv: str | os.PathLike) -> HouseData:
     """Read both CSVs and preprocess them as the book does (fitted over train + test features).
 
-    Raises ``ValueError`` naming the columns when the training CSV has no
-    ``SalePrice``, the test CSV no ``Id``, or the two feature sets differ.
+    Raises ``ValueError`` naming the file (and column, line) when one has no rows, the
+    training CSV has no ``SalePrice``, the test CSV no ``Id``, the two feature sets
+    differ, or a column of numbers holds text.
     """
     train_df, test_df = read_house_csv(train_csv), read_house_csv(test_csv)
+    for df, source in ((train_df, train_csv), (test_df, test_csv)):
+        if len(df) == 0:
+            raise ValueError(f"{source} has a header but no rows")
     features, labels = training_data(train_df, str(train_csv))
     test_features, ids = prediction_data(test_df, str(test_csv))
-    check_columns(list(features.columns), test_features.columns, str(test_csv))
+    same_features(features, test_features, str(train_csv), str(test_csv))
+    check_numeric_columns({str(train_csv): features, str(test_csv): test_features[features.columns]})
     prep = fit_preprocessing(features, test_features)
     return HouseData(train_df, test_df, prep, transform(prep, features, str(train_csv)), labels,
                      transform(prep, test_features, str(test_csv)), ids)
 
 
 __all__ = [
-    "DATA_DIR_ENV", "HouseData", "Preprocessing", "check_columns", "find_csvs", "fit_preprocessing",
-    "load_house_data", "prediction_data", "read_house_csv", "training_data", "transform",
+    "DATA_DIR_ENV",
+    "HouseData",
+    "Preprocessing",
+    "check_columns",
+    "check_numeric_columns",
+    "find_csvs",
+    "fit_preprocessing",
+    "load_house_data",
+    "prediction_data",
+    "read_house_csv",
+    "same_features",
+    "training_data",
+    "transform",
 ]

@@ -1,25 +1,28 @@
-"""Checkpoints: params, optimizer state, epoch, PRNG key and history after every epoch.
+"""Checkpoints through Orbax: one step per finished epoch in a ``CheckpointManager`` folder.
 
-Each checkpoint is one ``.npz`` written by :func:`jaxlin.data.io.save_pytree` (no
-pickle; temporary file then rename), so a crash mid-write never leaves a half
-file that a later ``--resume`` would load: only complete ``ckpt_NNNNN.npz`` files
-count. The newest two are kept, and the file just saved is always the latest.
+Step ``e`` of the folder holds two items: ``state`` (params, optimizer state and the
+run's PRNG key data, as an Orbax pytree of arrays) and ``meta`` (JSON: our format
+name, the epoch, the history and the run's settings). No pickle anywhere, and plain
+``orbax.checkpoint`` reads it without jaxlin::
+
+    ocp.CheckpointManager(folder).restore(ocp.CheckpointManager(folder).latest_step())
+
+Orbax writes a step into a temporary folder and renames it when complete, so a crash
+mid-write never leaves a step that a later ``--resume`` would load. The newest two
+steps are kept, and a step is never saved over a later one.
 """
 from __future__ import annotations
 
-import json
 import os
-import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 
-from jaxlin.data.io import load_pytree, match_like, save_pytree
+from jaxlin.data.io import match_like
 
-PATTERN = re.compile(r"^ckpt_(\d+)\.npz$")
-PARTIAL = re.compile(r"^\.ckpt_\d+\.npz\..*\.tmp$")   # left by a process killed mid-write
+FORMAT = "jaxlin checkpoint 1"
 
 
 class Checkpoint(NamedTuple):
@@ -28,59 +31,104 @@ class Checkpoint(NamedTuple):
     opt_state: Any
     key: jax.Array
     history: list[dict[str, float]]
+    config: dict[str, Any]
 
 
-def checkpoint_path(directory: str | os.PathLike, epoch: int) -> Path:
-    return Path(directory) / f"ckpt_{epoch:05d}.npz"
+def _manager(directory: str | os.PathLike, *, keep: int = 2, writing: bool = False):
+    # Orbax takes ~2 s to import: only runs that checkpoint pay for it.
+    import orbax.checkpoint as ocp
+    options = ocp.CheckpointManagerOptions(
+        preservation_policy=ocp.checkpoint_managers.LatestN(n=keep), create=writing,
+        cleanup_tmp_directories=writing,        # a step left half-written by a killed process
+        enable_async_checkpointing=False)      # a step is on disk when save returns (Ctrl-C, exit)
+    return ocp.CheckpointManager(Path(directory).absolute(), options=options)
+
+
+def latest_checkpoint(directory: str | os.PathLike) -> int | None:
+    """The newest epoch saved in ``directory`` (an Orbax step), or None when there is none."""
+    directory = Path(directory)
+    if not directory.is_dir() or not any(p.name.isdigit() for p in directory.iterdir()):
+        return None
+    with _manager(directory) as manager:
+        return manager.latest_step()
 
 
 def save_checkpoint(directory: str | os.PathLike, epoch: int, params: Any, opt_state: Any,
-                    key: jax.Array, history: list[dict[str, float]], keep: int = 2) -> Path:
-    """Atomically write the state after ``epoch``, then delete all but the newest ``keep``.
+                    key: jax.Array, history: list[dict[str, float]], *,
+                    config: dict[str, Any] | None = None, keep: int = 2) -> Path:
+    """Save the state after ``epoch`` as step ``epoch`` of ``directory``; keep the newest ``keep``.
 
-    Checkpoints of later epochs (an abandoned longer run, or one resumed from an
-    earlier epoch) are deleted too, so :func:`latest_checkpoint` returns this one;
-    so are temporary files left by a process killed while writing.
+    Refuses (``ValueError``) an epoch at or before the latest one saved there: an earlier
+    state never replaces a later one.
     """
+    import orbax.checkpoint as ocp
     epoch = int(epoch)
     if epoch < 0:
         raise ValueError(f"epoch must be an integer >= 0, got {epoch}")
-    tree = {"params": params, "opt_state": opt_state, "epoch": np.asarray(epoch),
-            "key": jax.random.key_data(key), "history": np.asarray(json.dumps(history))}
-    path = save_pytree(checkpoint_path(directory, epoch), tree)
-    earlier = sorted(e for e in _epochs(directory) if e <= epoch)
-    stale = [e for e in _epochs(directory) if e > epoch] + earlier[:-max(1, keep)]
-    for old in stale:
-        checkpoint_path(directory, old).unlink(missing_ok=True)
-    for leftover in Path(directory).iterdir():
-        if PARTIAL.match(leftover.name):
-            leftover.unlink(missing_ok=True)
-    return path
+    latest = latest_checkpoint(directory)
+    if latest is not None and epoch <= latest:
+        raise ValueError(f"{directory} already holds the checkpoint of epoch {latest}; "
+                         f"epoch {epoch} would not be the latest")
+    state = {"params": params, "opt_state": opt_state, "key": jax.random.key_data(key)}
+    meta = {"format": FORMAT, "epoch": epoch, "history": history, "config": config or {}}
+    with _manager(directory, keep=keep, writing=True) as manager:
+        manager.save(epoch, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                                    meta=ocp.args.JsonSave(meta)))
+    return Path(directory) / str(epoch)
 
 
-def _epochs(directory: str | os.PathLike) -> list[int]:
-    directory = Path(directory)
-    if not directory.is_dir():
-        return []
-    return [int(m.group(1)) for p in directory.iterdir() if (m := PATTERN.match(p.name))]
+def load_checkpoint(directory: str | os.PathLike, params_like: Any, opt_state_like: Any, *,
+                    epoch: int | None = None) -> Checkpoint:
+    """Restore step ``epoch`` (default: the latest) of ``directory`` as this model's state.
 
-
-def latest_checkpoint(directory: str | os.PathLike) -> Path | None:
-    """The newest checkpoint file in ``directory``, or None."""
-    epochs = _epochs(directory)
-    return checkpoint_path(directory, max(epochs)) if epochs else None
-
-
-def load_checkpoint(path: str | os.PathLike, params_like: Any, opt_state_like: Any) -> Checkpoint:
-    """Read a checkpoint and check it against the model's params and optimizer state.
-
-    A damaged file or one that does not fit the model raises ``ValueError`` naming the path.
+    A folder without one, a foreign or damaged checkpoint, or one that does not fit
+    the model's params or optimizer state raises ``ValueError`` naming the folder.
     """
-    tree = load_pytree(path)           # a damaged or truncated file: ValueError naming it
+    meta = read_meta(directory, epoch)
+    epoch, source = meta["epoch"], f"{Path(directory) / str(meta['epoch'])}"
+    params = match_like(_restore(directory, epoch, source, "state")["params"], params_like,
+                        f"{source} (params)")
+    like = {"params": params, "opt_state": opt_state_like, "key": np.zeros(2, np.uint32)}
     try:
-        params = match_like(tree["params"], params_like, f"{path} (params)")
-        opt_state = match_like(tree["opt_state"], opt_state_like, f"{path} (optimizer state)")
-        key = jax.random.wrap_key_data(np.asarray(tree["key"]))
-        return Checkpoint(int(tree["epoch"]), params, opt_state, key, json.loads(str(tree["history"])))
-    except (KeyError, TypeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path} is not a jaxlin checkpoint: {err}") from None
+        state = _restore(directory, epoch, source, "state", like)
+    except ValueError:
+        raise ValueError(f"{source}: its optimizer state does not fit this updater's (was it "
+                         f"saved with another optimizer?)") from None
+    return Checkpoint(epoch, params, state["opt_state"],
+                      jax.random.wrap_key_data(np.asarray(state["key"])), meta["history"],
+                      meta.get("config", {}))
+
+
+def read_meta(directory: str | os.PathLike, epoch: int | None = None) -> dict[str, Any]:
+    """The ``meta`` item of step ``epoch`` (default: the latest): format, epoch, history, config.
+
+    ``ValueError`` naming the folder when there is no step or it is not a jaxlin checkpoint.
+    """
+    epoch = latest_checkpoint(directory) if epoch is None else epoch
+    if epoch is None:
+        raise ValueError(f"{directory} holds no checkpoint")
+    source = f"{Path(directory) / str(epoch)}"
+    meta = _restore(directory, epoch, source, "meta")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("epoch") != epoch:
+        raise ValueError(f"{source} is not a jaxlin checkpoint (no '{FORMAT}' in its meta item)")
+    return meta
+
+
+def _restore(directory: str | os.PathLike, epoch: int, source: str, item: str,
+             like: Any = None) -> Any:
+    """One item of one step; Orbax's many error types become one ``ValueError``."""
+    import orbax.checkpoint as ocp
+    args = (ocp.args.JsonRestore() if item == "meta" else
+            ocp.args.StandardRestore(None if like is None else jax.tree.map(_abstract, like)))
+    try:
+        with _manager(directory) as manager:
+            return manager.restore(epoch, args=ocp.args.Composite(**{item: args}))[item]
+    except Exception as err:   # noqa: BLE001  (tensorstore, JSON, Orbax and OS errors alike)
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{source}: cannot read its {item!r} item (damaged, or not written by "
+                         f"Orbax: {first[:160]})") from None
+
+
+def _abstract(leaf: Any) -> jax.ShapeDtypeStruct:
+    dtype = leaf.dtype if hasattr(leaf, "dtype") else np.result_type(leaf)   # an array or a number
+    return jax.ShapeDtypeStruct(np.shape(leaf), dtype)

@@ -1,19 +1,22 @@
 """What every script shares: the common flags, the output folder and ``results.json``.
 
-A script is ``main(argv=None)``: ``parser = make_parser(...)``, ``args = parser.parse_args(argv)``,
-``run = Run(args, __file__)``, then ``run.path("figure.png")`` for each PNG and
-``run.finish(results)`` to write ``results.json`` atomically.
+A script (also a notebook) starts ``parser = make_parser(...)``, ``args = parser.parse_args()``
+(in a Jupyter kernel: the words of ``$JAXLIN_ARGS``), ``run = Run(args, "<script name>")``,
+then ``run.path("figure.png")`` for each PNG and ``run.finish(results)`` to write
+``results.json`` atomically.
 """
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
-import json
 import math
 import os
 import platform
 import shlex
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,9 +26,9 @@ import jax
 import numpy as np
 
 from jaxlin.data.io import write_json
+from jaxlin.run.kernel import in_kernel, kernel_argv
+from jaxlin.run.outputs import RESULTS, Busy, Outputs, finished_run
 from jaxlin.train.fit import DivergenceError
-
-RESULTS = "results.json"
 
 
 def positive_int(text: str) -> int:
@@ -72,7 +75,11 @@ class Parser(argparse.ArgumentParser):
         self.checks.append(check)
 
     def parse_args(self, args: Any = None, namespace: Any = None) -> argparse.Namespace:
-        argv = list(sys.argv[1:] if args is None else args)
+        """Parse ``args``; by default ``sys.argv[1:]`` in a script and, in a Jupyter kernel
+        (whose argv is the kernel's own), the words of ``$JAXLIN_ARGS`` (none: the defaults)."""
+        if args is None:
+            args = kernel_argv() if in_kernel() else sys.argv[1:]
+        argv = list(args)
         parsed = super().parse_args(argv, namespace)
         for check in self.checks:
             problem = check(parsed)
@@ -113,58 +120,78 @@ def environment() -> dict[str, Any]:
 class Run:
     """One script run: its output folder, the files it writes and its ``results.json``.
 
-    A folder that holds an earlier run's outputs is not silently mixed with this
-    one: the files that run listed in its ``results.json`` are removed first, and
-    the script says so. ``results.json`` records ``status``: ``finished``,
-    ``diverged`` or ``failed`` (exit status 1), or ``interrupted`` (Ctrl-C, exit status 130).
+    The folder is locked for the run (a second run into it is refused) and the files
+    are built aside (:mod:`jaxlin.run.outputs`) and put in place by :meth:`finish`,
+    replacing the previous run's. ``results.json`` records ``status``: ``finished``,
+    ``diverged`` or ``failed`` (exit status 1), ``interrupted`` (Ctrl-C: 130; SIGTERM:
+    143). A run that does not finish never replaces a finished one: its record goes
+    beside it, as ``results.<status>.json``.
     """
 
     def __init__(self, args: argparse.Namespace, script: str | os.PathLike):
-        self.script = Path(script)
+        """``script``: the script's name (``"ch3_06_softmax_regression_scratch"``; a notebook
+        has no ``__file__``) or its path."""
+        self.script = script_path(script)
         stem = self.script.stem
-        self.out = Path(args.out) if args.out is not None else Path("runs") / stem
+        self.out = Path(args.out) if args.out is not None else runs_folder(self.script) / stem
         self.args = args
         self.files: list[str] = []
         self.started = time.perf_counter()
         self.results: dict[str, Any] = {"script": stem, "args": _args_dict(args),
                                         "environment": environment()}
-        self._clear_previous()
-        self.out.mkdir(parents=True, exist_ok=True)
-
-    def _clear_previous(self) -> None:
-        previous = self.out / RESULTS
-        if not previous.is_file():
-            return
         try:
-            files = json.loads(previous.read_text()).get("files", [])
-        except (OSError, ValueError):
-            files = []
-        removed = 0
-        for name in files:
-            path = self.out / name
-            if path.is_file() and path.resolve().parent == self.out.resolve():
-                path.unlink()
-                removed += 1
-        previous.unlink()
-        print(f"note: replaced the previous run in {self.out} ({removed} files removed)", file=sys.stderr)
+            self.outputs = Outputs(self.out)
+        except (ValueError, Busy) as err:
+            self.usage_error(str(err))
+        atexit.register(self.outputs.close)
+        self.terminated = False
+        if threading.current_thread() is threading.main_thread() and not in_kernel():
+            signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _on_sigterm(self, signum: int, frame: Any) -> None:
+        # What schedulers and `timeout` send: end as Ctrl-C does (the last finished epoch
+        # is saved), but with the status 128 + 15 that says SIGTERM.
+        self.terminated = True
+        raise KeyboardInterrupt
 
     def path(self, name: str) -> Path:
-        """The path of an output file ``name`` in the run folder, recorded in results.json."""
+        """The path to write output file ``name`` to (aside until :meth:`finish`), recorded in
+        results.json."""
         if name not in self.files:
             self.files.append(name)
-        return self.out / name
+        return self.outputs.path(name)
 
-    def finish(self, results: dict[str, Any] | None = None, **more: Any) -> Path:
-        """Write ``results.json`` (the results, args, environment, files and total seconds)."""
+    def finish(self, results: dict[str, Any] | None = None, **more: Any) -> None:
+        """Write ``results.json`` (the results, args, environment, files and total seconds) and
+        put the run's files in place; say where they are."""
         self.results.update(results or {})
         self.results.update(more)
         self.results.setdefault("status", "finished")
-        self.results["files"] = [f for f in self.files if (self.out / f).exists()]
         self.results["seconds_total"] = time.perf_counter() - self.started
-        return write_json(self.out / RESULTS, self.results)
+        keep = self.results["status"] != "finished" and finished_run(self.out)
+        name = f"results.{self.results['status']}.json" if keep else RESULTS
+        self.results["files"] = [] if keep else [f for f in self.files if self.outputs.path(f).exists()]
+        try:
+            write_json(self.outputs.path(name), self.results)
+            replaced = self.outputs.publish(self.results["files"], name)
+        except OSError as err:
+            print(f"error: cannot write the outputs of this run to {self.out}: {err}", file=sys.stderr)
+            raise SystemExit(1) from None
+        finally:
+            self.outputs.close()
+        if keep:
+            print(f"note: the finished run in {self.out} is kept; this run's record is "
+                  f"{self.out / name}", file=sys.stderr)
+            return
+        if replaced:
+            print(f"note: replaced the previous run in {self.out} ({replaced} files removed)",
+                  file=sys.stderr)
+        print(f"outputs in {self.out}/: {', '.join([RESULTS, *self.results['files']])}")
 
     def usage_error(self, message: str) -> NoReturn:
         """A bad option found after parsing (e.g. against the data): usage, message, exit status 2."""
+        if hasattr(self, "outputs"):
+            self.outputs.close()                # nothing to publish: the folder stays as it was
         parser = getattr(self.args, "_parser", None)
         if parser is not None:
             parser.error(message)
@@ -172,12 +199,12 @@ class Run:
         raise SystemExit(2)
 
     def command(self, *, drop: tuple[str, ...] = (), add: tuple[str, ...] = ()) -> str:
-        """This run's command line (``python script.py ARGS``) without ``drop`` flags, plus ``add``."""
+        """This run's command line (this interpreter, the script, ARGS) without ``drop`` flags, plus ``add``."""
         argv = [a for a in getattr(self.args, "_argv", sys.argv[1:]) if a not in drop]
         script = self.script.resolve()
         with contextlib.suppress(ValueError):
             script = script.relative_to(Path.cwd())
-        return shlex.join(["python", str(script), *argv, *add])
+        return shlex.join([sys.executable, str(script), *argv, *add])
 
     def fail(self, message: str, results: dict[str, Any] | None = None, *,
              status: str = "failed") -> NoReturn:
@@ -199,8 +226,8 @@ class Run:
     def interrupted(self, message: str, results: dict[str, Any] | None = None) -> NoReturn:
         """Record a Ctrl-C in ``results.json`` and exit with status 130 after ``message``."""
         self.finish(dict(results or {}) | {"status": "interrupted"})
-        print(f"\n{message}", file=sys.stderr)
-        raise SystemExit(130)
+        print(f"\n{'terminated (SIGTERM): ' if self.terminated else ''}{message}", file=sys.stderr)
+        raise SystemExit(143 if self.terminated else 130)
 
     @contextlib.contextmanager
     def guard(self, results: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
@@ -218,6 +245,27 @@ class Run:
         except KeyboardInterrupt:
             self.interrupted(f"interrupted; this script keeps no checkpoint: run it again with "
                              f"{self.command()}", partial)
+
+
+def runs_folder(script: Path) -> Path:
+    """Where outputs go by default: ``runs/`` of the checkout the script is in (also when run
+    from ``scripts/``, as a notebook is), else ``runs/`` in the working directory."""
+    for folder in (script.resolve().parent, Path.cwd()):
+        if folder.name == "scripts" and (folder.parent / "pyproject.toml").is_file():
+            return folder.parent / "runs"
+    return Path("runs")
+
+
+def script_path(script: str | os.PathLike) -> Path:
+    """The file behind a script's name: the running ``__main__`` file when it is that script,
+    else ``scripts/<name>.py`` (a notebook's "run it again with" names the script)."""
+    path = Path(script)
+    if path.suffix == ".py":
+        return path
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file and Path(main_file).stem == path.name:
+        return Path(main_file)
+    return Path("scripts") / f"{path.name}.py"
 
 
 def _args_dict(args: argparse.Namespace) -> dict[str, Any]:

@@ -13,16 +13,17 @@ from typing import Any, NoReturn
 
 import jax
 
-from jaxlin.data.fashion_mnist import FashionMNIST, FashionMNISTNotFound, load_fashion_mnist_arrays, to_float
+from jaxlin.data.fashion_mnist import (
+    ChecksumError,
+    DamagedData,
+    FashionMNIST,
+    FashionMNISTNotFound,
+    load_fashion_mnist_arrays,
+    to_float,
+)
 from jaxlin.nn.updaters import Updater, init_opt_state
 from jaxlin.run.book import predict_ch3
-from jaxlin.run.checkpoint import (
-    Checkpoint,
-    checkpoint_path,
-    latest_checkpoint,
-    load_checkpoint,
-    save_checkpoint,
-)
+from jaxlin.run.checkpoint import Checkpoint, latest_checkpoint, load_checkpoint, read_meta, save_checkpoint
 from jaxlin.run.cli import Run
 from jaxlin.run.plot import plot_history
 from jaxlin.run.progress import Progress, batch_bar, epoch_line
@@ -39,6 +40,16 @@ def add_data_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fashion-mnist-dir", type=Path, default=None,
                         help="folder with the four original Fashion-MNIST .gz files, used offline "
                              "(default: $JAXLIN_FASHION_MNIST_DIR, else Debian's package if installed)")
+    parser.add_check(check_data_args)
+
+
+def check_data_args(args: argparse.Namespace) -> str | None:
+    """``--data-dir`` is a folder or does not exist yet; ``--fashion-mnist-dir`` is a folder."""
+    if args.data_dir is not None and args.data_dir.exists() and not args.data_dir.is_dir():
+        return f"--data-dir {args.data_dir} is a file, not a folder"
+    if args.fashion_mnist_dir is not None and not args.fashion_mnist_dir.is_dir():
+        return f"--fashion-mnist-dir {args.fashion_mnist_dir} is not a folder"
+    return None
 
 
 def add_training_args(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +59,8 @@ def add_training_args(parser: argparse.ArgumentParser) -> None:
                         help="'epoch': one compiled call per epoch over device-resident data (fast); "
                              "'book': the book's loop, one jitted step per minibatch")
     parser.add_argument("--checkpoint-dir", type=Path, default=None,
-                        help="save params, optimizer state, epoch and key here after every epoch")
+                        help="an Orbax CheckpointManager folder: params, optimizer state, key and "
+                             "history saved as one step per finished epoch")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the latest checkpoint in --checkpoint-dir")
     parser.add_check(check_checkpoint_args)
@@ -64,10 +76,25 @@ def check_checkpoint_args(args: argparse.Namespace) -> str | None:
         return "--resume needs --checkpoint-dir DIR (the folder the interrupted run saved to)"
     latest = None if ckpt_dir is None else latest_checkpoint(ckpt_dir)
     if args.resume and latest is None:
-        return f"--resume: no checkpoint (ckpt_NNNNN.npz) in --checkpoint-dir {ckpt_dir}"
+        return f"--resume: no checkpoint (an Orbax step folder) in --checkpoint-dir {ckpt_dir}"
     if not args.resume and latest is not None:
         return (f"--checkpoint-dir {ckpt_dir} already holds an earlier run's checkpoints (latest: "
-                f"{latest.name}): add --resume to continue that run, or pass an empty folder")
+                f"epoch {latest}): add --resume to continue that run, or pass an empty folder")
+    return None if latest is None else config_mismatch(args, ckpt_dir)
+
+
+def config_mismatch(args: argparse.Namespace, ckpt_dir: Path) -> str | None:
+    """A flag (seed, lr, batch size, model size) that differs from the checkpoint's, named with
+    both values; or a checkpoint that cannot be read."""
+    try:
+        saved = read_meta(ckpt_dir)
+    except ValueError as err:
+        return f"--resume: {err}"
+    for name, value in training_config(args).items():
+        if name in saved["config"] and saved["config"][name] != value:
+            flag, was = "--" + name.replace("_", "-"), saved["config"][name]
+            return (f"--resume: the checkpoint in {ckpt_dir} (epoch {saved['epoch']}) was trained with "
+                    f"{flag} {was}, this run has {flag} {value}: pass {flag} {was} to continue it")
     return None
 
 
@@ -77,8 +104,8 @@ def load_data(args: argparse.Namespace, run: Run) -> tuple[FashionMNIST, float]:
     try:
         data = load_fashion_mnist_arrays(data_dir=args.data_dir, fashion_mnist_dir=args.fashion_mnist_dir)
         jax.block_until_ready(data)
-    except FashionMNISTNotFound as err:
-        raise SystemExit(f"error: {err}") from None
+    except (FashionMNISTNotFound, ChecksumError, DamagedData) as err:
+        run.fail(str(err))
     except KeyboardInterrupt:
         run.interrupted(f"interrupted while loading the data; run it again with {run.command()}")
     if getattr(args, "batch_size", 0) > data.train_images.shape[0]:
@@ -87,19 +114,29 @@ def load_data(args: argparse.Namespace, run: Run) -> tuple[FashionMNIST, float]:
     return data, timer.stop()
 
 
+# Flags that change neither the numbers nor the model: a resumed run may differ in these.
+FREE_FLAGS = frozenset({"out", "quiet", "epochs", "resume", "checkpoint_dir", "data_dir",
+                        "fashion_mnist_dir", "loop"})
+
+
+def training_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags a checkpoint records and ``--resume`` must match (seed, lr, batch size, model)."""
+    return {k: v for k, v in vars(args).items()
+            if not k.startswith("_") and k not in FREE_FLAGS and isinstance(v, (int, float, str, bool))}
+
+
 def resume(args: argparse.Namespace, run: Run, params: Any, opt_state: Any) -> Checkpoint:
-    """The latest checkpoint in ``--checkpoint-dir``, checked against this model (else exit 2)."""
-    path = latest_checkpoint(args.checkpoint_dir)
-    if path is None:
-        run.usage_error(f"--resume: no checkpoint in --checkpoint-dir {args.checkpoint_dir}")
+    """The latest checkpoint in ``--checkpoint-dir``, checked against this model and these
+    flags (else exit 2)."""
     try:
-        ckpt = load_checkpoint(path, params, opt_state)
+        ckpt = load_checkpoint(args.checkpoint_dir, params, opt_state)
     except (OSError, ValueError) as err:
-        run.usage_error(f"--resume: cannot use {path} for this model and options: {err}")
+        run.usage_error(f"--resume: cannot use the checkpoint for this model and options: {err}")
+    where = f"{args.checkpoint_dir} (epoch {ckpt.epoch})"
     if ckpt.epoch > args.epochs:
         run.usage_error(f"--epochs {args.epochs} is less than the {ckpt.epoch} epochs the checkpoint "
-                        f"{path} already trained: pass --epochs {ckpt.epoch} or more")
-    print(f"resuming from {path} (epoch {ckpt.epoch})")
+                        f"in {where} already trained: pass --epochs {ckpt.epoch} or more")
+    print(f"resuming from {where}")
     for record in ckpt.history:
         print(epoch_line(record))
     return ckpt
@@ -114,13 +151,14 @@ def train_classifier(args: argparse.Namespace, run: Run, net: Net, params: Any, 
     Around it: ``--loop book``, ``--checkpoint-dir`` after every epoch, ``--resume``,
     exit status 1 on divergence and 130 on Ctrl-C (after saving the last finished epoch).
     """
-    start = Checkpoint(0, params, init_opt_state(updater, params), key, [])
+    start = Checkpoint(0, params, init_opt_state(updater, params), key, [], {})
     if args.resume:
         start = resume(args, run, params, start.opt_state)
     after_epoch = None
     if args.checkpoint_dir is not None:
         def after_epoch(epoch, params, opt_state, history):
-            save_checkpoint(args.checkpoint_dir, epoch, params, opt_state, start.key, history)
+            save_checkpoint(args.checkpoint_dir, epoch, params, opt_state, start.key, history,
+                            config=training_config(args))
     progress = Progress(args.epochs, start.history, quiet=args.quiet, after_epoch=after_epoch)
     epoch = None                             # fit's default: the compiled epoch
     if args.loop == "book":
@@ -144,8 +182,18 @@ def checkpoint_hint(args: argparse.Namespace, err: DivergenceError) -> str:
     """After a divergence, where the last good epoch's checkpoint is, if one was kept."""
     if args.checkpoint_dir is None or not err.history:
         return ""
-    return (f"; the checkpoint of epoch {err.history[-1]['epoch']} in {args.checkpoint_dir} is "
-            f"intact: continue from it with a smaller --lr and --resume")
+    return (f"\nthe checkpoint of epoch {err.history[-1]['epoch']} in {args.checkpoint_dir} holds the "
+            f"last finite state (a resumed run keeps its --lr: try a smaller one in an empty folder)")
+
+
+def fresh_folder(folder: Path) -> Path:
+    """``folder``, or ``folder-2``, ``folder-3``, ... the first holding no checkpoint: Ctrl-C
+    never mixes its state into an earlier interrupted run's checkpoints."""
+    candidate, k = folder, 1
+    while latest_checkpoint(candidate) is not None:
+        k += 1
+        candidate = folder.with_name(f"{folder.name}-{k}")
+    return candidate
 
 
 def interrupted(args: argparse.Namespace, run: Run, progress: Progress, key: jax.Array) -> NoReturn:
@@ -154,9 +202,10 @@ def interrupted(args: argparse.Namespace, run: Run, progress: Progress, key: jax
     if progress.params is None:
         run.interrupted(f"interrupted during epoch {progress.epoch + 1}; no epoch finished, nothing to "
                         f"save: run it again with {run.command()}", results)
-    target = args.checkpoint_dir or run.out / "checkpoint"
-    if args.checkpoint_dir is None or latest_checkpoint(target) != checkpoint_path(target, progress.epoch):
-        save_checkpoint(target, progress.epoch, progress.params, progress.opt_state, key, progress.history)
+    target = args.checkpoint_dir or fresh_folder(run.out / "checkpoint")
+    if latest_checkpoint(target) != progress.epoch:            # not saved after that epoch already
+        save_checkpoint(target, progress.epoch, progress.params, progress.opt_state, key,
+                        progress.history, config=training_config(args))
     add = () if args.checkpoint_dir is not None else ("--checkpoint-dir", str(target))
     run.interrupted(f"interrupted after epoch {progress.epoch}; checkpoint saved in {target}.\n"
                     f"resume with: {run.command(drop=('--resume',), add=(*add, '--resume'))}",

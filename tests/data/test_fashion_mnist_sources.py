@@ -2,14 +2,22 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from conftest import ROOT, shared_dir
 from jaxlin.data import fashion_mnist_sources as fm
-from jaxlin.data.fashion_mnist import ChecksumError, FashionMNISTNotFound, load_fashion_mnist_arrays
+from jaxlin.data.fashion_mnist import (
+    ChecksumError,
+    DamagedData,
+    FashionMNISTNotFound,
+    load_fashion_mnist_arrays,
+)
 
 FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -84,3 +92,84 @@ def test_product_code_does_not_refer_to_shared():
     assert len(paths) > 40
     for path in paths:
         assert "shared/" not in path.read_text(), path
+
+
+@pytest.mark.data
+def test_a_first_preparation_prints_one_line_and_clears_what_a_killed_one_left(tmp_path):
+    """A fresh TFDS data dir, with the litter of a preparation killed by kill -9 in it: our one
+    line (no TFDS bars, no "Downloading", no absl or oneDNN lines), the litter and TFDS's
+    decompressed copies gone, and the arrays cached."""
+    source = shared_dir("fashion-mnist")
+    data_dir = tmp_path / "tfds"
+    litter = [data_dir / "downloads" / "manual" / "jaxlin-fashion-mnist-k1ll3d" / FILES[0],
+              data_dir / "fashion_mnist" / "incomplete.Q9X2" / "fashion_mnist-train.tfrecord",
+              data_dir / "jaxlin-cache" / ".fashion_mnist-3.0.1.npz.k1ll3d.tmp"]
+    for path in litter:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"\0" * 1000)
+    code = ("from jaxlin.data.fashion_mnist import load_fashion_mnist_arrays; "
+            "print(load_fashion_mnist_arrays().train_images.shape)")
+    env = dict(os.environ, TFDS_DATA_DIR=str(data_dir), JAXLIN_FASHION_MNIST_DIR=str(source))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = (proc.stdout + proc.stderr).splitlines()
+    assert len(lines) <= 3 and proc.stdout == "(60000, 28, 28, 1)\n", lines
+    assert not any("Downloading" in line or "\x1b" in line for line in lines)
+    assert "preparing Fashion-MNIST once" in proc.stderr and str(source) in proc.stderr
+    assert not any(p.exists() or p.parent.exists() for p in litter[:2]) and not litter[2].exists()
+    assert not list((data_dir / "downloads" / "extracted").glob("GZIP.*"))
+    assert list((data_dir / "jaxlin-cache").glob("*.npz"))
+
+
+@pytest.fixture
+def prepared_copy(fashion_mnist, tmp_path):
+    """A copy of the prepared TFDS folder (no jaxlin cache yet) in a data dir of its own."""
+    data_dir = tmp_path / "tfds"
+    shutil.copytree(fm.default_data_dir() / fm.NAME, data_dir / fm.NAME)
+    return data_dir
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("damage", ["truncated", "byte-flipped"])
+def test_a_damaged_array_cache_is_noticed_and_rebuilt(damage, prepared_copy, capsys):
+    first = load_fashion_mnist_arrays(data_dir=prepared_copy)
+    cache, = (prepared_copy / "jaxlin-cache").glob("*.npz")
+    data = bytearray(cache.read_bytes())
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    else:
+        data[len(data) // 3] ^= 0xFF                       # inside the training images
+    cache.write_bytes(bytes(data))
+    again = load_fashion_mnist_arrays(data_dir=prepared_copy)
+    assert f"{cache} is damaged" in capsys.readouterr().err
+    np.testing.assert_array_equal(again.train_images, first.train_images)
+    assert cache.stat().st_size > len(data) // 2 and load_fashion_mnist_arrays(data_dir=prepared_copy)
+    assert "damaged" not in capsys.readouterr().err        # rebuilt: the third load reads it
+
+
+@pytest.mark.data
+def test_a_cache_that_cannot_be_written_is_skipped_with_a_note(prepared_copy, capsys):
+    (prepared_copy / "jaxlin-cache").write_text("a file where the cache folder would be")
+    data = load_fashion_mnist_arrays(data_dir=prepared_copy)
+    assert data.test_images.shape == (10000, 28, 28, 1)
+    assert "cannot write jaxlin's array cache" in capsys.readouterr().err
+
+
+@pytest.mark.data
+def test_damaged_tfds_records_name_the_folder_and_the_fix(prepared_copy):
+    record, = (prepared_copy / fm.NAME).glob("*/fashion_mnist-test.tfrecord-*")
+    data = bytearray(record.read_bytes())
+    data[5000:5010] = b"\xff" * 10
+    record.write_bytes(bytes(data))
+    with pytest.raises(DamagedData, match=rf"test records in {record.parent} are damaged .*delete "
+                                          rf"{record.parent} and run again"):
+        load_fashion_mnist_arrays(data_dir=prepared_copy)
+
+
+def test_a_data_dir_that_is_a_file_or_a_missing_source_folder_is_refused(tmp_path, fashion_mnist):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(FashionMNISTNotFound, match="is a file, not a folder"):
+        load_fashion_mnist_arrays(data_dir=tmp_path / "file")
+    with pytest.raises(FashionMNISTNotFound, match="nonexistent is not a folder"):   # even when prepared
+        load_fashion_mnist_arrays(fashion_mnist_dir=tmp_path / "nonexistent")

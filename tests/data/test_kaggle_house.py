@@ -107,7 +107,8 @@ def test_prediction_csv_with_other_columns_names_them(house, house_dir, tmp_path
     other = house.test.drop(columns=["LotArea"]).assign(PoolColour="blue")
     path = tmp_path / "other_test.csv"
     other.to_csv(path, index=False)
-    with pytest.raises(ValueError, match=r"missing columns \[LotArea\], unexpected columns \[PoolColour\]"):
+    with pytest.raises(ValueError, match=rf"only in {house_dir / TRAIN_FILE}: \[LotArea\]; only in "
+                                         rf"{path}: \[PoolColour\]"):
         load_house_data(house_dir / TRAIN_FILE, path)
     features, _ = prediction_data(other)
     with pytest.raises(ValueError, match="LotArea.*PoolColour"):
@@ -131,3 +132,46 @@ def test_missing_data_says_how_to_provide_it(tmp_path, monkeypatch, house_dir):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         find_csvs(tmp_path / "nope.csv", tmp_path / "nope2.csv")
     assert find_csvs(env={DATA_DIR_ENV: str(house_dir)}) == (house_dir / TRAIN_FILE, house_dir / TEST_FILE)
+
+
+def write(frame: pd.DataFrame, path) -> str:
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def test_a_column_missing_from_the_training_csv_names_that_file(house, house_dir, tmp_path):
+    train = write(house.train.drop(columns=["LotArea"]), tmp_path / "train.csv")
+    with pytest.raises(ValueError, match=rf"only in {train}: none; only in .*{TEST_FILE}: \[LotArea\]"):
+        load_house_data(train, house_dir / TEST_FILE)
+
+
+@pytest.mark.parametrize("where", ["train", "test", "both"])
+def test_text_in_a_numeric_column_names_the_file_column_and_line(where, house, tmp_path):
+    """One word among LotArea's numbers is a typo, not 1,000 new categories (it used to give 2,281
+    features, or "Categorical categories must be unique" naming nothing)."""
+    train, test = house.train.copy(), house.test.copy()
+    train["LotArea"] = train["LotArea"].astype(object)
+    test["LotArea"] = test["LotArea"].astype(object)
+    if where in ("train", "both"):
+        train.loc[4, "LotArea"] = "big"
+    if where in ("test", "both"):
+        test.loc[7, "LotArea"] = "huge"
+    train_csv, test_csv = write(train, tmp_path / "train.csv"), write(test, tmp_path / "test.csv")
+    source, line, word = (train_csv, 6, "big") if where != "test" else (test_csv, 9, "huge")
+    with pytest.raises(ValueError, match=rf"{source}, line {line}: column 'LotArea' holds numbers but "
+                                         rf"also the text '{word}'"):
+        load_house_data(train_csv, test_csv)
+
+
+@pytest.mark.parametrize("empty", ["train", "test"])
+def test_a_header_only_csv_is_refused_naming_it(empty, house, house_dir, tmp_path):
+    frame = house.train if empty == "train" else house.test
+    header_only = write(frame.iloc[:0], tmp_path / f"{empty}.csv")
+    files = {"train": house_dir / TRAIN_FILE, "test": house_dir / TEST_FILE, empty: header_only}
+    with pytest.raises(ValueError, match=f"{header_only} has a header but no rows"):
+        load_house_data(files["train"], files["test"])
+
+
+def test_categories_of_mixed_types_are_one_each():
+    frame = pd.DataFrame({"Street": ["Pave", 1, "1", "Grvl"]})
+    assert fit_preprocessing(frame).categories == {"Street": ("1", "Grvl", "Pave")}

@@ -41,3 +41,12 @@ def test_sweep_script_runs(fashion_mnist, tmp_path):
     assert len(results["final_test_acc"]) == 3 and results["k_over_one"] > 0
     assert max(results["final_test_acc"]) > 0.7
     assert (tmp_path / "sweep.png").is_file()
+
+
+def test_more_check_steps_than_the_data_holds_is_a_usage_error(tmp_path, capsys):
+    """It used to say "after 100000 steps" when far fewer ran."""
+    with pytest.raises(SystemExit) as info:
+        load_script("bench_jit_vs_eager").main(["--out", str(tmp_path), "--models", "linreg",
+                                                "--check-steps", "100000"])
+    assert info.value.code == 2
+    assert "--check-steps 100000 is more than the" in capsys.readouterr().err

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import jaxlin.train.fit
-from conftest import ROOT, load_script
+from conftest import ROOT
 from helpers import (
     MLP,
     SOFTMAX,
@@ -26,8 +26,8 @@ from helpers import (
     read_results,
     without_timings,
 )
-from jaxlin import init_mlp
-from jaxlin.run.checkpoint import checkpoint_path, latest_checkpoint, save_checkpoint
+from jaxlin import init_mlp, init_softmax_regression
+from jaxlin.run.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 
 BOOK_RUNS = [
     ("ch3_06_softmax_regression_scratch", [], 0.82),
@@ -42,7 +42,7 @@ BOOK_RUNS = [
 @pytest.mark.data
 @pytest.mark.parametrize("name, extra, floor", BOOK_RUNS, ids=[f"{n}{''.join(e)}" for n, e, _ in BOOK_RUNS])
 def test_book_settings_reach_the_accuracy_floor(name, extra, floor, fashion_mnist, tmp_path):
-    results = load_script(name).main(["--out", str(tmp_path), "--quiet", *extra])
+    results = main_of(name)(["--out", str(tmp_path), "--quiet", *extra])
     history = results["history"]
     assert [h["epoch"] for h in history] == list(range(1, 11))
     assert set(history[0]) >= {"epoch", "train_loss", "train_acc", "test_acc"}
@@ -75,48 +75,60 @@ def test_divergence_stops_at_the_first_bad_epoch_and_exits_nonzero(fashion_mnist
 @pytest.mark.data
 def test_divergence_after_a_good_epoch_records_its_metrics_and_keeps_its_checkpoint(
         fashion_mnist, tmp_path, capsys):
-    """One good epoch at lr 0.1, then --resume at lr 1e4: epoch 2 diverges; results.json keeps
-    epoch 1's metrics, the NaN state is never checkpointed, and the earlier run's files are gone."""
+    """A run at lr 1e4 whose epoch 1 was good (epoch 1 of an lr-0.1 run, checkpointed as the
+    lr-1e4 run's), resumed: epoch 2 diverges; results.json keeps epoch 1's metrics, the NaN state
+    is never checkpointed, and the finished run's files are kept."""
     main = main_of(SOFTMAX)
-    ckpt = tmp_path / "ckpt"
-    good = main(["--epochs", "1", "--out", str(tmp_path), "--checkpoint-dir", str(ckpt), "--quiet"])
+    ckpt, first = tmp_path / "ckpt", tmp_path / "first"
+    good = main(["--epochs", "1", "--out", str(tmp_path), "--checkpoint-dir", str(first), "--quiet"])
     assert (tmp_path / "curves.png").is_file()
+    params = init_softmax_regression(jax.random.key(0), 784, 10)
+    epoch1 = load_checkpoint(first, params, ())
+    save_checkpoint(ckpt, 1, epoch1.params, (), epoch1.key, epoch1.history,
+                    config=epoch1.config | {"lr": 1e4})
     capsys.readouterr()
     code = exit_code(main, ["--epochs", "3", "--lr", "1e4", "--resume", "--out", str(tmp_path),
                             "--checkpoint-dir", str(ckpt), "--quiet"])
     assert code == 1
     err = capsys.readouterr().err
-    assert "epoch 2" in err and "smaller learning rate" in err and "--resume" in err
-    results = read_results(tmp_path)
+    assert "epoch 2" in err and "smaller learning rate" in err and f"epoch 1 in {ckpt}" in err
+    results = read_results(tmp_path, "results.diverged.json")   # beside the finished run, kept
     assert results["status"] == "diverged" and results["diverged"]["epoch"] == 2
     assert results["last_good_epoch"] == good["history"][0]
-    assert results["history"] == good["history"]
-    assert not (tmp_path / "curves.png").exists()          # the good run's figures are not mixed in
-    assert sorted(p.name for p in ckpt.iterdir()) == ["ckpt_00001.npz"]
-    params = checkpoint_arrays(ckpt / "ckpt_00001.npz")
-    assert all(np.all(np.isfinite(v)) for k, v in params.items() if v.dtype.kind == "f")
+    assert results["history"] == good["history"] and results["files"] == []
+    assert read_results(tmp_path)["status"] == "finished" and (tmp_path / "curves.png").is_file()
+    assert sorted(p.name for p in ckpt.iterdir()) == ["1"]
+    arrays = checkpoint_arrays(ckpt)
+    assert all(np.all(np.isfinite(v)) for k, v in arrays.items() if v.dtype.kind == "f")
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(fashion_mnist, tmp_path_factory):
-    """Softmax regression, 3 epochs straight, checkpointing every epoch (the reference)."""
+    """Softmax regression, 4 epochs straight, checkpointing every epoch (the reference)."""
     out = tmp_path_factory.mktemp("uninterrupted")
-    results = main_of(SOFTMAX)(["--epochs", "3", "--out", str(out), "--checkpoint-dir", str(out / "ckpt"),
+    results = main_of(SOFTMAX)(["--epochs", "4", "--out", str(out), "--checkpoint-dir", str(out / "ckpt"),
                                 "--quiet"])
     return out, results
 
 
 @pytest.mark.data
 def test_resume_ends_bit_identical_to_an_uninterrupted_run(uninterrupted, tmp_path):
+    """2 epochs, read back by plain Orbax in a process without jaxlin, resumed to 4: the same
+    params, optimizer state, key, history and predictions as 4 straight epochs."""
     ref_out, ref = uninterrupted
-    assert sorted(p.name for p in (ref_out / "ckpt").iterdir()) == ["ckpt_00002.npz", "ckpt_00003.npz"]
+    assert sorted(p.name for p in (ref_out / "ckpt").iterdir()) == ["3", "4"]
     main = main_of(SOFTMAX)
     ckpt = tmp_path / "ckpt"
-    main(["--epochs", "1", "--out", str(tmp_path), "--checkpoint-dir", str(ckpt), "--quiet"])
-    resumed = main(["--epochs", "3", "--resume", "--out", str(tmp_path), "--checkpoint-dir", str(ckpt),
+    main(["--epochs", "2", "--out", str(tmp_path), "--checkpoint-dir", str(ckpt), "--quiet"])
+    plain = ("import sys, orbax.checkpoint as ocp; m = ocp.CheckpointManager(sys.argv[1]); "
+             "state = m.restore(m.latest_step())['state']; "
+             "print(m.latest_step(), state['params']['W'].shape, 'jaxlin' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", plain, str(ckpt)], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    assert out.split("\n")[-2] == "2 (784, 10) False"
+    resumed = main(["--epochs", "4", "--resume", "--out", str(tmp_path), "--checkpoint-dir", str(ckpt),
                     "--quiet"])
-    assert_same_arrays(checkpoint_arrays(ckpt / "ckpt_00003.npz"),
-                       checkpoint_arrays(ref_out / "ckpt" / "ckpt_00003.npz"))
+    assert_same_arrays(checkpoint_arrays(ckpt, 4), checkpoint_arrays(ref_out / "ckpt", 4))
     assert resumed["history"] == ref["history"] and resumed["predictions"] == ref["predictions"]
 
 
@@ -141,16 +153,15 @@ def test_ctrl_c_in_process_saves_the_last_finished_epoch_and_resumes_bit_identic
     err = capsys.readouterr().err
     assert "interrupted after epoch 1" in err and "Traceback" not in err
     target = tmp_path / "checkpoint"
-    assert latest_checkpoint(target) == checkpoint_path(target, 1)
+    assert latest_checkpoint(target) == 1
     results = read_results(tmp_path)
     assert results["status"] == "interrupted" and len(results["history"]) == 1
     command = shlex.split(err.split("resume with: ")[1].splitlines()[0])
-    assert command[0] == "python" and command[1].endswith(f"{SOFTMAX}.py")
+    assert command[0] == sys.executable and command[1].endswith(f"{SOFTMAX}.py")
     assert command[-3:] == ["--checkpoint-dir", str(target), "--resume"]
     main(command[2:])
-    assert_same_arrays(checkpoint_arrays(checkpoint_path(target, 3)),
-                       checkpoint_arrays(ref_out / "ckpt" / "ckpt_00003.npz"))
-    assert read_results(tmp_path)["history"] == ref["history"]
+    assert_same_arrays(checkpoint_arrays(target, 3), checkpoint_arrays(ref_out / "ckpt", 3))
+    assert read_results(tmp_path)["history"] == ref["history"][:3]
 
 
 @pytest.mark.data
@@ -197,7 +208,7 @@ def test_sigint_to_a_training_script_saves_a_checkpoint_and_says_how_to_resume(f
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     epoch = int(re.search(r"interrupted after epoch (\d+)", stderr).group(1))
-    assert epoch >= 1 and latest_checkpoint(ckpt) == checkpoint_path(ckpt, epoch)
+    assert epoch >= 1 and latest_checkpoint(ckpt) == epoch
     assert f"epoch {epoch}, loss" in stdout
     resume = shlex.split(stderr.split("resume with: ")[1].splitlines()[0])
     assert resume[-1] == "--resume" and "--checkpoint-dir" in resume
@@ -226,17 +237,26 @@ def test_same_seed_same_results_different_seed_different_results(name, extra, fa
 
 @pytest.mark.data
 def test_resume_from_a_mismatched_checkpoint_or_too_few_epochs_exits_2(fashion_mnist, tmp_path, capsys):
+    """A checkpoint whose params do not fit the model, whose recorded flags differ from this
+    run's (each named with both values), or that trained more epochs than asked: exit 2."""
     ckpt = tmp_path / "ckpt"
     save_checkpoint(ckpt, 4, init_mlp(jax.random.key(0), 784, 16, 10), (), jax.random.key(0), [])
     main = main_of(MLP)
-    code = exit_code(main, ["--num-hiddens", "32", "--resume", "--checkpoint-dir", str(ckpt),
-                            "--out", str(tmp_path / "out"), "--quiet"])
-    assert code == 2
+    out = ["--out", str(tmp_path / "out"), "--quiet"]
+    assert exit_code(main, ["--num-hiddens", "32", "--resume", "--checkpoint-dir", str(ckpt), *out]) == 2
     err = capsys.readouterr().err
-    assert "ckpt_00004.npz" in err and "W1" in err and "(784, 16)" in err and "(784, 32)" in err
-    code = exit_code(main, ["--num-hiddens", "16", "--epochs", "2", "--resume", "--checkpoint-dir",
-                            str(ckpt), "--out", str(tmp_path / "out"), "--quiet"])
-    assert code == 2 and "--epochs 2" in capsys.readouterr().err
+    assert f"{ckpt / '4'}" in err and "W1" in err and "(784, 16)" in err and "(784, 32)" in err
+    assert exit_code(main, ["--num-hiddens", "16", "--epochs", "2", "--resume", "--checkpoint-dir",
+                            str(ckpt), *out]) == 2
+    assert "--epochs 2" in capsys.readouterr().err
+    recorded = tmp_path / "recorded"
+    save_checkpoint(recorded, 1, init_mlp(jax.random.key(0), 784, 16, 10), (), jax.random.key(0), [],
+                    config={"num_hiddens": 16, "lr": 0.1, "batch_size": 256, "seed": 0})
+    for flag, value, was in [("--lr", "0.5", "0.1"), ("--batch-size", "128", "256"), ("--seed", "3", "0")]:
+        argv = ["--num-hiddens", "16", flag, value, "--resume", "--checkpoint-dir", str(recorded), *out]
+        assert exit_code(main, argv) == 2
+        err = capsys.readouterr().err
+        assert f"was trained with {flag} {was}, this run has {flag} {value}" in err, err
 
 
 @pytest.mark.data

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -88,7 +89,7 @@ def test_ctrl_c_in_a_script_without_checkpoints_exits_130_with_results(tmp_path,
     name = "ch3_03_linear_regression_concise"
     assert exit_code(main_of(name), [*SMALL[name], "--out", str(tmp_path), "--quiet"]) == 130
     err = capsys.readouterr().err
-    assert "interrupted" in err and re.search(rf"run it again with python \S*{name}\.py", err)
+    assert "interrupted" in err and re.search(rf"run it again with {re.escape(sys.executable)} \S*{name}\.py", err)
     assert "Traceback" not in err and read_results(tmp_path)["status"] == "interrupted"
 
 

@@ -1,0 +1,107 @@
+"""A run's output folder: one run at a time, its files built aside, put in place at the end.
+
+While a run works, its files go to ``.<out>.incoming`` beside ``out``; ``publish`` moves
+them into ``out`` (``results.json`` last) and removes the previous run's files. A run
+that fails, diverges, is interrupted or killed never empties a folder holding a
+finished run: its record is published beside it, or nothing is. A lock file
+(``flock``, released by the system when the process dies, even by kill -9) refuses
+a second run into the same folder.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import IO
+
+RESULTS = "results.json"
+
+
+class Busy(RuntimeError):
+    """Another live process holds the lock of this folder."""
+
+
+def check_folder(path: Path, flag: str) -> None:
+    """``path`` is a folder or can become one: neither it nor a parent is a file."""
+    for folder in (path, *path.parents):
+        if folder.exists() and not folder.is_dir():
+            where = "is a file" if folder == path else f"is under the file {folder}"
+            raise ValueError(f"{flag} {path} {where}, not a folder")
+
+
+def lock(path: Path, what: str) -> IO[str]:
+    """Hold ``.<name>.lock`` beside ``path`` for this process, or raise :class:`Busy`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path.parent / f".{path.name}.lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        pid = handle.read().strip() or "?"
+        handle.close()
+        raise Busy(f"another run (process {pid}) is writing to {what} {path}: wait for it to end, "
+                   f"or choose another folder") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def listed_files(out: Path, results: str = RESULTS) -> list[str]:
+    """The files ``out/results`` lists (none if it is missing or unreadable)."""
+    try:
+        return list(json.loads((out / results).read_text()).get("files", []))
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
+def finished_run(out: Path) -> bool:
+    """Whether ``out`` holds a finished run's ``results.json``."""
+    try:
+        return json.loads((out / RESULTS).read_text()).get("status") == "finished"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+class Outputs:
+    """The locked output folder ``out`` and the folder its files are built in."""
+
+    def __init__(self, out: Path, flag: str = "--out"):
+        check_folder(out, flag)
+        self.out = out
+        self._lock = lock(out, flag)
+        self.stage = out.parent / f".{out.name}.incoming"
+        shutil.rmtree(self.stage, ignore_errors=True)     # a killed run's: we hold the lock
+        self.stage.mkdir(parents=True)
+
+    def path(self, name: str) -> Path:
+        return self.stage / name
+
+    def publish(self, files: list[str], results: str = RESULTS) -> int:
+        """Move ``files`` and then ``results`` from the stage into ``out``; with ``results`` =
+        ``results.json``, remove the files the previous run listed. Returns how many it removed."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        stale = [f for f in listed_files(self.out) if f not in files] if results == RESULTS else []
+        for name in files:
+            if (self.stage / name).exists():
+                if (self.out / name).is_dir():         # a folder output (an Orbax checkpoint)
+                    shutil.rmtree(self.out / name)
+                os.replace(self.stage / name, self.out / name)
+        for name in stale:
+            path = self.out / name
+            if path.resolve().parent != self.out.resolve():
+                continue                                # only the run folder's own entries
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.is_file():
+                path.unlink()
+        os.replace(self.stage / results, self.out / results)
+        return len(stale)
+
+    def close(self) -> None:
+        """Drop what was not published and release the lock (again: nothing happens)."""
+        shutil.rmtree(self.stage, ignore_errors=True)
+        self._lock.close()

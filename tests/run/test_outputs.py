@@ -1,0 +1,104 @@
+"""The run folder: nothing lost on a failed rerun, one run at a time, SIGTERM like Ctrl-C."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT
+from helpers import SMALL, SOFTMAX, exit_code, main_of, read_results
+from jaxlin.run.checkpoint import latest_checkpoint
+from jaxlin.run.outputs import Busy, Outputs
+
+LINREG = "ch3_02_linear_regression_scratch"
+
+
+def test_a_failed_rerun_keeps_the_finished_run(tmp_path, capsys):
+    """Finished, then the same --out with a diverging lr, a usage error found after parsing,
+    and a bad flag: results.json and the PNGs of the finished run are still there."""
+    main = main_of(LINREG)
+    finished = main([*SMALL[LINREG], "--out", str(tmp_path)])
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert "loss.png" in before and finished["status"] == "finished"
+    assert exit_code(main, [*SMALL[LINREG], "--lr", "1e30", "--out", str(tmp_path)]) == 1
+    assert "finished run in" in capsys.readouterr().err
+    assert read_results(tmp_path, "results.diverged.json")["status"] == "diverged"
+    assert exit_code(main, ["--batch-size", "100000", "--num-examples", "100", "--out", str(tmp_path)]) == 2
+    assert exit_code(main, ["--epochs", "0", "--out", str(tmp_path)]) == 2
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != "results.diverged.json"}
+    assert after == before
+    assert not list(tmp_path.parent.glob(f".{tmp_path.name}.incoming"))    # nothing left aside
+
+
+def test_a_second_run_into_a_busy_folder_is_refused_and_a_dead_ones_lock_is_free(tmp_path, capsys):
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from jaxlin.run.outputs import Outputs; "
+        "held = Outputs(Path(sys.argv[1])); print('locked', flush=True); time.sleep(600)"), str(out)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert exit_code(main_of(LINREG), [*SMALL[LINREG], "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert re.search(rf"another run \(process {holder.pid}\) is writing to --out {out}", err), err
+        with pytest.raises(Busy):
+            Outputs(out)
+    finally:
+        holder.send_signal(signal.SIGKILL)                     # kill -9: no cleanup of its own
+        holder.communicate(timeout=60)
+    results = main_of(LINREG)([*SMALL[LINREG], "--out", str(out)])
+    assert results["status"] == "finished" and (out / "results.json").is_file()
+
+
+@pytest.mark.parametrize("where", ["file", "under a file"])
+def test_an_out_that_is_or_is_under_a_file_is_one_usage_line(where, tmp_path, capsys):
+    (tmp_path / "f").write_text("a file")
+    out = tmp_path / "f" if where == "file" else tmp_path / "f" / "run"
+    assert exit_code(main_of(LINREG), [*SMALL[LINREG], "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out} {'is a file' if where == 'file' else 'is under the file'}" in err
+    assert "Traceback" not in err
+
+
+def test_a_script_run_from_scripts_writes_into_the_checkouts_runs(tmp_path):
+    """Default --out: runs/<script> of the checkout, also when started from scripts/; the
+    last line says where the outputs are."""
+    runs = ROOT / "runs" / LINREG
+    before = (runs / "results.json").stat().st_mtime if (runs / "results.json").exists() else None
+    proc = subprocess.run([sys.executable, f"{LINREG}.py", *SMALL[LINREG]], cwd=ROOT / "scripts",
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert not (ROOT / "scripts" / "runs").exists()
+    assert (runs / "results.json").stat().st_mtime != before
+    assert proc.stdout.splitlines()[-1] == f"outputs in {runs}/: results.json, data.png, loss.png"
+
+
+@pytest.mark.data
+def test_sigterm_saves_the_last_finished_epoch_and_exits_143(fashion_mnist, tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / f"{SOFTMAX}.py"), "--epochs", "1000",
+                             "--out", str(out), "--quiet"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        deadline = time.monotonic() + 120
+        line = ""
+        while not line.startswith("epoch 1,") and time.monotonic() < deadline and proc.poll() is None:
+            line = proc.stdout.readline()
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 143, stderr
+    assert "terminated (SIGTERM): interrupted after epoch" in stderr and "Traceback" not in stderr
+    epoch = int(re.search(r"after epoch (\d+)", stderr).group(1))
+    assert latest_checkpoint(out / "checkpoint") == epoch
+    results = json.loads((out / "results.json").read_text())
+    assert results["status"] == "interrupted" and len(results["history"]) == epoch
