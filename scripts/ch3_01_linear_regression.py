@@ -23,6 +23,7 @@ from jaxlin.chapters.ch3_01_gaussian_noise import (
     loss_and_nll_profile,
     squared_loss_nll,
 )
+from jaxlin.chapters.ch3_01_linear_regression import format_seconds as fmt
 from jaxlin.chapters.ch3_01_linear_regression import time_vectorization
 from jaxlin.run.cli import Run, make_parser, positive_float, positive_int
 from jaxlin.run.plot import plt
@@ -54,21 +55,21 @@ key = jax.random.key(args.seed)
 
 # %%
 def vectorization(args) -> dict:
-    """Time the loop and the vectorized add, and print the seconds as the book does."""
+    """Time the loop and the vectorized add, and print each time in a unit that suits it
+    (s, ms, µs: the book's ``0.00000 sec`` for a vectorized add says nothing)."""
     t = time_vectorization(args.n, jax_loop_steps=args.jax_loop_steps, repeats=args.repeats)
     s, n, steps = t["seconds"], t["n"], t["jax_loop_steps"]
-    print(f"Python loop over NumPy scalars, c[i] = a[i] + b[i]: {s['numpy_loop']:.5f} sec ({n} steps)")
+    print(f"Python loop over NumPy scalars, c[i] = a[i] + b[i]: {fmt(s['numpy_loop'])} ({n} steps)")
     if t["extrapolated"]:
-        print(f"Python loop of JAX c = c.at[i].set(a[i] + b[i]): {s['jax_loop']:.5f} sec for {steps} steps, "
-              f"{s['jax_loop_extrapolated']:.5f} sec extrapolated to {n} (not run in full)")
+        print(f"Python loop of JAX c = c.at[i].set(a[i] + b[i]): {fmt(s['jax_loop'])} for {steps} steps, "
+              f"{fmt(s['jax_loop_extrapolated'])} extrapolated to {n} (not run in full)")
     else:
-        print(f"Python loop of JAX c = c.at[i].set(a[i] + b[i]): {s['jax_loop']:.5f} sec ({n} steps)")
-    print(f"d = a + b (eager JAX): {s['eager']:.5f} sec = {s['eager'] * 1e6:.1f} µs (median of "
-          f"{t['repeats']}; the first call, which compiles the add, {s['eager_first']:.5f} sec)")
-    print(f"d = jit(add)(a, b): {s['jit']:.5f} sec = {s['jit'] * 1e6:.1f} µs (median of {t['repeats']}; "
-          f"compiled once beforehand in {s['jit_compile']:.5f} sec)")
-    print(f"d = a + b (NumPy, for reference): {s['numpy_vectorized']:.5f} sec = "
-          f"{s['numpy_vectorized'] * 1e6:.1f} µs")
+        print(f"Python loop of JAX c = c.at[i].set(a[i] + b[i]): {fmt(s['jax_loop'])} ({n} steps)")
+    print(f"d = a + b (eager JAX): {fmt(s['eager'])} (median of {t['repeats']}; the first call, "
+          f"which compiles the add, {fmt(s['eager_first'])})")
+    print(f"d = jit(add)(a, b): {fmt(s['jit'])} (median of {t['repeats']}; compiled once beforehand "
+          f"in {fmt(s['jit_compile'])})")
+    print(f"d = a + b (NumPy, for reference): {fmt(s['numpy_vectorized'])}")
     print("speed-ups of the vectorized add: " + ", ".join(f"{k} {v:,.0f}x" for k, v in t["speedups"].items()))
     return t
 
@@ -83,7 +84,7 @@ def plot_timings(t: dict, path) -> None:
     names, values = list(bars)[::-1], list(bars.values())[::-1]
     ax.barh(np.arange(len(bars)), values, color="tab:blue")
     for i, v in enumerate(values):
-        ax.text(v, i, f" {v:.2g} s", va="center", fontsize=8)
+        ax.text(v, i, f" {fmt(v)}", va="center", fontsize=8)
     set_axes(ax, f"seconds to add two vectors of {t['n']:,} (log scale)", None, xscale="log")
     ax.set_yticks(np.arange(len(bars)), names)   # after set_axes, which resets the y axis
     ax.set_xlim(min(bars.values()) / 3, max(bars.values()) * 30)
@@ -107,7 +108,7 @@ def normal_densities(path) -> dict:
     """The book's figure of three normal densities, and each one's integral (≈ 1) by the trapezoid rule."""
     x = np.arange(-7, 7, 0.01)
     densities = [np.asarray(normal(jnp.asarray(x), mu, sigma)) for mu, sigma in NORMAL_PARAMS]
-    plot(x, densities, xlabel="x", ylabel="p(x)", figsize=(4.5, 2.5),
+    plot(x, densities, xlabel="x", ylabel="p(x)", figsize=(4.5, 2.5), ylim=(0, 0.62),  # room for the legend
          legend=[f"mean {mu}, std {sigma}" for mu, sigma in NORMAL_PARAMS], path=path)
     integrals = {f"mu={mu},sigma={sigma}": float(np.trapezoid(p, x))
                  for (mu, sigma), p in zip(NORMAL_PARAMS, densities)}
@@ -184,16 +185,15 @@ def plot_profiles(curves: dict, path) -> None:
     ax1.plot(w1, first["loss_sum"])
     set_axes(ax1, "$w_1$", "Σ (y − ŷ)²/2")
     ax1.set_title("summed squared loss")
-    for s, fmt in zip(SIGMAS, ("-", "m--", "g-.")):
+    for s, style in zip(SIGMAS, ("-", "m--", "g-.")):
         nll = np.asarray(curves["profiles"][s]["nll"])
-        ax2.plot(w1, nll - nll.min(), fmt, label=f"assumed σ = {s:g}")
+        ax2.plot(w1, nll - nll.min(), style, label=f"assumed σ = {s:g}")
     set_axes(ax2, "$w_1$", "NLL − its minimum")
     ax2.set_title("negative log-likelihood")
     for ax in (ax1, ax2):
         ax.axvline(curves["w1"], color="gray", linestyle=":", label="least-squares $\\hat w_1$")
         ax.axvline(TRUE_W[0], color="tab:red", linestyle="--", alpha=0.5, label="true $w_1$")
-    ax1.legend(fontsize=8)
-    ax2.legend(fontsize=8)
+    ax2.legend(fontsize=8)              # one legend, beside both panels (the lines cross each's middle)
     savefig(fig, path)
 
 

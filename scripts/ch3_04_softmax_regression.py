@@ -271,7 +271,7 @@ results["classification"] = classify
 def plot_boundaries(models: dict, train: tuple, acc: dict, num_blob: int, path) -> None:
     """The training data with each classifier's decision boundary o = 0."""
     X, y = np.asarray(train[0]), np.asarray(train[1])
-    fig, ax = plt.subplots(figsize=(8.4, 5.6))
+    fig, ax = plt.subplots(figsize=(6.0, 4.4))              # equal axes plus the legend beside
     ax.scatter(*X[:num_blob][y[:num_blob] == 0].T, s=14, c="tab:blue", marker="o", label="class 0")
     ax.scatter(*X[:num_blob][y[:num_blob] == 1].T, s=14, c="tab:orange", marker="^", label="class 1")
     if len(X) > num_blob:
@@ -292,7 +292,7 @@ def plot_boundaries(models: dict, train: tuple, acc: dict, num_blob: int, path) 
         ax.contour(G1, G2, o, levels=[0.0], colors=[color], linestyles=[style], linewidths=1.8)
         ax.plot([], [], color=color, linestyle=style,
                 label=f"{labels[name]} (test acc {acc[name]['test']:.3f})")
-    ax.set_aspect("equal")
+    ax.set_aspect("equal", anchor="W")                 # the legend right beside it, not off the page
     set_axes(ax, "$x_1$", "$x_2$")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     ax.set_title("decision boundaries o = 0 on the training data")

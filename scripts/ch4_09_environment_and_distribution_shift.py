@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.lines import Line2D
 
 from jaxlin import FitResult, plot, savefig, set_axes
 from jaxlin.chapters.ch4_09_environment_and_distribution_shift import (
@@ -48,7 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--target-mean", type=float, nargs=2, default=[1.0, 0.0], help="mean of p(x)")
     parser.add_argument("--std", type=positive_float, default=1.0, help="standard deviation of both")
     parser.add_argument("--clip", type=positive_float, default=None,
-                        help="use beta = min(exp(h(x)), c) with this c (default: no clipping)")
+                        help="use beta = min(exp(h(x)), c) with this c; None: no clipping")
     return parser.parse_args(argv)
 
 
@@ -162,8 +163,9 @@ def plot_target_error(fits: dict, num_epochs: int, path) -> None:
 
 
 def plot_domains(path, Xs, ys, beta, Xt, yt, boundaries: dict) -> None:
-    """Source inputs sized by β and target inputs, coloured by label, with the decision lines."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4), sharex=True, sharey=True)
+    """Source inputs sized by β and target inputs, coloured by label, with the decision lines;
+    one legend for both panels, outside on the right (inside, every corner holds points or lines)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4), sharex=True, sharey=True)
     x1 = np.linspace(-4, 4, 200)
     size = 40 * np.asarray(beta).reshape(-1) / float(np.mean(beta))
     for ax, X, y, s, title in ((axes[0], Xs, ys, np.clip(size, 1, 200), "source, marker size ∝ β(x)"),
@@ -176,7 +178,10 @@ def plot_domains(path, Xs, ys, beta, Xt, yt, boundaries: dict) -> None:
             ax.plot(x1, np.asarray(decision_boundary(params, jnp.asarray(x1))), fmt, label=name)
         set_axes(ax, "x1", "x2", (-4, 4), (-4, 5))
         ax.set_title(title)
-    axes[0].legend(loc="lower right", fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    classes = [Line2D([], [], ls="", marker="o", color=c, alpha=0.6) for c in ("tab:orange", "tab:blue")]
+    axes[1].legend(handles + classes, labels + ["label 1", "label 0"], loc="upper left",
+                   bbox_to_anchor=(1.02, 1.0), fontsize=8)
     savefig(fig, path)
 
 

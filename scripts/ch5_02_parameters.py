@@ -18,6 +18,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jaxlin import my_init, named_parameters, num_parameters, reinit, reinit_, tied_mlp, untie
+from jaxlin.chapters.ch5_02_parameters import first_dead_layer
 from jaxlin.run.cli import Run, make_parser
 
 init = nnx.initializers
@@ -88,22 +89,32 @@ access = parameter_access(net, X)
 # ## Collecting parameters from nested blocks (5.2.1.3)
 #
 # Blocks inside blocks: the paths spell the nesting (`layers/0/layers/1/layers/0/bias` is the first
-# Linear of the second `block1`), 4 · 4 + 2 = 18 arrays in all.
+# Linear of the second `block1`), 4 · 4 + 2 = 18 arrays in all. An output of exactly 0 is no bug:
+# when all four ReLUs closing a `block1` are off for an input, each later Linear returns its bias,
+# and NNX starts biases at zero (the book's PyTorch ones are nonzero, so it prints a bias there);
+# the script says after which block.
 
 
 # %%
-def nested_blocks(rngs: nnx.Rngs, X: jax.Array) -> dict:
-    """5.2.1.3: the parameters of blocks nested in blocks, listed by path."""
+def nested_blocks(rngs: nnx.Rngs, X: jax.Array) -> tuple[dict, list]:
+    """5.2.1.3: the parameters of blocks nested in blocks, listed by path, and for each row of X
+    the block1 after which it is all zeros (None if never)."""
     print("\n# Parameters of nested blocks")
     rgnet = nnx.Sequential(block2(rngs), nnx.Linear(4, 1, rngs=rngs))
     print("rgnet(X) =", rgnet(X).ravel())
+    dead = first_dead_layer(rgnet.layers[0].layers, X)
+    where = ", ".join(f"row {r} after rgnet.layers[0].layers[{b}]" for r, b in enumerate(dead) if b is not None)
+    if where:                               # why a row prints exactly 0 (the book's prints a bias)
+        print(f"  exactly 0 where all 4 ReLUs of a block1 are off ({where}): each later Linear then "
+              "returns its bias, and NNX starts biases at 0 (PyTorch's are nonzero: the book prints one)")
     for path, shape in named_parameters(rgnet):
         print(f"  {path}: {shape}")
-    print("rgnet.layers[0].layers[1].layers[0].bias =", rgnet.layers[0].layers[1].layers[0].bias[...])
-    return {p: list(s) for p, s in named_parameters(rgnet)}
+    print("rgnet.layers[0].layers[1].layers[0].bias =", rgnet.layers[0].layers[1].layers[0].bias[...],
+          "(NNX's zeros init; the book's PyTorch bias is uniform)")
+    return {p: list(s) for p, s in named_parameters(rgnet)}, dead
 
 
-nested = nested_blocks(nnx.Rngs(key_rg), X)
+nested, rgnet_dead_rows = nested_blocks(nnx.Rngs(key_rg), X)
 
 
 # %% [markdown]
@@ -250,5 +261,5 @@ tied = tied_parameters(nnx.Rngs(key_tied), X)
 
 
 # %%
-results = {**access, "nested_parameters": nested, "init": builtin | pure | custom, "tied": tied}
+results = {**access, "nested_parameters": nested, "rgnet_dead_rows": rgnet_dead_rows, "init": builtin | pure | custom, "tied": tied}
 run.finish(results)

@@ -22,6 +22,15 @@ from jaxlin.checks import check_positive_int
 from jaxlin.train.timer import Timer
 
 
+def format_seconds(seconds: float) -> str:
+    """A duration with a unit that suits it, three significant digits: ``5.17 s``, ``2.62 ms``,
+    ``19.8 µs``, ``850 ns`` (never ``0.00000 sec``)."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if abs(seconds) >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
 def add_loop_numpy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The book's loop ``c[i] = a[i] + b[i]`` over NumPy scalars, one Python step per element."""
     c = np.zeros_like(a)

@@ -117,5 +117,20 @@ def untie(model: nnx.Sequential) -> nnx.Sequential:
                             for layer in model.layers))
 
 
-__all__ = ["my_init", "named_parameters", "num_parameters", "params_of", "reinit", "reinit_",
+def first_dead_layer(layers: Sequence[Callable[[jax.Array], jax.Array]], X: jax.Array) -> list[int | None]:
+    """For each row of ``X``, the index of the first of ``layers`` (applied in turn) whose output
+    is all zeros for that row, e.g. a block ending in ReLUs that are all off; None where none is.
+
+    After such a layer the row carries no signal: each later ``Linear`` returns its bias, and
+    NNX starts biases at zero, so the network's output for that row is exactly 0.
+    """
+    h, dead = X, [None] * X.shape[0]
+    for i, layer in enumerate(layers):
+        h = layer(h)
+        zero = ~jnp.any(h.reshape(h.shape[0], -1) != 0, axis=1)
+        dead = [i if d is None and bool(z) else d for d, z in zip(dead, zero)]
+    return dead
+
+
+__all__ = ["first_dead_layer", "my_init", "named_parameters", "num_parameters", "params_of", "reinit", "reinit_",
            "tied_mlp", "untie"]

@@ -55,7 +55,7 @@ def train_ch3(net: Net, params: Any, train_iter: Iterable, test_iter: Iterable, 
     train_iter, test_iter = _batches(train_iter, "train_iter"), _batches(test_iter, "test_iter")
     num_epochs = check_positive_int(num_epochs, "num_epochs")
     step, opt_state = make_train_step(net, loss, updater), init_opt_state(updater, params)
-    animator = Animator(xlabel="epoch", xlim=(1, max(num_epochs, 2)), ylim=(0.3, 0.9), path=plot_path,
+    animator = Animator(xlabel="epoch", ylabel="loss / accuracy", xlim=(1, max(num_epochs, 2)), ylim=(0.3, 0.9), path=plot_path,
                         legend=("train loss", "train acc", "test acc"))
     history: list[dict[str, float]] = []
     try:
@@ -75,7 +75,8 @@ def train_ch3(net: Net, params: Any, train_iter: Iterable, test_iter: Iterable, 
 
 def predict_ch3(net: Any, params: Any, images: Any, labels: jax.Array | None = None, n: int = 8,
                 path: str | os.PathLike | None = None) -> list[tuple[str, str]]:
-    """The book's ``predict_ch3``: the first ``n`` images titled "true\\npredicted".
+    """The book's ``predict_ch3``: the first ``n`` images titled "true: coat\\npred: shirt ✗"
+    (a wrong prediction marked ✗ and titled in red).
 
     ``predict_ch3(net, params, test_iter)`` takes the first batch of an iterator (as the
     book does); ``predict_ch3(net, params, images, labels)`` uint8 (N, 28, 28, 1) images.
@@ -87,8 +88,9 @@ def predict_ch3(net: Any, params: Any, images: Any, labels: jax.Array | None = N
     X = to_float(images) if images.dtype == jnp.uint8 else images
     preds = jnp.argmax(net(params, X), axis=1)
     trues, predicted = get_fashion_mnist_labels(labels), get_fashion_mnist_labels(preds)
-    titles = [f"{t}\n{p}" for t, p in zip(trues, predicted)]
-    show_images(images, 1, n, titles=titles, scale=1.6, path=path)
+    titles = [f"true: {t}\npred: {p}" + ("" if t == p else " ✗") for t, p in zip(trues, predicted)]
+    colors = ["black" if t == p else "tab:red" for t, p in zip(trues, predicted)]
+    show_images(images, 1, n, titles=titles, scale=1.6, path=path, title_colors=colors)
     return list(zip(trues, predicted))
 
 

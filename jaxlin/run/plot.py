@@ -17,11 +17,20 @@ import numpy as np
 
 from jaxlin.data.io import atomic_path
 from jaxlin.run.kernel import in_kernel, show_png
+from jaxlin.run.layout import integer_ticks, place_legend, place_legends, readable_log_ticks
+
+
+def finish_layout(fig: Any) -> None:
+    """Tight layout with every legend off the data (:func:`~jaxlin.run.layout.place_legends`)."""
+    fig.tight_layout()
+    if place_legends(fig):
+        fig.tight_layout()
 
 
 def png_bytes(fig: Any) -> bytes:
-    """``fig`` as PNG (tight layout, 110 dpi): the file a script saves, the image a notebook shows."""
-    fig.tight_layout()
+    """``fig`` as PNG (tight layout, legends off the data, 110 dpi): the file a script saves,
+    the image a notebook shows."""
+    finish_layout(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()
@@ -32,7 +41,7 @@ def savefig(fig: Any, path: str | os.PathLike, *, show: bool = True) -> Path:
     ``show``) the PNG written is also shown inline, once (the closed figure is not drawn again)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    finish_layout(fig)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
@@ -45,7 +54,8 @@ def set_axes(ax: Any, xlabel: str | None = None, ylabel: str | None = None,
              xlim: Sequence[float] | None = None, ylim: Sequence[float] | None = None,
              xscale: str = "linear", yscale: str = "linear",
              legend: Sequence[str] | None = None) -> None:
-    """The book's ``set_axes``: labels, limits, scales, legend and a grid."""
+    """The book's ``set_axes``: labels, limits, scales, legend and a grid. An x axis labelled
+    "epoch..." gets whole-number ticks, a log axis readable labels, the legend a place off the data."""
     ax.set_xlabel(xlabel or "")
     ax.set_ylabel(ylabel or "")
     ax.set_xscale(xscale)
@@ -54,8 +64,13 @@ def set_axes(ax: Any, xlabel: str | None = None, ylabel: str | None = None,
         ax.set_xlim(xlim)
     if ylim is not None:
         ax.set_ylim(ylim)
+    if xlabel and xlabel.startswith("epoch"):
+        integer_ticks(ax.xaxis)
+    for scale, axis in ((xscale, ax.xaxis), (yscale, ax.yaxis)):
+        if scale == "log":
+            readable_log_ticks(axis)
     if legend:
-        ax.legend(legend)
+        place_legend(ax, ax.legend(legend))
     ax.grid(True)
 
 
@@ -96,17 +111,19 @@ def plot(X: Any, Y: Any = None, xlabel: str | None = None, ylabel: str | None = 
 
 def plot_history(history: Sequence[dict[str, float]], path: str | os.PathLike | None = None,
                  keys: Sequence[str] = ("train_loss", "train_acc", "test_acc"),
-                 title: str | None = None, yscale: str = "linear") -> Any:
-    """The book's training figure: one curve per metric against the epoch."""
+                 title: str | None = None, yscale: str = "linear", ylabel: str | None = None) -> Any:
+    """The book's training figure: one curve per metric against the epoch (whole-number ticks);
+    the y label defaults to "loss", "accuracy" or "loss / accuracy" after ``keys``."""
     present = [k for k in keys if history and k in history[0]]
     epochs = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
     fmts = ("-", "m--", "g-.", "r:")
     for i, k in enumerate(present):
         ax.plot(epochs, [h[k] for h in history], fmts[i % len(fmts)], label=k.replace("_", " "))
-    set_axes(ax, "epoch", None, (min(epochs) - 0.05, max(epochs) + 0.05) if epochs else None,
-             None, "linear", yscale)
-    ax.legend()
+    kinds = {"loss" if "loss" in k else "accuracy" if "acc" in k else "value" for k in present}
+    set_axes(ax, "epoch", ylabel or " / ".join(sorted(kinds, key=("loss", "accuracy", "value").index)),
+             (min(epochs) - 0.05, max(epochs) + 0.05) if epochs else None, None, "linear", yscale)
+    place_legend(ax, ax.legend())
     if title:
         ax.set_title(title)
     if path is not None:
@@ -114,9 +131,28 @@ def plot_history(history: Sequence[dict[str, float]], path: str | os.PathLike | 
     return fig
 
 
+def _pixel_range(img: np.ndarray) -> dict[str, float]:
+    """``vmin``/``vmax`` for a grayscale image: its dtype's pixel range (RGB images need none)."""
+    if img.ndim == 3:
+        return {}
+    if np.issubdtype(img.dtype, np.integer) or img.dtype == np.bool_:
+        return {"vmin": 0, "vmax": 255 if img.dtype != np.bool_ else 1}
+    lo, hi = float(np.nanmin(img)), float(np.nanmax(img))
+    return {"vmin": 0.0, "vmax": 1.0} if 0.0 <= lo and hi <= 1.0 else {"vmin": lo, "vmax": hi}
+
+
 def show_images(imgs: Any, num_rows: int, num_cols: int, titles: Sequence[str] | None = None,
-                scale: float = 1.5, path: str | os.PathLike | None = None) -> Any:
-    """A grid of images (the book's ``show_images``); saved as PNG when ``path`` is given."""
+                scale: float = 1.5, path: str | os.PathLike | None = None, cmap: str = "gray_r",
+                title_colors: Sequence[str] | None = None) -> Any:
+    """A grid of images (the book's ``show_images``); saved as PNG when ``path`` is given.
+
+    Whatever the dtype, a grayscale image is drawn with one colormap (``gray_r``: dark on white,
+    as Fashion-MNIST shows its garments) over the pixel range matplotlib uses for RGB images,
+    0..255 for integers and 0..1 for floats: uint8 and float copies of a picture look the same,
+    and a blank or dim image stays blank or dim. A float image outside 0..1 (standardized, say)
+    spans its own smallest to largest value.
+    ``title_colors`` colours the titles (e.g. red for a wrong prediction).
+    """
     imgs = np.asarray(imgs)
     if imgs.ndim == 4 and imgs.shape[-1] == 1:
         imgs = imgs[..., 0]
@@ -124,9 +160,10 @@ def show_images(imgs: Any, num_rows: int, num_cols: int, titles: Sequence[str] |
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(imgs):
-            ax.imshow(imgs[i], cmap="gray_r" if imgs.dtype == np.uint8 else "gray")
+            ax.imshow(imgs[i], cmap=cmap, **_pixel_range(imgs[i]))
             if titles is not None and i < len(titles):
-                ax.set_title(titles[i], fontsize=8)
+                colored = title_colors is not None and i < len(title_colors)
+                ax.set_title(titles[i], fontsize=8, **({"color": title_colors[i]} if colored else {}))
     if path is not None:
         savefig(fig, path)
     return fig

@@ -11,6 +11,7 @@ from jaxlin.chapters.ch3_01_linear_regression import (
     add,
     add_loop_jax,
     add_loop_numpy,
+    format_seconds,
     time_calls,
     time_vectorization,
 )
@@ -55,3 +56,10 @@ def test_time_vectorization_times_loops_that_compute_a_plus_b(monkeypatch):
     monkeypatch.undo()
     monkeypatch.setattr(ch3_01, "add_loop_jax", lambda a, b, steps=None: ch3_01.add(a, b).at[0].set(0))
     assert not time_vectorization(30, jax_loop_steps=100, repeats=1)["loops_agree_with_add"]
+
+
+@pytest.mark.parametrize("seconds, text", [(5.17382, "5.17 s"), (0.0026, "2.6 ms"), (1.98e-5, "19.8 µs"),
+                                           (4.0e-6, "4 µs"), (8.5e-7, "850 ns"), (0.0, "0 ns")])
+def test_format_seconds_picks_a_unit(seconds, text):
+    """Tiny times in µs or ns, never the book's 0.00000 sec."""
+    assert format_seconds(seconds) == text

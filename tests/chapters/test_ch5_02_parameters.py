@@ -8,6 +8,7 @@ import pytest
 from flax import nnx
 
 from jaxlin.chapters.ch5_02_parameters import (
+    first_dead_layer,
     my_init,
     named_parameters,
     num_parameters,
@@ -127,3 +128,11 @@ def test_tied_gradient_is_the_sum_of_both_uses(seed):
     for name in ("kernel", "bias"):
         np.testing.assert_allclose(g[2][name], g_untied[2][name] + g_untied[4][name], rtol=1e-5, atol=1e-7)
         assert not np.allclose(g[2][name], g_untied[2][name])  # both uses really contribute
+
+
+def test_first_dead_layer_finds_where_a_row_goes_all_zero():
+    """A row whose ReLUs are all off after layer i: i; a row that never is: None."""
+    X = jnp.array([[1.0, 2.0], [-1.0, -2.0], [3.0, -5.0]])
+    layers = [lambda h: h, nnx.relu, lambda h: nnx.relu(h - 2.5), lambda h: h + 1.0]
+    assert first_dead_layer(layers, X) == [2, 1, None]
+    assert first_dead_layer([nnx.relu], X[:1]) == [None]

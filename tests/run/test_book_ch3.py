@@ -43,6 +43,30 @@ def test_train_ch3_takes_the_loaders_iterators_and_returns_params_and_history(tm
     assert len(pairs) == 4 and all(isinstance(t, str) for t, _ in pairs)
 
 
+def test_predict_ch3_titles_say_which_label_is_true_and_mark_the_wrong(monkeypatch):
+    from jaxlin.run import book
+    drawn = {}
+    monkeypatch.setattr(book, "show_images", lambda imgs, rows, cols, **kw: drawn.update(kw))
+    X, y = tiny_images(n=8)[0], jnp.array([0, 3, 0, 4, 0, 8, 9, 0], jnp.int32)
+    always_t_shirt = lambda params, X: jnp.zeros((X.shape[0], 10)).at[:, 0].set(1.0)   # noqa: E731
+    pairs = predict_ch3(always_t_shirt, None, X, y, n=8)
+    assert all(t.startswith("true: ") and "\npred: " in t for t in drawn["titles"])
+    for (true, pred), title, color in zip(pairs, drawn["titles"], drawn["title_colors"]):
+        assert pred == "t-shirt" and title.startswith(f"true: {true}\npred: {pred}")
+        assert title.endswith("✗") == (true != pred) and (color == "tab:red") == (true != pred)
+    assert any(t != p for t, p in pairs) and any(t == p for t, p in pairs)
+
+
+def test_train_ch3_figure_has_whole_epochs_and_a_y_label(tmp_path, monkeypatch):
+    from helpers import record_figures
+    figures = record_figures(monkeypatch)
+    X, y = tiny_images()
+    train_ch3(softmax_regression, init_softmax_regression(jax.random.key(0)), Batches(X, y, 16),
+              Batches(X, y, 16), cross_entropy, 3, functools.partial(sgd, lr=0.1), plot_path=tmp_path / "c.png")
+    (fig,) = figures
+    assert fig["ylabels"] == ["loss / accuracy"] and fig["xticks"] == [[1, 2, 3]]
+
+
 def test_raw_uint8_pixels_name_to_float_before_any_step():
     X, y = tiny_images()
     updater = functools.partial(sgd, lr=0.1)

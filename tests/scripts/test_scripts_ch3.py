@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -14,6 +16,7 @@ from helpers import (
     assert_loops_added_ones,
     main_of,
     read_results,
+    record_figures,
     record_vectorization_loops,
     without_timings,
 )
@@ -21,7 +24,8 @@ from jaxlin.data.fashion_mnist import get_fashion_mnist_labels
 
 
 @pytest.mark.parametrize("name", ["ch3_02_linear_regression_scratch", "ch3_03_linear_regression_concise"])
-def test_linear_regression_scripts_meet_the_book(name, tmp_path):
+def test_linear_regression_scripts_meet_the_book(name, tmp_path, monkeypatch):
+    figures = record_figures(monkeypatch)
     results = main_of(name)(["--out", str(tmp_path)])
     assert results["history"][-1]["train_loss"] < 1e-4
     assert [h["epoch"] for h in results["history"]] == [1, 2, 3]
@@ -29,6 +33,8 @@ def test_linear_regression_scripts_meet_the_book(name, tmp_path):
     np.testing.assert_allclose(results["closed_form"]["w"], TRUE_W, atol=0.01)
     assert (tmp_path / "results.json").is_file()
     assert (tmp_path / "loss.png").is_file()
+    loss = next(f for f in figures if f["file"] == "loss.png")
+    assert loss["ylabels"] == ["loss"] and loss["xticks"] == [[1, 2, 3]]      # whole epochs only
 
 
 def results_with_figures(folder):
@@ -40,8 +46,9 @@ def results_with_figures(folder):
     return results
 
 
-def test_ch3_01_script(tmp_path, monkeypatch):
+def test_ch3_01_script(tmp_path, monkeypatch, capsys):
     seen = record_vectorization_loops(monkeypatch)       # the loops' results, checked here
+    figures = record_figures(monkeypatch)
     returned = main_of("ch3_01_linear_regression")(
         ["--out", str(tmp_path), "--jax-loop-steps", "20", "--repeats", "3", "--num-examples", "200"])
     results = results_with_figures(tmp_path)
@@ -51,6 +58,10 @@ def test_ch3_01_script(tmp_path, monkeypatch):
     assert v["n"] == 10000 and v["jax_loop_steps"] == 20
     assert_loops_added_ones(seen, 10000, 20)
     assert returned["vectorization"]["speedups"] == v["speedups"]
+    timings = [x for x in capsys.readouterr().out.splitlines() if x.startswith(("Python loop", "d = "))]
+    assert len(timings) == 5 and not any("sec" in x or "0.0000" in x for x in timings)
+    assert all(re.search(r"\d+(\.\d+)? (s|ms|µs|ns)\b", x) for x in timings)   # e.g. "19.8 µs"
+    assert all(not f["legend_covers"] for f in figures)      # the likelihood's and the normals' legends
     for integral in results["normal_integrals"].values():
         assert integral == pytest.approx(1.0, abs=1e-3)
     ml = results["max_likelihood"]
@@ -62,9 +73,13 @@ def test_ch3_01_script(tmp_path, monkeypatch):
         assert p["slope"] == pytest.approx(p["expected_slope"], rel=1e-3)
 
 
-def test_ch3_04_script(tmp_path):
+def test_ch3_04_script(tmp_path, monkeypatch):
+    figures = record_figures(monkeypatch)
     main_of("ch3_04_softmax_regression")(["--out", str(tmp_path)])
     results = results_with_figures(tmp_path)
+    assert all(not f["legend_covers"] for f in figures)
+    height, width = plt.imread(tmp_path / "decision_boundaries.png").shape[:2]
+    assert width <= 700 and height <= 500                      # compact: 6 × 4.4 in at 110 dpi
     assert set(results["files"]) == {"entropy.png", "decision_boundaries.png", "training.png"}
     np.testing.assert_allclose(results["softmax"]["probabilities"], [0.659, 0.242, 0.099], atol=5e-4)
     assert results["softmax"]["keeps_order"]
@@ -91,6 +106,16 @@ def test_regression_scripts_are_deterministic(name, tmp_path):
         main([*SMALL[name], "--seed", seed, "--out", str(tmp_path / str(i)), "--quiet"])
     a, b, c = (without_timings(read_results(tmp_path / str(i))) for i in range(3))
     assert a == b and a != c
+
+
+def test_data_flags_say_their_default_once(capsys):
+    """--data-dir and --fashion-mnist-dir (add_data_args): argparse's "(default: None)" and no second one."""
+    with pytest.raises(SystemExit):
+        main_of("ch3_05_image_classification_dataset")(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for flag in ("--data-dir DATA_DIR", "--fashion-mnist-dir FASHION_MNIST_DIR"):
+        text = out.split(flag)[-1].split(" --")[0]
+        assert text.count("default") == 1 and "None: $" in text, text
 
 
 @pytest.mark.data

@@ -1,7 +1,10 @@
 """The chapter 5 scripts: help, results.json and their results."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import re
 
 import pytest
 
@@ -12,13 +15,33 @@ SCRIPTS = ["ch5_01_model_construction", "ch5_02_parameters", "ch5_03_deferred_in
            "ch5_04_custom_layer", "ch5_05_read_write", "ch5_06_use_gpu"]
 
 
+PRINTED: dict[str, str] = {}                 # what each script of the `runs` fixture printed
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     out = {}
     for name in SCRIPTS:
         folder = tmp_path_factory.mktemp(name)
-        out[name] = (main_of(name)(["--out", str(folder)]), folder)
+        with contextlib.redirect_stdout(io.StringIO()) as printed:
+            out[name] = (main_of(name)(["--out", str(folder)]), folder)
+        PRINTED[name] = printed.getvalue()
     return out
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_scripts_print_no_object_address(runs, name):
+    """No ``<... object at 0x7f...>`` (5.3 once printed Linen's module repr)."""
+    assert not re.search(r" at 0x[0-9a-f]+", PRINTED[name])
+
+
+def test_ch5_02_says_why_an_rgnet_row_is_zero(runs):
+    dead = runs["ch5_02_parameters"][0]["rgnet_dead_rows"]
+    line = next(x for x in PRINTED["ch5_02_parameters"].splitlines() if x.startswith("rgnet(X) ="))
+    values = [float(v) for v in line.split("[")[1].split("]")[0].split()]
+    assert [v == 0 for v in values] == [d is not None for d in dead]     # zero exactly where dead
+    if any(d is not None for d in dead):
+        assert "NNX starts biases at 0" in PRINTED["ch5_02_parameters"]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
