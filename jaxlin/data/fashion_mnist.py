@@ -102,11 +102,14 @@ def _read_tfds(data_dir: Path) -> dict[str, np.ndarray]:
 
 
 def load_fashion_mnist_arrays(*, data_dir: str | os.PathLike | None = None,
-                              fashion_mnist_dir: str | os.PathLike | None = None) -> FashionMNIST:
+                              fashion_mnist_dir: str | os.PathLike | None = None,
+                              train_part: tuple[int, int] = (0, 1)) -> FashionMNIST:
     """The whole data set as device arrays (uint8 images, int32 labels): 60,000 train, 10,000 test.
 
     The first call prepares TFDS's copy (offline from a local folder if needed) and
     caches the decoded arrays beside it; later calls read the cache in well under a second.
+    ``train_part=(i, k)`` keeps part ``i`` of ``k`` equal parts of the training set, rows
+    [i·N/k, (i+1)·N/k): what process ``i`` of a ``k``-process run holds.
     """
     data_dir = default_data_dir(data_dir)
     if data_dir.exists() and not data_dir.is_dir():
@@ -120,7 +123,10 @@ def load_fashion_mnist_arrays(*, data_dir: str | os.PathLike | None = None,
     check_image_arrays(arrays, NUM_CLASSES, (28, 28, 1), "Fashion-MNIST")
     if cached is None and (cache := _cache_path(data_dir)) is not None:
         _write_cache(cache, arrays)
-    return FashionMNIST(*(jnp.asarray(arrays[k]) for k in FashionMNIST._fields))
+    i, k = train_part
+    rows = slice(i * len(arrays["train_labels"]) // k, (i + 1) * len(arrays["train_labels"]) // k)
+    return FashionMNIST(*(jnp.asarray(arrays[f][rows] if f.startswith("train") else arrays[f])
+                          for f in FashionMNIST._fields))
 
 
 def to_float(images: jax.Array) -> jax.Array:

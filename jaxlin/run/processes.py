@@ -1,0 +1,155 @@
+"""Several cooperating processes over ``jax.distributed`` (JAX's multi-controller runtime).
+
+Every process runs the same script with the same flags plus its own ``--process-id``::
+
+    python scripts/ch4_02_mlp_scratch.py --coordinator 127.0.0.1:12355 --num-processes 2 --process-id 0
+    python scripts/ch4_02_mlp_scratch.py --coordinator 127.0.0.1:12355 --num-processes 2 --process-id 1
+
+(or ``$JAXLIN_COORDINATOR``, ``$JAXLIN_NUM_PROCESSES``, ``$JAXLIN_PROCESS_ID``, as a
+launcher sets them). Process 0 hosts the coordinator; the collectives are XLA's (gloo
+on CPU, NCCL on GPUs). Process 0 alone writes the run's outputs and checkpoints and
+prints the run's lines; every process prints its own errors.
+
+No process waits forever (``--peer-timeout``, default 60 s): initialization that does
+not see every process in time (a wrong ``--num-processes``, a peer that never
+started), a peer that dies (its connections close: the survivors' next collective
+fails; a silent one misses JAX's heartbeats) and an end of run that the others never
+reach all end the process with one ``error:`` line and exit status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import atexit
+import os
+import sys
+import threading
+import traceback
+from typing import Any, NoReturn
+
+import jax
+
+ENV = {"coordinator": "JAXLIN_COORDINATOR", "num_processes": "JAXLIN_NUM_PROCESSES",
+       "process_id": "JAXLIN_PROCESS_ID", "peer_timeout": "JAXLIN_PEER_TIMEOUT"}
+
+
+def add_process_args(parser: Any) -> None:
+    """``--coordinator``, ``--num-processes``, ``--process-id`` and ``--peer-timeout``, each
+    defaulting to its ``$JAXLIN_...`` variable; parsing them starts the processes' runtime."""
+    env = {name: os.environ.get(var) for name, var in ENV.items()}
+    parser.add_argument("--coordinator", metavar="HOST:PORT", default=env["coordinator"],
+                        help="address of process 0's coordinator, for several processes "
+                             f"(read from ${ENV['coordinator']} when set)")
+    parser.add_argument("--num-processes", type=int, default=env["num_processes"] or "1",
+                        help=f"number of cooperating processes (read from ${ENV['num_processes']} when set)")
+    parser.add_argument("--process-id", type=int, default=env["process_id"] or "0",
+                        help=f"this process's index, 0 … N-1 (read from ${ENV['process_id']} when set)")
+    parser.add_argument("--peer-timeout", type=int, default=env["peer_timeout"] or "60",
+                        help="seconds a process waits for the others (to start, to answer, to finish) "
+                             f"before it gives up (read from ${ENV['peer_timeout']} when set)")
+    parser.add_check(start_processes)
+
+
+def check_process_args(args: argparse.Namespace) -> str | None:
+    n, i, where = args.num_processes, args.process_id, args.coordinator
+    if n < 1 or args.peer_timeout < 1:
+        return f"--num-processes ({n}) and --peer-timeout ({args.peer_timeout}) must be positive"
+    if not 0 <= i < n:
+        return f"--process-id {i} must lie in [0, {n}) for --num-processes {n}"
+    if n > 1 and not where:
+        return f"--num-processes {n} needs --coordinator HOST:PORT (process 0's address and a free port)"
+    if where and (":" not in where or not where.rpartition(":")[2].isdigit()):
+        return f"--coordinator {where} is not HOST:PORT"
+    if n > 1 and getattr(args, "loop", "epoch") == "book":
+        return "--loop book runs in one process; several processes run the compiled epoch (--loop epoch)"
+    return None
+
+
+def start_processes(args: argparse.Namespace) -> str | None:
+    """The parser's check: bad flags are a problem; with ``--num-processes`` > 1, join the others
+    (``jax.distributed.initialize``) within ``--peer-timeout`` seconds, or exit 1 saying why."""
+    problem = check_process_args(args)
+    if problem or args.num_processes == 1:
+        return problem
+    n, i, timeout = args.num_processes, args.process_id, args.peer_timeout
+    who = f"process {i} of {n}"
+    joined = threading.Event()
+
+    def watchdog() -> None:
+        if not joined.wait(timeout):
+            leave(f"{who}: not every process joined {args.coordinator} within --peer-timeout {timeout} s: "
+                  f"are all {n} started with the same --coordinator and --num-processes {n}, "
+                  f"each with its own --process-id?")
+
+    threading.Thread(target=watchdog, daemon=True).start()
+    try:                                    # JAX's own limits lie beyond ours: our message comes first
+        jax.distributed.initialize(args.coordinator, n, i, initialization_timeout=timeout + 30,
+                                   heartbeat_timeout_seconds=timeout, shutdown_timeout_seconds=timeout + 30)
+    except Exception as err:   # noqa: BLE001  (JAX raises RuntimeError, ValueError or its own)
+        leave(f"{who}: cannot join {args.coordinator}: {first_line(err)}")
+    joined.set()
+    sys.excepthook = _excepthook
+    atexit.register(_finish, who, timeout)   # runs before JAX's own shutdown (atexit is LIFO)
+    if i != 0:                              # the run's lines and bars are process 0's
+        args.quiet = True
+        sys.stdout.flush()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # XLA's prints too
+    return None
+
+
+def is_main_process() -> bool:
+    """Whether this process writes the run's outputs (process 0, or the only one)."""
+    return jax.process_index() == 0
+
+
+def first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return (text.splitlines()[0] if text else type(err).__name__)[:300]
+
+
+def end_now_if_cooperating(status: int) -> None:
+    """Of several processes, one that fails exits at once with ``status`` (the run's outputs are
+    written by then): JAX's shutdown barrier would wait for peers that are still training."""
+    if jax.distributed.is_initialized():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+
+
+def leave(message: str, status: int = 1) -> NoReturn:
+    """Print ``error: message`` and end this process now, skipping the shutdown barrier where it
+    would wait for peers that are gone."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(status)
+
+
+def _excepthook(kind: type, err: BaseException, tb: Any) -> None:
+    """An uncaught error ends this process at once (its peers' collectives then fail too)."""
+    who = f"process {jax.process_index()} of {jax.process_count()}"
+    if isinstance(err, jax.errors.JaxRuntimeError) and any(
+            word in str(err) for word in ("Gloo", "Connection", "coordination", "heartbeat", "NCCL")):
+        leave(f"{who} lost contact with the other processes (one died or was killed; see its "
+              f"output): {first_line(err)}")
+    traceback.print_exception(kind, err, tb)
+    leave(f"{who} failed: {first_line(err)}")
+
+
+def _finish(who: str, timeout: int) -> None:
+    """At exit: wait (at most ``timeout`` s) for every process to finish, then disconnect."""
+    done: list[BaseException | None] = []
+
+    def shutdown() -> None:
+        try:
+            jax.distributed.shutdown()
+            done.append(None)
+        except Exception as err:   # noqa: BLE001
+            done.append(err)
+
+    thread = threading.Thread(target=shutdown, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not done:
+        leave(f"{who}: the other processes did not finish within --peer-timeout {timeout} s "
+              f"(one failed or died: see its output)")
+    if done[0] is not None:
+        leave(f"{who}: the other processes did not finish cleanly: {first_line(done[0])}")

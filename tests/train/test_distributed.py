@@ -1,0 +1,165 @@
+"""Data parallel across processes (``jax.distributed``, gloo on CPU) and across local devices.
+
+Two processes of a training script on 127.0.0.1 give the single process's history; one
+process with 4 forced host devices splits the data instead of copying it and gives the
+single device's history; a dead peer or a wrong ``--num-processes`` ends the others
+with a clear message, within a bounded time. Every subprocess has a timeout and is
+killed in a ``finally``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SCRIPTS, run_script
+from helpers import MLP, read_results
+
+SCRIPT = str(SCRIPTS / f"{MLP}.py")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Processes:
+    """``n`` processes of ``argv --coordinator 127.0.0.1:PORT --num-processes N --process-id I``
+    (N: ``declared``, else ``n``), their output in files; all killed on leaving the ``with`` block."""
+
+    def __init__(self, folder: Path, argv: list[str], n: int = 2, declared: int | None = None):
+        self.folder, self.procs = folder, []
+        address = f"127.0.0.1:{free_port()}"
+        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+        for i in range(n):
+            out, err = (open(folder / f"p{i}.{s}", "w") for s in ("out", "err"))
+            self.procs.append(subprocess.Popen(
+                [sys.executable, *argv, "--coordinator", address, "--num-processes", str(declared or n),
+                 "--process-id", str(i)], stdout=out, stderr=err, env=env, cwd=ROOT))
+            out.close(), err.close()
+
+    def __enter__(self) -> Processes:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=30)
+
+    def text(self, i: int, stream: str = "err") -> str:
+        return (self.folder / f"p{i}.{stream}").read_text()
+
+    def wait(self, timeout: float) -> list[int]:
+        deadline = time.monotonic() + timeout
+        return [proc.wait(timeout=max(1.0, deadline - time.monotonic())) for proc in self.procs]
+
+
+@pytest.mark.data
+def test_two_processes_give_the_single_process_history(fashion_mnist, tmp_path):
+    """The acceptance run: ``ch4_02_mlp_scratch.py --epochs 2 --seed 5`` as one process and as
+    two; process 0 alone writes the outputs (both were given the same --out)."""
+    one = run_script(MLP, ["--epochs", "2", "--seed", "5", "--quiet", "--out", str(tmp_path / "one")])
+    out = tmp_path / "two"
+    with Processes(tmp_path, [SCRIPT, "--epochs", "2", "--seed", "5", "--out", str(out)]) as run:
+        codes = run.wait(timeout=240)
+        assert codes == [0, 0], run.text(0)[-2000:] + run.text(1)[-2000:]
+        two = read_results(out)
+        assert two["environment"]["num_processes"] == 2 and two["status"] == "finished"
+        assert len(two["history"]) == len(one["history"]) == 2
+        for a, b in zip(one["history"], two["history"]):
+            assert a.keys() == b.keys()
+            assert all(abs(a[k] - b[k]) <= 2e-3 for k in a), (a, b)
+        assert sorted(p.name for p in out.iterdir()) == ["curves.png", "predictions.png", "results.json"]
+        assert not list(tmp_path.glob(".two.incoming*"))
+        assert "epoch 2" in run.text(0, "out") and run.text(1, "out") == ""   # process 0 prints the run
+
+
+SHARDED = r"""
+import os, json, functools
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+import jax, numpy as np
+from jax.sharding import PartitionSpec as P
+from jaxlin import init_mlp, mlp, softmax_cross_entropy, sgd, data_mesh
+from jaxlin.train.epoch import make_train_epoch
+from jaxlin.train.fit import fit
+assert jax.device_count() == 4
+X = jax.random.uniform(jax.random.key(0), (640, 20))
+y = jax.random.randint(jax.random.key(1), (640,), 0, 5)
+Xt, yt = X[:100] + 0.1, y[:100]                 # 100 test examples: 25 per device
+p = init_mlp(jax.random.key(2), 20, 32, 5, sigma=0.1)
+up = functools.partial(sgd, lr=0.5)
+kw = dict(num_epochs=3, batch_size=64, key=jax.random.key(3), evals={"test": (Xt, yt)},
+          eval_loss=softmax_cross_entropy)
+one = fit(mlp, p, softmax_cross_entropy, up, (X, y), **kw)
+mesh = data_mesh()
+epoch, seen = make_train_epoch(mlp, softmax_cross_entropy, up, 64, mesh=mesh), {}
+class Spy:                                      # what the compiled epoch is given
+    def lower(self, params, opt_state, X, y, key):
+        seen.update(spec=str(X.sharding.spec), replicated=X.sharding.is_fully_replicated,
+                    shards=sorted({s.data.shape[0] for s in X.addressable_shards}),
+                    devices=len(X.sharding.device_set), params=jax.tree.leaves(params)[0].sharding.is_fully_replicated,
+                    hlo=epoch.lower(params, opt_state, X, y, key).compile().as_text())
+        return epoch.lower(params, opt_state, X, y, key)
+four = fit(mlp, p, softmax_cross_entropy, up, (X, y), mesh=mesh, train_epoch=Spy(), **kw)
+hlo = seen.pop("hlo")
+seen.update(reduce_scatter="reduce-scatter" in hlo, all_reduce="all-reduce" in hlo)
+diff = max(abs(a[k] - b[k]) for a, b in zip(one.history, four.history) for k in a)
+try:
+    fit(mlp, p, softmax_cross_entropy, up, (X[:630], y[:630]), num_epochs=1, batch_size=64,
+        key=jax.random.key(3), mesh=mesh)
+except ValueError as e:
+    seen["uneven"] = str(e)
+print(json.dumps(seen | {"diff": diff, "history": four.history}))
+"""
+
+
+def test_one_process_four_devices_splits_the_data_and_gives_one_devices_history():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", SHARDED], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["spec"] == "P('data',)" and not out["replicated"] and out["devices"] == 4
+    assert out["shards"] == [160]                  # each device holds 640 / 4 rows, not all 640
+    assert out["params"]                           # params replicated
+    assert out["reduce_scatter"] and out["all_reduce"]   # the batch assembled, the gradient summed
+    assert out["diff"] < 1e-5, out
+    assert [r["epoch"] for r in out["history"]] == [1, 2, 3] and "test_acc" in out["history"][0]
+    assert "split evenly across the 4 devices" in out["uneven"]
+
+
+@pytest.mark.data
+def test_a_dead_peer_ends_the_other_process_with_a_clear_message(fashion_mnist, tmp_path):
+    argv = [SCRIPT, "--epochs", "8", "--num-hiddens", "32", "--batch-size", "1000", "--quiet",
+            "--out", str(tmp_path / "out")]
+    with Processes(tmp_path, argv) as run:
+        deadline = time.monotonic() + 150
+        while "epoch 1," not in run.text(0, "out"):
+            assert time.monotonic() < deadline and run.procs[0].poll() is None, run.text(0)[-3000:]
+            time.sleep(0.2)
+        run.procs[1].kill()
+        killed = time.monotonic()
+        code = run.procs[0].wait(timeout=90)
+        assert time.monotonic() - killed < 60
+        assert code == 1
+        errors = [line for line in run.text(0).splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "lost contact with the other processes" in errors[0], run.text(0)
+
+
+def test_a_wrong_num_processes_ends_every_process_with_a_clear_message(tmp_path):
+    """Three processes expected, two started: both give up after --peer-timeout, saying why."""
+    start = time.monotonic()
+    with Processes(tmp_path, [SCRIPT, "--epochs", "1", "--peer-timeout", "3"], n=2, declared=3) as run:
+        assert run.wait(timeout=90) == [1, 1]
+        for i in range(2):
+            assert f"error: process {i} of 3: not every process joined" in run.text(i)
+            assert "--num-processes 3" in run.text(i)
+    assert time.monotonic() - start < 60
