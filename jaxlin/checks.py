@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -31,6 +32,8 @@ def check_learning_rate(lr: Any, name: str = "lr") -> Any:
     """Raise ``ValueError`` unless ``lr`` is finite and > 0 (tracers pass through unchecked)."""
     if not is_concrete(lr):
         return lr
+    if isinstance(lr, (str, bytes, bool)):      # float("0.1") would accept a string
+        raise TypeError(f"{name} must be a positive finite number, got {type(lr).__name__} {lr!r}")
     try:
         value = float(lr)
     except (TypeError, ValueError):
@@ -91,6 +94,25 @@ def check_classifier_labels(y: Any, output_shape: Any, name: str = "labels") -> 
                          f"per example, shape (n,); flatten them with y.reshape(-1)")
     if np.ndim(y) == 1:
         check_labels(y, shape[1], name)
+
+
+def check_finite(X: Any, name: str = "features") -> None:
+    """Raise ``ValueError`` if concrete floating-point ``X`` holds NaN or inf (one reduction on
+    the device): a model fed them reports a NaN loss, or an accuracy over garbage."""
+    if not is_concrete(X) or not np.issubdtype(np.result_type(X.dtype), np.floating):
+        return
+    finite = jnp.isfinite(X)
+    if not bool(finite.all()):
+        raise ValueError(f"{name} hold {int((~finite).sum())} NaN or infinite values (first at flat "
+                         f"index {int(jnp.argmin(finite.reshape(-1)))}): clean or impute them first")
+
+
+def check_step_labels(y: Any, y_hat: Any) -> None:
+    """While tracing a step: a classifier's (output (n, C), C > 1, labels (n,)) labels must be
+    integer class indices; float labels such as 2.5 would be truncated silently."""
+    if (getattr(y_hat, "ndim", 0) == 2 and y_hat.shape[1] > 1 and getattr(y, "ndim", 0) == 1
+            and not np.issubdtype(np.result_type(y.dtype), np.integer)):
+        raise TypeError(f"class labels must be integers in [0, {y_hat.shape[1]}), got {y.dtype} labels")
 
 
 def check_callable(value: Any, name: str) -> Any:

@@ -35,10 +35,14 @@ def plot_bars(rows, path):
             if r is not None:
                 xs.append(i + (j - (len(modes) - 1) / 2) * width)
                 hs.append(r["epoch_s_min"])
-        ax.bar(xs, hs, width, label=mode)
+        bars = ax.bar(xs, hs, width, label=mode)
+        # On a log axis a bar's length is not its value: print the value on every bar.
+        ax.bar_label(bars, labels=[f"{h:.2g}" for h in hs], rotation=90, fontsize=7, padding=2)
     ax.set_xticks(range(len(models)), models)
     ax.set_yscale("log")
-    ax.set_ylabel("seconds per epoch (best of repeats, log)")
+    lowest, highest = min(r["epoch_s_min"] for r in rows), max(r["epoch_s_min"] for r in rows)
+    ax.set_ylim(lowest / 3, highest * 8)      # every bar starts inside the axes, room for labels
+    ax.set_ylabel("seconds per epoch (log scale)")
     ax.set_title(f"training one epoch on {jax.devices()[0].device_kind}")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(True, axis="y", which="both", alpha=0.3)
@@ -143,6 +147,10 @@ def main(argv: list[str] | None = None) -> dict:
     print(bench.format_table(rows))
     print()
     ok = report_agreement(agreement, args.check_steps)
+    quality = {w.name: bench.quality(w, key) for w in workloads}
+    for name, q in quality.items():
+        print(f"{name}: {q['metric']} after one compiled epoch {q['value']:.4f}, band {q['band']}: "
+              f"{'ok' if q['ok'] else 'OUT OF BAND'}")
     summary = summarize(workloads, rows, flops, peak)
     print(f"measured float32 matmul peak: {peak:.0f} GFLOP/s; data loading: {load_seconds:.2f} s")
     if lowering_rows:
@@ -151,11 +159,14 @@ def main(argv: list[str] | None = None) -> dict:
 
     plot_bars(rows, run.path("bench.png"))
     results = {"rows": rows, "agreement": agreement, "agreement_ok": ok, "tolerance": TOLERANCE,
+               "quality": quality,
                "summary": summary, "lowerings": lowering_rows, "matmul_peak_gflop_per_s": peak, "step_flops": flops,
                "seconds": {"load_data": load_seconds}, "mode_descriptions": bench.MODE_TEXT}
     run.finish(results)
     if not ok:
         raise SystemExit("error: the modes disagree beyond the tolerance")
+    if not all(q["ok"] for q in quality.values()):
+        raise SystemExit("error: a trained model is outside its quality band: the step is wrong")
     return run.results
 
 

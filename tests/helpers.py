@@ -73,6 +73,20 @@ def main_of(name: str):
     return functools.partial(run_script, name)
 
 
+def interrupt_during_epoch(monkeypatch, epoch: int) -> None:
+    """Ctrl-C while ``fit`` reads epoch ``epoch``'s metrics (its one host sync per epoch)."""
+    import jaxlin.train.fit
+    summarize, reads = jaxlin.train.fit.summarize, []
+
+    def interrupted(sums):
+        reads.append(1)
+        if len(reads) == epoch:
+            raise KeyboardInterrupt
+        return summarize(sums)
+
+    monkeypatch.setattr(jaxlin.train.fit, "summarize", interrupted)
+
+
 def read_results(out: Path, name: str = "results.json") -> dict:
     return json.loads((out / name).read_text())
 
@@ -142,6 +156,52 @@ def assert_loops_added_ones(seen: dict[str, list[np.ndarray]], n: int, steps: in
     np.testing.assert_array_equal(seen["add_loop_numpy"][-1], np.full(n, 2.0, np.float32))
     expected = np.where(np.arange(n) < steps, 2.0, 0.0).astype(np.float32)
     np.testing.assert_array_equal(seen["add_loop_jax"][-1], expected)
+
+
+def covered_by_legend(ax) -> list[str]:
+    """What ``ax``'s legend box covers, measured here without jaxlin: the labels of lines (each
+    segment sampled every pixel), scatter points and bars drawn under it (display pixels)."""
+    legend = ax.get_legend()
+    if legend is None:
+        return []
+    box = legend.get_window_extent()
+    inside = lambda xy: bool(np.any((xy[:, 0] > box.x0) & (xy[:, 0] < box.x1)       # noqa: E731
+                                    & (xy[:, 1] > box.y0) & (xy[:, 1] < box.y1)))
+    covered = []
+    for line in ax.get_lines():
+        xy = line.get_transform().transform(np.asarray(line.get_xydata(), float))
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        dense = [a + t * (b - a) for a, b in zip(xy[:-1], xy[1:])
+                 for t in np.linspace(0, 1, int(min(np.hypot(*(b - a)), 5000)) + 2)]
+        if len(xy) and inside(np.array(dense or list(xy))):
+            covered.append(f"line {line.get_label()}")
+    for coll in ax.collections:
+        if hasattr(coll, "get_offsets") and len(coll.get_offsets()) > 1:
+            if inside(coll.get_offset_transform().transform(coll.get_offsets())):
+                covered.append(f"points {coll.get_label()}")
+    covered += [f"bar {p}" for p in ax.patches if box.overlaps(p.get_window_extent())]
+    return covered
+
+
+def record_figures(monkeypatch) -> list[dict]:
+    """Every figure a script saves as it is saved (``Figure.savefig`` wrapped): its file name,
+    what each axes' legend covers, its axes' x tick values and y labels."""
+    from matplotlib.figure import Figure
+    saved: list[dict] = []
+    original = Figure.savefig
+
+    def recording(fig, fname, *args, **kwargs):
+        out = original(fig, fname, *args, **kwargs)
+        name = Path(str(fname)).name.lstrip(".").split(".png")[0] + ".png"     # atomic_path's temporary
+        saved.append({"file": name, "legend_covers": [c for ax in fig.axes for c in covered_by_legend(ax)],
+                      "xticks": [[t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+                                 for ax in fig.axes],
+                      "xlabels": [ax.get_xlabel() for ax in fig.axes],
+                      "ylabels": [ax.get_ylabel() for ax in fig.axes]})
+        return out
+
+    monkeypatch.setattr(Figure, "savefig", recording)
+    return saved
 
 
 # ------------------------------------------------------------------ the benchmark

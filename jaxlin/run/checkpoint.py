@@ -10,9 +10,17 @@ name, the epoch, the history and the run's settings). No pickle anywhere, and pl
 Orbax writes a step into a temporary folder and renames it when complete, so a crash
 mid-write never leaves a step that a later ``--resume`` would load. The newest two
 steps are kept, and a step is never saved over a later one.
+
+In a multi-process run (``jax.distributed``) the params and optimizer state are
+replicated: process 0 alone saves them, as host arrays, and every process reads the
+folder on ``--resume`` (on a cluster, a folder every host sees). Each process's
+``CheckpointManager`` is its own (Orbax's ``active_processes={this process}``), so no
+save or read waits on a barrier with the others.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -20,9 +28,11 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from jaxlin.data.io import match_like
+from jaxlin.data.io import match_like, write_text
+from jaxlin.train.parallel import host_local
 
 FORMAT = "jaxlin checkpoint 1"
+SHA256S = "jaxlin-sha256.json"       # beside the items: each file's digest, checked before reading
 
 
 class Checkpoint(NamedTuple):
@@ -37,10 +47,14 @@ class Checkpoint(NamedTuple):
 def _manager(directory: str | os.PathLike, *, keep: int = 2, writing: bool = False):
     # Orbax takes ~2 s to import: only runs that checkpoint pay for it.
     import orbax.checkpoint as ocp
+    me = jax.process_index()
+    if writing:
+        Path(directory).mkdir(parents=True, exist_ok=True)
     options = ocp.CheckpointManagerOptions(
-        preservation_policy=ocp.checkpoint_managers.LatestN(n=keep), create=writing,
+        preservation_policy=ocp.checkpoint_managers.LatestN(n=keep), create=False,
         cleanup_tmp_directories=writing,        # a step left half-written by a killed process
-        enable_async_checkpointing=False)      # a step is on disk when save returns (Ctrl-C, exit)
+        enable_async_checkpointing=False,       # a step is on disk when save returns (Ctrl-C, exit)
+        multiprocessing_options=ocp.options.MultiprocessingOptions(primary_host=me, active_processes={me}))
     return ocp.CheckpointManager(Path(directory).absolute(), options=options)
 
 
@@ -59,22 +73,28 @@ def save_checkpoint(directory: str | os.PathLike, epoch: int, params: Any, opt_s
     """Save the state after ``epoch`` as step ``epoch`` of ``directory``; keep the newest ``keep``.
 
     Refuses (``ValueError``) an epoch at or before the latest one saved there: an earlier
-    state never replaces a later one.
+    state never replaces a later one. In a multi-process run only process 0 writes.
     """
     import orbax.checkpoint as ocp
     epoch = int(epoch)
     if epoch < 0:
         raise ValueError(f"epoch must be an integer >= 0, got {epoch}")
+    if jax.process_index() != 0:                  # process 0 saves the replicated state
+        return Path(directory) / str(epoch)
     latest = latest_checkpoint(directory)
     if latest is not None and epoch <= latest:
         raise ValueError(f"{directory} already holds the checkpoint of epoch {latest}; "
                          f"epoch {epoch} would not be the latest")
     state = {"params": params, "opt_state": opt_state, "key": jax.random.key_data(key)}
+    if jax.process_count() > 1:                   # Orbax refuses a process's own jax.Arrays there
+        state = jax.tree.map(np.asarray, host_local(state))
     meta = {"format": FORMAT, "epoch": epoch, "history": history, "config": config or {}}
     with _manager(directory, keep=keep, writing=True) as manager:
         manager.save(epoch, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
                                                     meta=ocp.args.JsonSave(meta)))
-    return Path(directory) / str(epoch)
+    step = Path(directory) / str(epoch)
+    write_text(step / SHA256S, json.dumps(_sha256s(step), indent=1))
+    return step
 
 
 def load_checkpoint(directory: str | os.PathLike, params_like: Any, opt_state_like: Any, *,
@@ -116,8 +136,10 @@ def read_meta(directory: str | os.PathLike, epoch: int | None = None) -> dict[st
 
 def _restore(directory: str | os.PathLike, epoch: int, source: str, item: str,
              like: Any = None) -> Any:
-    """One item of one step; Orbax's many error types become one ``ValueError``."""
+    """One item of one step, its files verified first; Orbax's many error types become one
+    ``ValueError``."""
     import orbax.checkpoint as ocp
+    _verify(Path(directory) / str(epoch), item, source)
     args = (ocp.args.JsonRestore() if item == "meta" else
             ocp.args.StandardRestore(None if like is None else jax.tree.map(_abstract, like)))
     try:
@@ -127,6 +149,28 @@ def _restore(directory: str | os.PathLike, epoch: int, source: str, item: str,
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError(f"{source}: cannot read its {item!r} item (damaged, or not written by "
                          f"Orbax: {first[:160]})") from None
+
+
+def _sha256s(step: Path) -> dict[str, str]:
+    return {str(f.relative_to(step)): hashlib.sha256(f.read_bytes()).hexdigest()
+            for f in sorted(step.rglob("*")) if f.is_file() and f.name != SHA256S}
+
+
+def _verify(step: Path, item: str, source: str) -> None:
+    """Compare ``item``'s files with the digests saved beside them: a damaged file is named
+    here, before tensorstore reads it (whose failed reads also leave a stray traceback)."""
+    recorded_file = step / SHA256S
+    if not recorded_file.is_file():
+        return                                  # a step saved by plain Orbax: nothing to compare
+    try:
+        recorded = json.loads(recorded_file.read_text())
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{source}: {SHA256S} cannot be read ({err})") from None
+    found = _sha256s(step)
+    for name, digest in recorded.items():
+        if name.split("/")[0] == item and found.get(name) != digest:
+            what = "is missing" if name not in found else "is damaged (its sha256 is not the one saved)"
+            raise ValueError(f"{source}: {name} {what}")
 
 
 def _abstract(leaf: Any) -> jax.ShapeDtypeStruct:

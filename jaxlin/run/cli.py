@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import functools
 import math
 import os
 import platform
@@ -27,7 +28,8 @@ import numpy as np
 
 from jaxlin.data.io import write_json
 from jaxlin.run.kernel import in_kernel, kernel_argv
-from jaxlin.run.outputs import RESULTS, Busy, Outputs, finished_run
+from jaxlin.run.outputs import RESULTS, Busy, Discarded, Outputs, finished_run, runs_folder
+from jaxlin.run.processes import end_now_if_cooperating
 from jaxlin.train.fit import DivergenceError
 
 
@@ -74,6 +76,12 @@ class Parser(argparse.ArgumentParser):
     def add_check(self, check: Check) -> None:
         self.checks.append(check)
 
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self._print_message(message, sys.stderr)
+        end_now_if_cooperating(status)
+        raise SystemExit(status)
+
     def parse_args(self, args: Any = None, namespace: Any = None) -> argparse.Namespace:
         """Parse ``args``; by default ``sys.argv[1:]`` in a script and, in a Jupyter kernel
         (whose argv is the kernel's own), the words of ``$JAXLIN_ARGS`` (none: the defaults)."""
@@ -95,7 +103,7 @@ def make_parser(description: str, *, epochs: int | None = None, lr: float | None
     ``--epochs``, ``--lr`` and ``--batch-size``."""
     parser = Parser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--out", type=Path, default=None,
-                        help="output folder for results.json and PNGs (default: runs/<script name>/)")
+                        help="output folder for results.json and PNGs; None: runs/<script name>/ of the checkout")
     parser.add_argument("--seed", type=int, default=0, help="seed of the run's PRNG key")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bars (they are also off when stderr is not a terminal)")
@@ -113,7 +121,8 @@ def environment() -> dict[str, Any]:
     import jaxlib
     device = jax.devices()[0]
     return {"backend": jax.default_backend(), "device": device.device_kind,
-            "num_devices": jax.device_count(), "jax": jax.__version__, "jaxlib": jaxlib.__version__,
+            "num_devices": jax.device_count(), "num_processes": jax.process_count(),
+            "jax": jax.__version__, "jaxlib": jaxlib.__version__,
             "python": platform.python_version(), "platform": platform.platform()}
 
 
@@ -125,7 +134,9 @@ class Run:
     replacing the previous run's. ``results.json`` records ``status``: ``finished``,
     ``diverged`` or ``failed`` (exit status 1), ``interrupted`` (Ctrl-C: 130; SIGTERM:
     143). A run that does not finish never replaces a finished one: its record goes
-    beside it, as ``results.<status>.json``.
+    beside it, as ``results.<status>.json``. In a multi-process run (:mod:`jaxlin.run.processes`)
+    only process 0 locks and writes ``out``; the others write to a private folder that
+    is removed.
     """
 
     def __init__(self, args: argparse.Namespace, script: str | os.PathLike):
@@ -139,14 +150,15 @@ class Run:
         self.started = time.perf_counter()
         self.results: dict[str, Any] = {"script": stem, "args": _args_dict(args),
                                         "environment": environment()}
-        try:
-            self.outputs = Outputs(self.out)
+        try:                 # in a multi-process run, process 0 alone writes the outputs
+            self.outputs = Outputs(self.out) if jax.process_index() == 0 else Discarded()
         except (ValueError, Busy) as err:
             self.usage_error(str(err))
         atexit.register(self.outputs.close)
         self.terminated = False
         if threading.current_thread() is threading.main_thread() and not in_kernel():
             signal.signal(signal.SIGTERM, self._on_sigterm)
+            sys.excepthook = functools.partial(_one_line_for_os_errors, sys.excepthook, self)
 
     def _on_sigterm(self, signum: int, frame: Any) -> None:
         # What schedulers and `timeout` send: end as Ctrl-C does (the last finished epoch
@@ -211,6 +223,7 @@ class Run:
         """Write ``results.json`` with ``status`` and the error, print it, exit with status 1."""
         self.finish(dict(results or {}) | {"status": status, "error": message})
         print(f"error: {message}", file=sys.stderr)
+        end_now_if_cooperating(1)
         raise SystemExit(1)
 
     def diverged(self, err: DivergenceError, results: dict[str, Any] | None = None,
@@ -247,13 +260,19 @@ class Run:
                              f"{self.command()}", partial)
 
 
-def runs_folder(script: Path) -> Path:
-    """Where outputs go by default: ``runs/`` of the checkout the script is in (also when run
-    from ``scripts/``, as a notebook is), else ``runs/`` in the working directory."""
-    for folder in (script.resolve().parent, Path.cwd()):
-        if folder.name == "scripts" and (folder.parent / "pyproject.toml").is_file():
-            return folder.parent / "runs"
-    return Path("runs")
+def _one_line_for_os_errors(previous: Callable[..., Any], run: Run, kind: type, err: BaseException,
+                            tb: Any) -> None:
+    """A script's uncaught ``OSError`` (a full disk, a folder made read-only): the numbers the run
+    holds are written first (``results.json``, or beside a finished run's), then one line; exit 1."""
+    if not issubclass(kind, OSError):
+        return previous(kind, err, tb)
+    message = f"{err.strerror or err}: {getattr(err, 'filename', None) or run.out}"
+    try:
+        run.finish({"status": "failed", "error": message})
+    except (OSError, SystemExit):
+        message += " (and the run's record could not be written either)"
+    print(f"error: {message}", file=sys.stderr)
+    return None
 
 
 def script_path(script: str | os.PathLike) -> Path:

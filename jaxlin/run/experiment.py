@@ -8,10 +8,12 @@ per-epoch lines, checkpoints and ``--resume``, divergence and Ctrl-C) and
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 import jax
+from jax.sharding import Mesh
 
 from jaxlin.data.fashion_mnist import (
     ChecksumError,
@@ -25,10 +27,13 @@ from jaxlin.nn.updaters import Updater, init_opt_state
 from jaxlin.run.book import predict_ch3
 from jaxlin.run.checkpoint import Checkpoint, latest_checkpoint, load_checkpoint, read_meta, save_checkpoint
 from jaxlin.run.cli import Run
+from jaxlin.run.outputs import Busy, lock
 from jaxlin.run.plot import plot_history
+from jaxlin.run.processes import add_process_args
 from jaxlin.run.progress import Progress, batch_bar, epoch_line
 from jaxlin.train.book import BookEpoch
 from jaxlin.train.fit import DivergenceError, FitResult, fit
+from jaxlin.train.parallel import data_mesh, host_local, process_rows, shard_rows
 from jaxlin.train.step import Loss, Net
 from jaxlin.train.timer import Timer
 
@@ -36,10 +41,10 @@ from jaxlin.train.timer import Timer
 def add_data_args(parser: argparse.ArgumentParser) -> None:
     """``--data-dir`` (TFDS's) and ``--fashion-mnist-dir`` (a folder of the four .gz files)."""
     parser.add_argument("--data-dir", type=Path, default=None,
-                        help="TFDS data directory (default: $TFDS_DATA_DIR or ~/tensorflow_datasets)")
+                        help="TFDS data directory; None: $TFDS_DATA_DIR or ~/tensorflow_datasets")
     parser.add_argument("--fashion-mnist-dir", type=Path, default=None,
-                        help="folder with the four original Fashion-MNIST .gz files, used offline "
-                             "(default: $JAXLIN_FASHION_MNIST_DIR, else Debian's package if installed)")
+                        help="folder with the four original Fashion-MNIST .gz files, used offline; "
+                             "None: $JAXLIN_FASHION_MNIST_DIR, else Debian's package if installed")
     parser.add_check(check_data_args)
 
 
@@ -53,7 +58,8 @@ def check_data_args(args: argparse.Namespace) -> str | None:
 
 
 def add_training_args(parser: argparse.ArgumentParser) -> None:
-    """Data options plus ``--loop``, ``--checkpoint-dir`` and ``--resume``."""
+    """Data options plus ``--loop``, ``--checkpoint-dir``, ``--resume`` and the flags of several
+    processes (:mod:`jaxlin.run.processes`)."""
     add_data_args(parser)
     parser.add_argument("--loop", choices=("epoch", "book"), default="epoch",
                         help="'epoch': one compiled call per epoch over device-resident data (fast); "
@@ -63,6 +69,7 @@ def add_training_args(parser: argparse.ArgumentParser) -> None:
                              "history saved as one step per finished epoch")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the latest checkpoint in --checkpoint-dir")
+    add_process_args(parser)                 # joins the other processes before any checkpoint is read
     parser.add_check(check_checkpoint_args)
 
 
@@ -102,21 +109,23 @@ def load_data(args: argparse.Namespace, run: Run) -> tuple[FashionMNIST, float]:
     """Fashion-MNIST as device arrays and the seconds it took; a clear exit when it is missing."""
     timer = Timer()
     try:
-        data = load_fashion_mnist_arrays(data_dir=args.data_dir, fashion_mnist_dir=args.fashion_mnist_dir)
+        data = load_fashion_mnist_arrays(data_dir=args.data_dir, fashion_mnist_dir=args.fashion_mnist_dir,
+                                         train_part=(jax.process_index(), jax.process_count()))
         jax.block_until_ready(data)
     except (FashionMNISTNotFound, ChecksumError, DamagedData) as err:
         run.fail(str(err))
     except KeyboardInterrupt:
         run.interrupted(f"interrupted while loading the data; run it again with {run.command()}")
-    if getattr(args, "batch_size", 0) > data.train_images.shape[0]:
+    if getattr(args, "batch_size", 0) > data.train_images.shape[0] * jax.process_count():
         run.usage_error(f"--batch-size {args.batch_size} is larger than the training set "
-                        f"({data.train_images.shape[0]} examples)")
+                        f"({data.train_images.shape[0] * jax.process_count()} examples)")
     return data, timer.stop()
 
 
 # Flags that change neither the numbers nor the model: a resumed run may differ in these.
 FREE_FLAGS = frozenset({"out", "quiet", "epochs", "resume", "checkpoint_dir", "data_dir",
-                        "fashion_mnist_dir", "loop"})
+                        "fashion_mnist_dir", "loop", "coordinator", "num_processes", "process_id",
+                        "peer_timeout"})
 
 
 def training_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -151,9 +160,24 @@ def train_classifier(args: argparse.Namespace, run: Run, net: Net, params: Any, 
     Around it: ``--loop book``, ``--checkpoint-dir`` after every epoch, ``--resume``,
     exit status 1 on divergence and 130 on Ctrl-C (after saving the last finished epoch).
     """
+    held = hold_checkpoint_dir(args, run)
+    try:
+        return _train(args, run, net, params, loss, updater, data, key=key, stochastic=stochastic)
+    finally:
+        if held is not None:
+            held.close()
+
+
+def _train(args: argparse.Namespace, run: Run, net: Net, params: Any, loss: Loss, updater: Updater,
+           data: FashionMNIST, *, key: jax.Array, stochastic: bool) -> FitResult:
     start = Checkpoint(0, params, init_opt_state(updater, params), key, [], {})
     if args.resume:
         start = resume(args, run, params, start.opt_state)
+    elif args.checkpoint_dir is None and (left := latest_checkpoint(run.out / "checkpoint")) is not None:
+        print(f"note: {run.out / 'checkpoint'} holds an interrupted run's checkpoint (epoch {left}), "
+              f"kept; this run starts afresh. To continue that one instead: "
+              f"{run.command(add=('--checkpoint-dir', str(run.out / 'checkpoint'), '--resume'))}",
+              file=sys.stderr)
     after_epoch = None
     if args.checkpoint_dir is not None:
         def after_epoch(epoch, params, opt_state, history):
@@ -164,8 +188,9 @@ def train_classifier(args: argparse.Namespace, run: Run, net: Net, params: Any, 
     if args.loop == "book":
         epoch = BookEpoch.make(net, loss, updater, args.batch_size, prepare=to_float,
                                stochastic=stochastic, progress=batch_bar(args.quiet))
+    mesh, train = training_data(args, run, data)
     try:
-        return fit(net, start.params, loss, updater, (data.train_images, data.train_labels),
+        return fit(net, start.params, loss, updater, train, mesh=mesh,
                    num_epochs=args.epochs, batch_size=args.batch_size, key=start.key,
                    evals={"test": (data.test_images, data.test_labels)}, prepare=to_float,
                    stochastic=stochastic, train_epoch=epoch, opt_state=start.opt_state,
@@ -176,6 +201,35 @@ def train_classifier(args: argparse.Namespace, run: Run, net: Net, params: Any, 
         interrupted(args, run, progress, start.key)
     finally:
         progress.close()
+
+
+def hold_checkpoint_dir(args: argparse.Namespace, run: Run) -> IO[str] | None:
+    """Lock ``--checkpoint-dir`` for this run: a second run saving there is refused (exit 2).
+    Of several processes, process 0 alone saves, and holds it."""
+    if args.checkpoint_dir is None or jax.process_index() != 0:
+        return None
+    try:
+        return lock(args.checkpoint_dir, "--checkpoint-dir")
+    except Busy as err:
+        run.usage_error(str(err))
+
+
+def training_data(args: argparse.Namespace, run: Run, data: FashionMNIST) -> tuple[Mesh | None, tuple]:
+    """The mesh and the training arrays for ``fit``: with several devices (of one process or
+    many), one global array split by rows over all of them, each process holding its part
+    (:func:`load_data` kept only that part); with one device, the arrays as loaded."""
+    train = (data.train_images, data.train_labels)
+    if jax.device_count() == 1:
+        return None, train
+    mesh, n = data_mesh(), len(data.train_labels) * jax.process_count()
+    if args.batch_size % mesh.size or n % mesh.size:
+        run.usage_error(f"--batch-size {args.batch_size} and the {n} training examples must split "
+                        f"evenly over the {mesh.size} devices")
+    i, k = jax.process_index(), jax.process_count()
+    if process_rows(mesh, n) != slice(i * n // k, (i + 1) * n // k):
+        run.fail(f"process {i} holds training rows {process_rows(mesh, n)} of the mesh, not part {i} of {k}: "
+                 f"give every process the same number of devices")
+    return mesh, shard_rows(train, mesh, local=k > 1)
 
 
 def checkpoint_hint(args: argparse.Namespace, err: DivergenceError) -> str:
@@ -222,8 +276,9 @@ def finish_classifier(run: Run, net: Net, result: FitResult, data: FashionMNIST,
           f"test acc {final['test_acc']:.3f}")
     print(f"{seconds['load_data']:.2f} s loading data, {seconds['compile']:.2f} s compiling, "
           f"{seconds['train']:.2f} s training, on {jax.devices()[0].device_kind}")
+    run.results.update(title=title, history=result.history, final=final)   # kept if a figure fails
     plot_history(result.history, run.path("curves.png"), title=title)
-    pairs = predict_ch3(net, result.params, data.test_images, data.test_labels, n=8,
+    pairs = predict_ch3(net, host_local(result.params), data.test_images, data.test_labels, n=8,
                         path=run.path("predictions.png"))
     run.finish({"title": title, "status": "finished", "history": result.history, "final": final,
                 "predictions": [{"true": t, "predicted": p} for t, p in pairs]}, seconds=seconds)

@@ -105,3 +105,31 @@ class Outputs:
         """Drop what was not published and release the lock (again: nothing happens)."""
         shutil.rmtree(self.stage, ignore_errors=True)
         self._lock.close()
+
+
+class Discarded:
+    """The outputs of a process that is not process 0 of a multi-process run: its files are
+    written to a private temporary folder, never published, removed at the end; ``out``
+    is neither locked nor touched (process 0 owns it)."""
+
+    def __init__(self) -> None:
+        import tempfile
+        self.stage = Path(tempfile.mkdtemp(prefix="jaxlin-process-"))
+
+    def path(self, name: str) -> Path:
+        return self.stage / name
+
+    def publish(self, files: list[str], results: str = RESULTS) -> int:
+        return 0
+
+    def close(self) -> None:
+        shutil.rmtree(self.stage, ignore_errors=True)
+
+
+def runs_folder(script: Path) -> Path:
+    """Where outputs go by default: ``runs/`` of the checkout the script is in (also when run
+    from ``scripts/``, as a notebook is), else ``runs/`` in the working directory."""
+    for folder in (script.resolve().parent, Path.cwd()):
+        if folder.name == "scripts" and (folder.parent / "pyproject.toml").is_file():
+            return folder.parent / "runs"
+    return Path("runs")

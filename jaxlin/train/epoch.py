@@ -16,7 +16,7 @@ from jax.sharding import Mesh
 from jaxlin.checks import check_divisible, check_positive_int
 from jaxlin.nn.updaters import Updater
 from jaxlin.train.lowering import Lowering, default_lowering
-from jaxlin.train.parallel import constrain_batch, constrain_replicated
+from jaxlin.train.parallel import constrain_batch, constrain_replicated, gather_rows
 from jaxlin.train.step import Loss, Net, Penalty, Step, train_step
 
 Prepare = Callable[[jax.Array], jax.Array]
@@ -74,6 +74,9 @@ def add_step_metrics(sums: dict[str, jax.Array], metrics: dict[str, jax.Array],
 def summarize(sums: dict[str, Any]) -> dict[str, float]:
     """Host floats from one epoch's device sums: mean loss and, if present, accuracy."""
     sums = jax.device_get(sums)
+    if float(sums.get("bad_labels", 0)) > 0:
+        raise ValueError(f"{int(sums['bad_labels'])} class labels of this epoch lie outside [0, C) "
+                         f"(C: the model's number of outputs)")
     n = float(sums["n"])
     out = {"train_loss": float(sums["loss_sum"]) / n}
     if "correct" in sums:
@@ -89,14 +92,21 @@ def epoch_of(step: Step, batch_size: int, *, prepare: Prepare = identity, stocha
     ``key`` fixes the shuffle and, when ``stochastic``, each step's key
     ``fold_in(key, step)``. ``sums`` holds each metric summed over the epoch and
     ``bad_step``, the first step whose loss was not finite (-1 if none). With a
-    ``mesh``, every minibatch is split across its devices, params stay replicated.
+    ``mesh``, ``X`` and ``y`` are split by rows across its devices (``shard_rows``), each
+    minibatch is gathered split the same way (``gather_rows``: the same batches as on one
+    device), params stay replicated.
     """
     lowering = lowering or default_lowering()
 
     def batch(X, y, idx):
-        return constrain_batch((prepare(lowering.gather(X, idx)), y[idx]), mesh)
+        if mesh is not None:                   # X, y split by rows: see jaxlin.train.parallel
+            X, y = gather_rows((X, y), idx, mesh)
+            return constrain_batch((prepare(X), y), mesh)
+        return prepare(lowering.gather(X, idx)), y[idx]
 
     def epoch(params, opt_state, X, y, key):
+        if X.shape[0] < batch_size:             # shapes are static: refused while tracing
+            raise ValueError(f"batch_size={batch_size} is larger than the data ({X.shape[0]} examples)")
         shuffle_key, step_key = jax.random.split(key)
         indices = epoch_indices(shuffle_key, X.shape[0], batch_size, lowering)
 
@@ -148,7 +158,10 @@ def make_indexed_step(net: Net, loss: Loss, updater: Updater, *, prepare: Prepar
     step = lowering.step(train_step(net, loss, updater, penalty=penalty))
 
     def indexed_step(params, opt_state, X, y, idx, key=None):
-        return step(params, opt_state, prepare(lowering.gather(X, idx)), y[idx], key)
+        params, opt_state, metrics = step(params, opt_state, prepare(lowering.gather(X, idx)), y[idx], key)
+        # XLA clamps an index out of [0, N) to the nearest row: flag it, as a NaN loss
+        bad = ((idx < 0) | (idx >= X.shape[0])).any()
+        return params, opt_state, metrics | {"loss": jnp.where(bad, jnp.nan, metrics["loss"])}
 
     return jax.jit(indexed_step, donate_argnums=(0, 1) if donate else ())
 

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 
 from jaxlin.checks import (
     check_classifier_labels,
+    check_finite,
     check_positive_int,
     check_same_length,
     check_scaled,
@@ -56,6 +57,7 @@ def evaluate_sums(net: Net, params: Any, X: jax.Array, y: jax.Array, *, loss: Lo
     for classifiers, ``correct``. Same ``net``, ``loss`` and ``prepare``: one compilation."""
     n = check_same_length(X, y, "X", "y")
     chunk = min(check_positive_int(chunk, "chunk"), n)
+    check_finite(X, "the evaluation features")
     if is_concrete(y):                         # not inside a vmap or jit: check the labels once
         outputs = jax.eval_shape(lambda p, X: net(p, prepare(X)), params, X[:1])
         check_classifier_labels(y, outputs, "labels")

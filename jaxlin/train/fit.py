@@ -13,13 +13,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 from jax.sharding import Mesh
 
-from jaxlin.checks import check_batch_size, check_classifier_labels, check_positive_int, check_same_length
+from jaxlin.checks import (
+    check_batch_size,
+    check_classifier_labels,
+    check_finite,
+    check_positive_int,
+    check_same_length,
+)
 from jaxlin.nn.updaters import Updater, init_opt_state
 from jaxlin.train.epoch import Prepare, identity, make_train_epoch, summarize
 from jaxlin.train.evaluate import Arrays, evaluate_record
-from jaxlin.train.parallel import replicate
+from jaxlin.train.parallel import local_rows, on_mesh
 from jaxlin.train.step import Loss, Net, Penalty
 from jaxlin.train.timer import Timer
 
@@ -40,10 +47,16 @@ class DivergenceError(FloatingPointError):
 
     ``history`` holds the records of the epochs before it."""
 
-    def __init__(self, epoch: int, step: int | None = None, history: list | None = None):
+    def __init__(self, epoch: int, step: int | None = None, history: list | None = None,
+                 what: str = "the loss"):
         where = f"epoch {epoch}" + (f", step {step}" if step is not None else "")
-        super().__init__(f"training diverged: the loss became NaN or infinite at {where}")
+        super().__init__(f"training diverged: {what} became NaN or infinite at {where}")
         self.epoch, self.step, self.history = epoch, step, list(history or [])
+
+
+def all_finite(params: Any) -> bool:
+    """Whether every parameter is finite (one reduction on the device, one host sync)."""
+    return bool(jax.tree.reduce(jnp.logical_and, jax.tree.map(lambda p: jnp.isfinite(p).all(), params), True))
 
 
 def check_data(net: Net, params: Any, prepare: Prepare, data: dict[str, Arrays]) -> None:
@@ -51,6 +64,7 @@ def check_data(net: Net, params: Any, prepare: Prepare, data: dict[str, Arrays])
     outputs = None
     for name, (X, y) in data.items():
         check_same_length(X, y, f"{name} features", f"{name} labels")
+        check_finite(X, f"the {name} features")
         outputs = outputs or jax.eval_shape(lambda p, X: net(p, prepare(X)), params, X[:1])
         check_classifier_labels(y, outputs, f"{name} labels")
 
@@ -71,9 +85,12 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
     ``train_acc``, then ``{name}_loss`` (with ``eval_loss``) and ``{name}_acc`` over every
     example of each data set in ``evals``. ``callback(epoch, params, opt_state, record)``
     runs after each epoch; returning True stops. A NaN/inf loss raises :class:`DivergenceError`.
+    With a ``mesh`` (see :mod:`jaxlin.train.parallel`) the data are split by rows across its
+    devices, and in a multi-process run ``train`` may be global arrays whose rows each process
+    holds (``shard_rows(..., local=True)``); the history is the single device's.
     """
     evals = dict(evals or {})
-    check_data(net, params, prepare, {"train": train, **evals})
+    check_data(net, params, prepare, jax.tree.map(local_rows, {"train": train, **evals}))
     batch_size = check_batch_size(batch_size, train[0].shape[0])
     num_epochs = check_positive_int(num_epochs, "num_epochs")
     opt_state = init_opt_state(updater, params) if opt_state is None else opt_state
@@ -81,8 +98,8 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
         train_epoch = make_train_epoch(net, loss, updater, batch_size, prepare=prepare,
                                        stochastic=stochastic, penalty=penalty, mesh=mesh)
     X, y = train
-    if mesh is not None:
-        params, opt_state, X, y = replicate((params, opt_state, X, y), mesh)
+    if mesh is not None:                  # params replicated, the data split by rows (not copied)
+        params, opt_state, (X, y), evals = on_mesh(params, opt_state, (X, y), evals, mesh)
     timer = Timer()
     run_epoch = train_epoch.lower(params, opt_state, X, y, jax.random.fold_in(key, start_epoch)).compile()
     seconds = {"compile": timer.stop(), "train": 0.0, "eval": 0.0}
@@ -98,8 +115,8 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
         timer.start()
         record |= evaluate_record(net, params, evals, eval_loss, prepare)
         seconds["eval"] += timer.stop()
-        if not math.isfinite(record["train_loss"]):              # evals={"train": ...} replaced it
-            raise DivergenceError(epoch + 1, None, history)
+        if not all(math.isfinite(v) for v in record.values()) or not all_finite(params):
+            raise DivergenceError(epoch + 1, None, history, what="the parameters or evaluation")
         history.append(record)
         if callback is not None and callback(epoch + 1, params, opt_state, record):
             break

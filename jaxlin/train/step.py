@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxlin.checks import check_callable, check_scaled
+from jaxlin.checks import check_callable, check_scaled, check_step_labels
 from jaxlin.nn.updaters import Updater, as_transformation
 
 Net = Callable[..., jax.Array]
@@ -38,11 +38,14 @@ def apply_net(net: Net, params: Any, X: jax.Array, key: jax.Array | None = None)
 
 
 def batch_metrics(y_hat: jax.Array, y: jax.Array, losses: jax.Array) -> dict[str, jax.Array]:
-    """The batch's mean ``loss``, and sums: ``loss_sum``, ``n`` and, for classifiers, ``correct``."""
+    """The batch's mean ``loss``, and sums: ``loss_sum``, ``n`` and, for classifiers, ``correct``
+    and ``bad_labels`` (labels outside [0, C): the loss is then NaN, never a finite wrong number)."""
     n = jnp.asarray(y.shape[0], jnp.float32)
     metrics = {"loss": losses.sum() / n, "loss_sum": losses.sum(), "n": n}
     if jnp.issubdtype(y.dtype, jnp.integer) and y_hat.ndim == 2:
         metrics["correct"] = (jnp.argmax(y_hat, axis=1) == y).sum().astype(jnp.float32)
+        bad = ((y < 0) | (y >= y_hat.shape[1])).sum().astype(jnp.float32)
+        metrics |= {"bad_labels": bad, "loss": jnp.where(bad > 0, jnp.nan, metrics["loss"])}
     return metrics
 
 
@@ -57,6 +60,7 @@ def train_step(net: Net, loss: Loss, updater: Updater, *, penalty: Penalty | Non
 
     def objective(params, X, y, key):
         y_hat = apply_net(net, params, X, key)
+        check_step_labels(y, y_hat)
         losses = loss(y_hat, y)
         return losses.mean() + penalty(params), (y_hat, losses)
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, shared_dir
+from jaxlin.data import fashion_mnist as fmd
 from jaxlin.data import fashion_mnist_sources as fm
 from jaxlin.data.fashion_mnist import (
     ChecksumError,
@@ -64,19 +65,13 @@ def test_restore_gzip_header_gives_the_original_bytes(tmp_path):
         assert fm.restore_gzip_header(debian, name) == original
 
 
-@pytest.mark.data
-def test_prepare_offline_from_a_debian_style_folder(no_sources, monkeypatch, tmp_path):
-    source = shared_dir("fashion-mnist")
-    debian = tmp_path / "usr-share-datasets-fashion-mnist"
-    debian.mkdir()
-    for name in FILES:
-        (debian / name).write_bytes(_debian_form((source / name).read_bytes()))
-    monkeypatch.setattr(fm, "DEBIAN_DIR", debian)                # found automatically
-    data = load_fashion_mnist_arrays(data_dir=tmp_path / "tfds")
-    assert data.train_images.shape == (60000, 28, 28, 1) and data.test_images.shape == (10000, 28, 28, 1)
-    assert abs(float(data.train_images.mean()) / 255 - 0.28604) < 1e-4
-    cached = load_fashion_mnist_arrays(data_dir=tmp_path / "tfds")   # second load: the cache
-    np.testing.assert_array_equal(cached.test_labels, data.test_labels)
+def test_debians_folder_is_found_when_nothing_else_is_given(no_sources, monkeypatch, tmp_path):
+    """(Preparing from Debian's re-gzipped files runs end to end in the first-preparation test.)"""
+    assert fm.find_source() is None
+    monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path)
+    assert fm.find_source() == tmp_path
+    (tmp_path / "given").mkdir()
+    assert fm.find_source(tmp_path / "given") == tmp_path / "given"     # a folder given comes first
 
 
 def test_env_folder_that_does_not_exist_is_reported_and_skipped(no_sources, monkeypatch, tmp_path):
@@ -99,7 +94,10 @@ def test_a_first_preparation_prints_one_line_and_clears_what_a_killed_one_left(t
     """A fresh TFDS data dir, with the litter of a preparation killed by kill -9 in it: our one
     line (no TFDS bars, no "Downloading", no absl or oneDNN lines), the litter and TFDS's
     decompressed copies gone, and the arrays cached."""
-    source = shared_dir("fashion-mnist")
+    source = tmp_path / "debian-form"                 # Debian's re-gzipped files: headers restored
+    source.mkdir()
+    for name in FILES:
+        (source / name).write_bytes(_debian_form((shared_dir("fashion-mnist") / name).read_bytes()))
     data_dir = tmp_path / "tfds"
     litter = [data_dir / "downloads" / "manual" / "jaxlin-fashion-mnist-k1ll3d" / FILES[0],
               data_dir / "fashion_mnist" / "incomplete.Q9X2" / "fashion_mnist-train.tfrecord",
@@ -107,14 +105,14 @@ def test_a_first_preparation_prints_one_line_and_clears_what_a_killed_one_left(t
     for path in litter:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"\0" * 1000)
-    code = ("from jaxlin.data.fashion_mnist import load_fashion_mnist_arrays; "
-            "print(load_fashion_mnist_arrays().train_images.shape)")
+    code = ("from jaxlin.data.fashion_mnist import load_fashion_mnist_arrays; d = load_fashion_mnist_arrays(); "
+            "print(d.train_images.shape, round(float(d.train_images.mean()) / 255, 4))")
     env = dict(os.environ, TFDS_DATA_DIR=str(data_dir), JAXLIN_FASHION_MNIST_DIR=str(source))
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = (proc.stdout + proc.stderr).splitlines()
-    assert len(lines) <= 3 and proc.stdout == "(60000, 28, 28, 1)\n", lines
+    assert len(lines) <= 3 and proc.stdout == "(60000, 28, 28, 1) 0.286\n", lines
     assert not any("Downloading" in line or "\x1b" in line for line in lines)
     assert "preparing Fashion-MNIST once" in proc.stderr and str(source) in proc.stderr
     assert not any(p.exists() or p.parent.exists() for p in litter[:2]) and not litter[2].exists()
@@ -130,30 +128,44 @@ def prepared_copy(fashion_mnist, tmp_path):
     return data_dir
 
 
-@pytest.mark.data
-@pytest.mark.parametrize("damage", ["truncated", "byte-flipped"])
-def test_a_damaged_array_cache_is_noticed_and_rebuilt(damage, prepared_copy, capsys):
-    first = load_fashion_mnist_arrays(data_dir=prepared_copy)
-    cache, = (prepared_copy / "jaxlin-cache").glob("*.npz")
+@pytest.mark.parametrize("damage", ["truncated", "byte-flipped", "wrong shape"])
+def test_a_damaged_array_cache_is_noticed(damage, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    arrays = {f"{split}_images": rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8)
+              for split, n in (("train", 300), ("test", 100))}
+    arrays |= {f"{split}_labels": (np.arange(n) % 10).astype(np.int32) for split, n in (("train", 300), ("test", 100))}
+    cache = tmp_path / "jaxlin-cache" / "fashion_mnist-3.0.1.npz"
+    fmd._write_cache(cache, arrays)
+    assert fmd._read_cache(cache)["test_labels"].tolist() == arrays["test_labels"].tolist()
     data = bytearray(cache.read_bytes())
     if damage == "truncated":
         data = data[: len(data) // 2]
+    elif damage == "byte-flipped":
+        data[len(data) // 3] ^= 0xFF                       # inside the training images: CRC-32
     else:
-        data[len(data) // 3] ^= 0xFF                       # inside the training images
+        fmd._write_cache(cache, arrays | {"test_images": arrays["test_images"][:, :27]})
+        data = bytearray(cache.read_bytes())
     cache.write_bytes(bytes(data))
-    again = load_fashion_mnist_arrays(data_dir=prepared_copy)
+    assert fmd._read_cache(cache) is None
     assert f"{cache} is damaged" in capsys.readouterr().err
-    np.testing.assert_array_equal(again.train_images, first.train_images)
-    assert cache.stat().st_size > len(data) // 2 and load_fashion_mnist_arrays(data_dir=prepared_copy)
-    assert "damaged" not in capsys.readouterr().err        # rebuilt: the third load reads it
+
+
+def test_a_cache_that_cannot_be_written_is_skipped_with_a_note(tmp_path, capsys):
+    (tmp_path / "jaxlin-cache").write_text("a file where the cache folder would be")
+    fmd._write_cache(tmp_path / "jaxlin-cache" / "fashion_mnist-3.0.1.npz", {"x": np.zeros(3)})
+    assert "cannot write jaxlin's array cache" in capsys.readouterr().err
 
 
 @pytest.mark.data
-def test_a_cache_that_cannot_be_written_is_skipped_with_a_note(prepared_copy, capsys):
-    (prepared_copy / "jaxlin-cache").write_text("a file where the cache folder would be")
-    data = load_fashion_mnist_arrays(data_dir=prepared_copy)
-    assert data.test_images.shape == (10000, 28, 28, 1)
-    assert "cannot write jaxlin's array cache" in capsys.readouterr().err
+def test_a_damaged_cache_is_rebuilt_from_tfds(prepared_copy, capsys):
+    first = load_fashion_mnist_arrays(data_dir=prepared_copy)
+    cache, = (prepared_copy / "jaxlin-cache").glob("*.npz")
+    cache.write_bytes(cache.read_bytes()[:1000])
+    again = load_fashion_mnist_arrays(data_dir=prepared_copy)
+    assert f"{cache} is damaged" in capsys.readouterr().err
+    np.testing.assert_array_equal(again.train_images, first.train_images)
+    load_fashion_mnist_arrays(data_dir=prepared_copy)
+    assert "damaged" not in capsys.readouterr().err        # rebuilt: the third load reads it
 
 
 @pytest.mark.data

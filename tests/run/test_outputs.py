@@ -9,11 +9,13 @@ import subprocess
 import sys
 import time
 
+import jax
 import pytest
 
 from conftest import ROOT
-from helpers import SMALL, SOFTMAX, exit_code, main_of, read_results
-from jaxlin.run.checkpoint import latest_checkpoint
+from helpers import SMALL, SOFTMAX, exit_code, interrupt_during_epoch, main_of, read_results
+from jaxlin import init_softmax_regression
+from jaxlin.run.checkpoint import latest_checkpoint, save_checkpoint
 from jaxlin.run.outputs import Busy, Outputs
 
 LINREG = "ch3_02_linear_regression_scratch"
@@ -102,3 +104,75 @@ def test_sigterm_saves_the_last_finished_epoch_and_exits_143(fashion_mnist, tmp_
     assert latest_checkpoint(out / "checkpoint") == epoch
     results = json.loads((out / "results.json").read_text())
     assert results["status"] == "interrupted" and len(results["history"]) == epoch
+
+
+def test_a_full_disk_while_saving_a_figure_is_one_line_and_keeps_the_previous_run(tmp_path):
+    """ENOSPC from savefig (simulated in the child): exit 1, one line, no traceback, the finished
+    run already in --out untouched and the failed one's record beside it."""
+    main_of(LINREG)([*SMALL[LINREG], "--out", str(tmp_path)])
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    child = ("import errno, runpy, sys, matplotlib.figure as mf\n"
+             "def full(self, *a, **k): raise OSError(errno.ENOSPC, 'No space left on device', str(a[0]))\n"
+             "mf.Figure.savefig = full\n"
+             f"sys.argv = ['{LINREG}.py', *sys.argv[1:]]\n"
+             f"runpy.run_path('scripts/{LINREG}.py', run_name='__main__')\n")
+    proc = subprocess.run([sys.executable, "-c", child, *SMALL[LINREG], "--out", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: No space left on device: ")
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert after.pop("results.failed.json") and after == before
+    assert read_results(tmp_path, "results.failed.json")["status"] == "failed"
+
+
+@pytest.mark.data
+def test_a_full_disk_after_training_keeps_the_trained_numbers(fashion_mnist, tmp_path):
+    """The figures fail to save (ENOSPC): results.json still holds the trained history."""
+    child = ("import errno, runpy, sys, matplotlib.figure as mf\n"
+             "def full(self, *a, **k): raise OSError(errno.ENOSPC, 'No space left on device', str(a[0]))\n"
+             "mf.Figure.savefig = full\n"
+             f"sys.argv = ['{SOFTMAX}.py', *sys.argv[1:]]\n"
+             f"runpy.run_path('scripts/{SOFTMAX}.py', run_name='__main__')\n")
+    proc = subprocess.run([sys.executable, "-c", child, "--epochs", "1", "--out", str(tmp_path), "--quiet"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    results = read_results(tmp_path)
+    assert results["status"] == "failed" and "No space left on device" in results["error"]
+    assert len(results["history"]) == 1 and results["history"][0]["test_acc"] > 0.7
+
+
+@pytest.mark.data
+def test_a_fresh_rerun_says_an_interrupted_runs_checkpoint_is_there(fashion_mnist, tmp_path, capsys):
+    save_checkpoint(tmp_path / "checkpoint", 1, init_softmax_regression(jax.random.key(0), 784, 10), (),
+                    jax.random.key(0), [])
+    main_of(SOFTMAX)(["--epochs", "1", "--out", str(tmp_path), "--quiet"])
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'checkpoint'} holds an interrupted run's checkpoint (epoch 1), kept" in err
+    assert latest_checkpoint(tmp_path / "checkpoint") == 1
+
+
+@pytest.mark.data
+def test_a_second_run_into_a_busy_checkpoint_dir_is_refused(fashion_mnist, tmp_path, capsys):
+    from jaxlin.run.outputs import lock
+    held = lock(tmp_path / "ckpt", "--checkpoint-dir")        # a live run saving there
+    try:
+        argv = ["--epochs", "1", "--out", str(tmp_path / "out"), "--checkpoint-dir", str(tmp_path / "ckpt")]
+        assert exit_code(main_of(SOFTMAX), argv) == 2
+        assert f"is writing to --checkpoint-dir {tmp_path / 'ckpt'}" in capsys.readouterr().err
+    finally:
+        held.close()
+    assert main_of(SOFTMAX)([*argv, "--quiet"])["status"] == "finished"
+    assert latest_checkpoint(tmp_path / "ckpt") == 1
+
+
+@pytest.mark.data
+def test_ctrl_c_never_saves_an_earlier_epoch_over_an_interrupted_runs_later_one(
+        fashion_mnist, tmp_path, monkeypatch, capsys):
+    """<out>/checkpoint holds epoch 3 of an earlier interrupted run; this run is interrupted
+    after epoch 1: its checkpoint goes to <out>/checkpoint-2, epoch 3 stays where it was."""
+    save_checkpoint(tmp_path / "checkpoint", 3, init_softmax_regression(jax.random.key(0), 784, 10), (),
+                    jax.random.key(0), [])
+    interrupt_during_epoch(monkeypatch, 2)
+    assert exit_code(main_of(SOFTMAX), ["--epochs", "3", "--out", str(tmp_path), "--quiet"]) == 130
+    assert f"checkpoint saved in {tmp_path / 'checkpoint-2'}" in capsys.readouterr().err
+    assert latest_checkpoint(tmp_path / "checkpoint") == 3 and latest_checkpoint(tmp_path / "checkpoint-2") == 1

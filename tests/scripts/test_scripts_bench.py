@@ -9,13 +9,19 @@ from helpers import bench_mode_params, max_abs_diff, plain_loop_params
 from jaxlin.run import bench
 
 
-def test_benchmark_modes_agree_and_write_outputs(tmp_path):
+def test_benchmark_modes_agree_and_write_outputs(tmp_path, monkeypatch):
     """The reported agreement is checked against params recomputed here: a plain loop of train
     steps over the benchmark's batch order, and each mode's runner."""
+    from matplotlib.axes import Axes
+    labels = []
+    bar_label = Axes.bar_label
+    monkeypatch.setattr(Axes, "bar_label", lambda ax, bars, **kw: labels.append(
+        (list(kw["labels"]), [b.get_height() for b in bars])) or bar_label(ax, bars, **kw))
     results = load_script("bench_jit_vs_eager").main(
         ["--out", str(tmp_path), "--models", "linreg", "--repeats", "1", "--eager-steps", "3",
          "--modes", "eager", "nojit", "jit_step", "jit_epoch", "--seed", "0", "--check-steps", "4"])
     assert results["agreement_ok"]
+    assert results["quality"]["linreg"]["ok"] and 0 < results["quality"]["linreg"]["value"] < 0.1
     assert set(results["agreement"]["linreg"]) == {"eager", "nojit", "jit_step", "jit_epoch"}
     key = jax.random.key(0)
     (w,) = bench.make_workloads(["linreg"], key=key)
@@ -31,6 +37,9 @@ def test_benchmark_modes_agree_and_write_outputs(tmp_path):
     assert rows["jit_step"]["compile_s"] > 0 and rows["jit_epoch"]["compile_s"] > 0
     assert all(r["epoch_s_min"] > 0 for r in rows.values())
     assert (tmp_path / "bench.png").is_file() and (tmp_path / "results.json").is_file()
+    assert len(labels) == 4                                   # one labelled bar series per mode
+    for texts, heights in labels:                          # each bar shows its own value
+        assert [float(t) for t in texts] == pytest.approx(heights, rel=0.05)
     assert results["environment"]["jax"] == jax.__version__
 
 
@@ -50,3 +59,12 @@ def test_more_check_steps_than_the_data_holds_is_a_usage_error(tmp_path, capsys)
                                                 "--check-steps", "100000"])
     assert info.value.code == 2
     assert "--check-steps 100000 is more than the" in capsys.readouterr().err
+
+
+def test_a_step_that_trains_nothing_leaves_the_quality_band():
+    """The band catches a fast wrong step: here one whose updates are a million times too small."""
+    (w,) = bench.make_workloads(["linreg"], key=jax.random.key(0))
+    assert bench.quality(w, jax.random.key(0))["ok"]
+    w.lr = 3e-8
+    q = bench.quality(w, jax.random.key(0))
+    assert not q["ok"] and q["value"] > 1.0

@@ -22,6 +22,7 @@ from helpers import (
     assert_same_arrays,
     checkpoint_arrays,
     exit_code,
+    interrupt_during_epoch,
     main_of,
     read_results,
     without_timings,
@@ -138,15 +139,7 @@ def test_ctrl_c_in_process_saves_the_last_finished_epoch_and_resumes_bit_identic
     """Ctrl-C during epoch 2 (no --checkpoint-dir): epoch 1 is saved under <out>/checkpoint, the
     message gives the command to resume, and resuming ends where the uninterrupted run did."""
     ref_out, ref = uninterrupted
-    summarize, reads = jaxlin.train.fit.summarize, []
-
-    def interrupted_in_epoch_2(sums):
-        reads.append(1)
-        if len(reads) == 2:
-            raise KeyboardInterrupt
-        return summarize(sums)
-
-    monkeypatch.setattr(jaxlin.train.fit, "summarize", interrupted_in_epoch_2)
+    interrupt_during_epoch(monkeypatch, 2)
     main = main_of(SOFTMAX)
     assert exit_code(main, ["--epochs", "3", "--out", str(tmp_path), "--quiet"]) == 130
     monkeypatch.undo()

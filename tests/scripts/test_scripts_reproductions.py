@@ -1,0 +1,76 @@
+"""Each reproduction named in the "off the happy path" issue, run as a real process with a
+timeout: the exit status (2 usage, 1 run time), its one clear line, never a traceback."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import jax
+import pytest
+
+from conftest import ROOT, shared_dir
+from helpers import SOFTMAX
+from jaxlin import init_softmax_regression
+from jaxlin.run.checkpoint import save_checkpoint
+
+TRAIN = ["--epochs", "1", "--quiet"]
+CASES = {   # name: (script, argv with {tmp}, exit status, what stderr says)
+    "out is a file": (SOFTMAX, ["--out", "{tmp}/file"], 2, "--out {tmp}/file is a file, not a folder"),
+    "out under a file": (SOFTMAX, ["--out", "{tmp}/file/run"], 2, "--out {tmp}/file/run is under the file"),
+    "data dir is a file": (SOFTMAX, ["--data-dir", "{tmp}/file"], 2, "--data-dir {tmp}/file is a file"),
+    "no such source folder": (SOFTMAX, ["--fashion-mnist-dir", "/nonexistent"], 2,
+                              "--fashion-mnist-dir /nonexistent is not a folder"),
+    "abbreviated flag": (SOFTMAX, ["--epoch", "2"], 2, "unrecognized arguments: --epoch 2"),
+    "lr infinite in float32": (SOFTMAX, ["--lr", "1e39"], 2, "finite in float32"),
+    "checkpoint dir is a file": (SOFTMAX, ["--checkpoint-dir", "{tmp}/file"], 2, "is a file, not a folder"),
+    "resume with another lr": (SOFTMAX, ["--lr", "0.5", "--resume", "--checkpoint-dir", "{tmp}/ckpt"], 2,
+                               "was trained with --lr 0.1, this run has --lr 0.5"),
+    "byte-flipped checkpoint": (SOFTMAX, ["--resume", "--checkpoint-dir", "{tmp}/flipped"], 2,
+                                "is damaged (its sha256 is not the one saved)"),
+    "batch larger than the data": (SOFTMAX, ["--batch-size", "70000"], 2,
+                                   "--batch-size 70000 is larger than the training set"),
+    "truncated .gz": (SOFTMAX, ["--data-dir", "{tmp}/tfds", "--fashion-mnist-dir", "{tmp}/broken"], 1,
+                      "train-labels-idx1-ubyte.gz: checksum mismatch"),
+    "header-only Kaggle CSV": ("ch4_10_kaggle_house_price", ["--train-csv", "{tmp}/empty.csv"], 2,
+                               "{tmp}/empty.csv has a header but no rows"),
+    "more check steps than data": ("bench_jit_vs_eager", ["--models", "linreg", "--check-steps", "100000"], 2,
+                                   "--check-steps 100000 is more than the 100 full batches"),
+}
+
+
+def prepare(tmp, case: str) -> None:
+    (tmp / "file").write_text("not a folder")
+    params = init_softmax_regression(jax.random.key(0), 784, 10)
+    if case == "resume with another lr":
+        save_checkpoint(tmp / "ckpt", 1, params, (), jax.random.key(0), [],
+                        config={"lr": 0.1, "batch_size": 256, "seed": 0})
+    if case == "byte-flipped checkpoint":
+        save_checkpoint(tmp / "flipped", 1, params, (), jax.random.key(0), [],
+                        config={"lr": 0.1, "batch_size": 256, "seed": 0})
+        for data in (tmp / "flipped" / "1" / "state").rglob("d/*"):
+            data.write_bytes(bytes(b ^ 0xFF for b in data.read_bytes()))
+    if case == "truncated .gz":
+        shutil.copytree(shared_dir("fashion-mnist"), tmp / "broken")
+        labels = tmp / "broken" / "train-labels-idx1-ubyte.gz"
+        labels.write_bytes(labels.read_bytes()[:2000])
+    if case == "header-only Kaggle CSV":
+        header = (shared_dir("kaggle-house") / "kaggle_house_pred_train.csv").read_text().splitlines()[0]
+        (tmp / "empty.csv").write_text(header + "\n")
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("case", CASES)
+def test_each_named_reproduction_gives_its_one_clear_line(case, fashion_mnist, house_dir, tmp_path):
+    script, argv, status, says = CASES[case]
+    prepare(tmp_path, case)
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    extra = TRAIN if script == SOFTMAX else []
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / f"{script}.py"), *argv, *extra,
+                           "--out", str(tmp_path / "out")] if "--out" not in argv else
+                          [sys.executable, str(ROOT / "scripts" / f"{script}.py"), *argv, *extra],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == status, proc.stderr[-1500:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-1500:]
+    lines = [line for line in proc.stderr.splitlines() if says.format(tmp=tmp_path) in line]
+    assert len(lines) == 1 and "error" in lines[0], proc.stderr[-1500:]
