@@ -102,8 +102,8 @@ def test_every_chapter_is_cells():
 def test_chapter_runs_as_a_notebook(name, tmp_path, monkeypatch, jupyter_path, request):
     if name in FASHION_MNIST:
         request.getfixturevalue("fashion_mnist")          # skips without the data (fails under CI)
-    if name == "ch4_10_kaggle_house_price":
-        request.getfixturevalue("house_dir")
+    if name == "ch4_10_kaggle_house_price":                 # the kernel finds the CSVs as a reader's does
+        monkeypatch.setenv("JAXLIN_KAGGLE_HOUSE_DIR", str(request.getfixturevalue("house_dir")))
     notebook = jupytext.read(SCRIPTS / f"{name}.py")
     out = tmp_path / "out"
     args = f"{SMALL_ARGS.get(name, '')} --out {shlex.quote(str(out))}"       # bars on: widgets

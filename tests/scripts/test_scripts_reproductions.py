@@ -32,7 +32,8 @@ CASES = {   # name: (script, argv with {tmp}, exit status, what stderr says)
                                    "--batch-size 70000 is larger than the training set"),
     "truncated .gz": (SOFTMAX, ["--data-dir", "{tmp}/tfds", "--fashion-mnist-dir", "{tmp}/broken"], 1,
                       "train-labels-idx1-ubyte.gz: checksum mismatch"),
-    "header-only Kaggle CSV": ("ch4_10_kaggle_house_price", ["--train-csv", "{tmp}/empty.csv"], 2,
+    "header-only Kaggle CSV": ("ch4_10_kaggle_house_price", ["--train-csv", "{tmp}/empty.csv",
+                                                             "--test-csv", "{tmp}/test.csv"], 2,
                                "{tmp}/empty.csv has a header but no rows"),
     "more check steps than data": ("bench_jit_vs_eager", ["--models", "linreg", "--check-steps", "100000"], 2,
                                    "--check-steps 100000 is more than the 100 full batches"),
@@ -57,6 +58,7 @@ def prepare(tmp, case: str) -> None:
     if case == "header-only Kaggle CSV":
         header = (shared_dir("kaggle-house") / "kaggle_house_pred_train.csv").read_text().splitlines()[0]
         (tmp / "empty.csv").write_text(header + "\n")
+        shutil.copy(shared_dir("kaggle-house") / "kaggle_house_pred_test.csv", tmp / "test.csv")
 
 
 @pytest.mark.data
