@@ -116,13 +116,13 @@ def load_fashion_mnist_arrays(*, data_dir: str | os.PathLike | None = None,
         raise FashionMNISTNotFound(f"data_dir={data_dir} is a file, not a folder")
     if fashion_mnist_dir is not None:
         find_source(fashion_mnist_dir)          # a folder given must exist, prepared copy or not
-    cached = _read_cache(_cache_path(data_dir))
-    if cached is None:
+    arrays = _read_cache(_cache_path(data_dir))     # checked as it is read
+    if arrays is None:
         prepare(data_dir, fashion_mnist_dir)
-    arrays = _read_tfds(data_dir) if cached is None else cached
-    check_image_arrays(arrays, NUM_CLASSES, (28, 28, 1), "Fashion-MNIST")
-    if cached is None and (cache := _cache_path(data_dir)) is not None:
-        _write_cache(cache, arrays)
+        arrays = _read_tfds(data_dir)
+        check_image_arrays(arrays, NUM_CLASSES, (28, 28, 1), "Fashion-MNIST")
+        if (cache := _cache_path(data_dir)) is not None:
+            _write_cache(cache, arrays)
     i, k = train_part
     rows = slice(i * len(arrays["train_labels"]) // k, (i + 1) * len(arrays["train_labels"]) // k)
     return FashionMNIST(*(jnp.asarray(arrays[f][rows] if f.startswith("train") else arrays[f])

@@ -166,11 +166,14 @@ def _verify(step: Path, item: str, source: str) -> None:
         recorded = json.loads(recorded_file.read_text())
     except (OSError, ValueError) as err:
         raise ValueError(f"{source}: {SHA256S} cannot be read ({err})") from None
-    found = _sha256s(step)
-    for name, digest in recorded.items():
-        if name.split("/")[0] == item and found.get(name) != digest:
-            what = "is missing" if name not in found else "is damaged (its sha256 is not the one saved)"
-            raise ValueError(f"{source}: {name} {what}")
+    for name, digest in recorded.items():      # this item's files only, each read once
+        if name.split("/")[0] != item:
+            continue
+        path = step / name
+        if not path.is_file():
+            raise ValueError(f"{source}: {name} is missing")
+        if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            raise ValueError(f"{source}: {name} is damaged (its sha256 is not the one saved)")
 
 
 def _abstract(leaf: Any) -> jax.ShapeDtypeStruct:

@@ -90,6 +90,7 @@ class Outputs:
                 if (self.out / name).is_dir():         # a folder output (an Orbax checkpoint)
                     shutil.rmtree(self.out / name)
                 os.replace(self.stage / name, self.out / name)
+        removed = 0
         for name in stale:
             path = self.out / name
             if path.resolve().parent != self.out.resolve():
@@ -98,8 +99,11 @@ class Outputs:
                 shutil.rmtree(path)
             elif path.is_file():
                 path.unlink()
+            else:
+                continue
+            removed += 1
         os.replace(self.stage / results, self.out / results)
-        return len(stale)
+        return removed
 
     def close(self) -> None:
         """Drop what was not published and release the lock (again: nothing happens)."""
