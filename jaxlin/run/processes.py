@@ -13,17 +13,23 @@ prints the run's lines; every process prints its own errors.
 No process waits forever (``--peer-timeout``, default 60 s): initialization that does
 not see every process in time (a wrong ``--num-processes``, a peer that never
 started), a peer that dies (its connections close: the survivors' next collective
-fails; a silent one misses JAX's heartbeats) and an end of run that the others never
-reach all end the process with one ``error:`` line and exit status 1.
+fails; a silent one misses JAX's heartbeats), the death of process 0 (JAX's runtime
+then aborts the others: the abort is held while they say so) and an end of run that the
+others never reach all end the process with one ``error:`` line and exit status 1. The
+runtime's own multi-line log of a lost peer is left out of stderr (``relay.py``).
 """
 from __future__ import annotations
 
 import argparse
 import atexit
+import ctypes
+import functools
 import os
+import signal
 import sys
 import threading
 import traceback
+from pathlib import Path
 from typing import Any, NoReturn
 
 import jax
@@ -81,19 +87,67 @@ def start_processes(args: argparse.Namespace) -> str | None:
                   f"each with its own --process-id?")
 
     threading.Thread(target=watchdog, daemon=True).start()
+    lost = lost_contact(i, n, args.coordinator)
+    relay_stderr(lost)
+    hold_aborts()
     try:                                    # JAX's own limits lie beyond ours: our message comes first
         jax.distributed.initialize(args.coordinator, n, i, initialization_timeout=timeout + 30,
                                    heartbeat_timeout_seconds=timeout, shutdown_timeout_seconds=timeout + 30)
     except Exception as err:   # noqa: BLE001  (JAX raises RuntimeError, ValueError or its own)
         leave(f"{who}: cannot join {args.coordinator}: {first_line(err)}")
     joined.set()
-    sys.excepthook = _excepthook
+    sys.excepthook = functools.partial(_excepthook, lost)
     atexit.register(_finish, who, timeout)   # runs before JAX's own shutdown (atexit is LIFO)
     if i != 0:                              # the run's lines and bars are process 0's
         args.quiet = True
         sys.stdout.flush()
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # XLA's prints too
     return None
+
+
+def lost_contact(i: int, n: int, coordinator: str | None) -> str:
+    """What a process says when the others are gone."""
+    if i == 0:
+        return f"process 0 of {n} lost contact with the other processes (one died or was killed: see its output)"
+    return f"process {i} of {n} lost the coordinator {coordinator}: process 0 died or was killed (see its output)"
+
+
+def relay_stderr(lost: str) -> None:
+    """Point file descriptor 2 (Python's stderr and XLA's) at ``relay.py``, which leaves out the
+    JAX runtime's multi-line log of a lost peer and passes everything else through; when the
+    runtime says the others are gone, end with the one line ``lost``."""
+    read, write = os.pipe()
+    heard, notify = os.pipe()
+    sys.stderr.flush()
+    # posix_spawn, not Popen: the relay outlives this process and is never waited for.
+    os.posix_spawn(sys.executable, [sys.executable, str(Path(__file__).with_name("relay.py")), lost, "3"],
+                   os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, read, 0),
+                                             (os.POSIX_SPAWN_DUP2, sys.stderr.fileno(), 1),
+                                             (os.POSIX_SPAWN_DUP2, notify, 3)])
+    os.dup2(write, sys.stderr.fileno())
+    for fd in (read, write, notify):
+        os.close(fd)
+
+    def on_lost_contact() -> None:
+        if os.read(heard, 1):                 # nothing: the relay ended first
+            leave(lost)
+
+    threading.Thread(target=on_lost_contact, daemon=True).start()
+
+
+def hold_aborts() -> None:
+    """Hold a thread that aborts the process for 6 s before the abort goes ahead.
+
+    JAX's runtime aborts a process whose coordinator (process 0) is gone, from one of its
+    own threads; jaxlib 0.10's ``missed_heartbeat_callback`` cannot be set from Python (it
+    fails to pass the callback its status). libc's ``sleep`` as the C-level SIGABRT handler
+    (it gets the signal number, 6) gives the main thread, whose collective fails at the
+    same moment, time to end the run with its one ``error:`` line and exit status 1.
+    """
+    if sys.platform.startswith(("linux", "darwin")):
+        libc = ctypes.CDLL(None)
+        libc.signal.argtypes, libc.signal.restype = [ctypes.c_int, ctypes.c_void_p], ctypes.c_void_p
+        libc.signal(signal.SIGABRT, ctypes.cast(libc.sleep, ctypes.c_void_p))
 
 
 def is_main_process() -> bool:
@@ -115,21 +169,24 @@ def end_now_if_cooperating(status: int) -> None:
         os._exit(status)
 
 
+_leaving = threading.Lock()
+
+
 def leave(message: str, status: int = 1) -> NoReturn:
     """Print ``error: message`` and end this process now, skipping the shutdown barrier where it
-    would wait for peers that are gone."""
+    would wait for peers that are gone. Of threads that leave at once, the first one speaks."""
+    _leaving.acquire()
     print(f"error: {message}", file=sys.stderr, flush=True)
     sys.stdout.flush()
     os._exit(status)
 
 
-def _excepthook(kind: type, err: BaseException, tb: Any) -> None:
+def _excepthook(lost: str, kind: type, err: BaseException, tb: Any) -> None:
     """An uncaught error ends this process at once (its peers' collectives then fail too)."""
-    who = f"process {jax.process_index()} of {jax.process_count()}"
     if isinstance(err, jax.errors.JaxRuntimeError) and any(
             word in str(err) for word in ("Gloo", "Connection", "coordination", "heartbeat", "NCCL")):
-        leave(f"{who} lost contact with the other processes (one died or was killed; see its "
-              f"output): {first_line(err)}")
+        leave(f"{lost}: {first_line(err)}")
+    who = f"process {jax.process_index()} of {jax.process_count()}"
     traceback.print_exception(kind, err, tb)
     leave(f"{who} failed: {first_line(err)}")
 

@@ -2,8 +2,9 @@
 
 Two processes of a training script on 127.0.0.1 give the single process's history; one
 process with 4 forced host devices splits the data instead of copying it and gives the
-single device's history; a dead peer or a wrong ``--num-processes`` ends the others
-with a clear message, within a bounded time. Every subprocess has a timeout and is
+single device's history; a checkpoint two processes saved resumes in two processes as
+the single process's run; a dead peer (process 0, the coordinator, among them) or a wrong
+``--num-processes`` ends the others with a clear message, within a bounded time. Every subprocess has a timeout and is
 killed in a ``finally``.
 """
 from __future__ import annotations
@@ -82,6 +83,28 @@ def test_two_processes_give_the_single_process_history(fashion_mnist, tmp_path):
         assert "epoch 2" in run.text(0, "out") and run.text(1, "out") == ""   # process 0 prints the run
 
 
+@pytest.mark.data
+def test_a_checkpoint_two_processes_saved_resumes_in_two_processes_as_one_process_runs(
+        fashion_mnist, tmp_path):
+    """Process 0 saves the replicated state after each epoch; on ``--resume`` every process
+    reads it (the folder is shared) and the run goes on as the uninterrupted one."""
+    flags = ["--seed", "5", "--num-hiddens", "64", "--batch-size", "512", "--quiet"]
+    one = run_script(MLP, [*flags, "--epochs", "3", "--out", str(tmp_path / "one")])
+    ckpt = tmp_path / "ckpt"
+    for epochs, resume in (("2", []), ("3", ["--resume"])):
+        logs = tmp_path / f"logs-{epochs}"
+        logs.mkdir()
+        argv = [SCRIPT, *flags, "--epochs", epochs, "--checkpoint-dir", str(ckpt), *resume,
+                "--out", str(tmp_path / f"two-{epochs}")]
+        with Processes(logs, argv) as run:
+            assert run.wait(timeout=240) == [0, 0], run.text(0)[-2000:] + run.text(1)[-2000:]
+    assert sorted(int(p.name) for p in ckpt.iterdir() if p.name.isdigit()) == [2, 3]   # LatestN(2)
+    two = read_results(tmp_path / "two-3")
+    assert [r["epoch"] for r in two["history"]] == [1, 2, 3]
+    for a, b in zip(one["history"], two["history"]):
+        assert all(abs(a[k] - b[k]) <= 2e-3 for k in a), (a, b)
+
+
 SHARDED = r"""
 import os, json, functools
 os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
@@ -136,22 +159,43 @@ def test_one_process_four_devices_splits_the_data_and_gives_one_devices_history(
     assert "split evenly across the 4 devices" in out["uneven"]
 
 
+def kill_after_epoch_1(run: Processes, victim: int) -> float:
+    """Wait for process 0's first epoch line, kill process ``victim``; the time of the kill."""
+    deadline = time.monotonic() + 150
+    while "epoch 1," not in run.text(0, "out"):
+        assert time.monotonic() < deadline and run.procs[0].poll() is None, run.text(0)[-3000:]
+        time.sleep(0.2)
+    run.procs[victim].kill()
+    return time.monotonic()
+
+
+DEAD_PEER = [SCRIPT, "--epochs", "8", "--num-hiddens", "32", "--batch-size", "1000", "--quiet"]
+
+
 @pytest.mark.data
 def test_a_dead_peer_ends_the_other_process_with_a_clear_message(fashion_mnist, tmp_path):
-    argv = [SCRIPT, "--epochs", "8", "--num-hiddens", "32", "--batch-size", "1000", "--quiet",
-            "--out", str(tmp_path / "out")]
-    with Processes(tmp_path, argv) as run:
-        deadline = time.monotonic() + 150
-        while "epoch 1," not in run.text(0, "out"):
-            assert time.monotonic() < deadline and run.procs[0].poll() is None, run.text(0)[-3000:]
-            time.sleep(0.2)
-        run.procs[1].kill()
-        killed = time.monotonic()
+    with Processes(tmp_path, [*DEAD_PEER, "--out", str(tmp_path / "out")]) as run:
+        killed = kill_after_epoch_1(run, victim=1)
         code = run.procs[0].wait(timeout=90)
         assert time.monotonic() - killed < 60
         assert code == 1
         errors = [line for line in run.text(0).splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and "lost contact with the other processes" in errors[0], run.text(0)
+
+
+@pytest.mark.data
+def test_a_dead_coordinator_ends_the_others_with_one_line_and_status_1(fashion_mnist, tmp_path):
+    """Process 0 hosts JAX's coordination service; when it dies, JAX's runtime aborts the others
+    after a multi-line fatal log with a C++ stack trace. What they print is one line instead."""
+    with Processes(tmp_path, [*DEAD_PEER, "--out", str(tmp_path / "out")]) as run:
+        killed = kill_after_epoch_1(run, victim=0)
+        code = run.procs[1].wait(timeout=90)
+        assert time.monotonic() - killed < 30
+        assert code == 1, run.text(1)               # not 134, the runtime's abort
+        lines = run.text(1).splitlines()
+        assert len(lines) == 1, run.text(1)         # none of the runtime's log, no stack trace
+        assert lines[0].startswith("error: process 1 of 2 lost the coordinator 127.0.0.1:"), lines
+        assert "process 0 died or was killed" in lines[0]
 
 
 def test_a_wrong_num_processes_ends_every_process_with_a_clear_message(tmp_path):
