@@ -97,11 +97,19 @@ class Parser(argparse.ArgumentParser):
         return parsed
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` with each option's default, except a switch's: ``--no-lowerings (default:
+    True)`` would read as if the switch were on."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        return action.help if action.nargs == 0 else super()._get_help_string(action)
+
+
 def make_parser(description: str, *, epochs: int | None = None, lr: float | None = None,
                 batch_size: int | None = None) -> Parser:
     """A parser with ``--out``, ``--seed``, ``--quiet`` and, where given a default,
     ``--epochs``, ``--lr`` and ``--batch-size``."""
-    parser = Parser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = Parser(description=description, formatter_class=HelpFormatter)
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder for results.json and PNGs; None: runs/<script name>/ of the checkout")
     parser.add_argument("--seed", type=int, default=0, help="seed of the run's PRNG key")

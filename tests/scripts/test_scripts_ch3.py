@@ -118,6 +118,19 @@ def test_data_flags_say_their_default_once(capsys):
         assert text.count("default") == 1 and "None: $" in text, text
 
 
+@pytest.mark.parametrize("name, switch", [("bench_jit_vs_eager", "--no-lowerings"),
+                                          ("sweep_softmax_lr", "--no-wide-weights"),
+                                          ("ch3_06_softmax_regression_scratch", "--quiet")])
+def test_switches_say_no_default(name, switch, capsys):
+    """On or off is the switch itself: "--no-lowerings ... (default: True)" read as if it were on."""
+    with pytest.raises(SystemExit):
+        main_of(name)(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    text = out.split(f"[{switch}]")[-1].split(f" {switch} ")[1].split(" --")[0]
+    assert text and "default" not in text, text
+    assert "(default: 0)" in out.split(" --seed SEED ")[1].split(" --")[0]   # other options still say theirs
+
+
 @pytest.mark.data
 def test_ch3_05_image_classification_dataset_script(fashion_mnist, tmp_path):
     results = main_of("ch3_05_image_classification_dataset")(
