@@ -5,11 +5,14 @@ Models: linear regression (synthetic, batch 10), softmax regression and the MLP
 not jitted, one jitted step in a Python batch loop, and a whole epoch compiled into
 one call. Compile time is separate; run times are medians and minima over repeats
 after a warm-up, with ``block_until_ready`` before every clock read. All modes are
-checked to reach the same parameters from the same init and batch order.
+checked to reach the same parameters from the same init and batch order. Then each
+compiled epoch runs once under ``jax.profiler``: its time per XLA operation, and how
+fast its matrix products run against the measured matmul peak.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 import jax
@@ -19,6 +22,7 @@ from jaxlin.run import bench, torch_baseline
 from jaxlin.run.cli import Run, environment, make_parser, positive_int
 from jaxlin.run.experiment import add_data_args, load_data
 from jaxlin.run.plot import plt
+from jaxlin.run.profile import format_profile
 
 TOLERANCE = 1e-4
 
@@ -62,6 +66,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="steps timed in the eager and not-jitted modes (extrapolated to an epoch)")
     parser.add_argument("--no-lowerings", dest="lowerings", action="store_false",
                         help="skip timing the compiled epoch under each lowering choice")
+    parser.add_argument("--no-profile", dest="profile", action="store_false",
+                        help="skip profiling the compiled epoch (its time per XLA operation)")
     parser.add_argument("--check-steps", type=positive_int, default=4,
                         help="steps run in every mode for the equality check")
     add_data_args(parser)
@@ -126,6 +132,21 @@ def summarize(workloads: list[bench.Workload], rows: list[dict], flops: dict, pe
     return summary
 
 
+def profile_epochs(workloads: list[bench.Workload], modes: list[str], args: argparse.Namespace,
+                   key: jax.Array, peak: float) -> dict[str, dict]:
+    """Where each compiled epoch's time goes (unless ``--no-profile``): printed, and per model
+    the matrix products' share and speed plus the slowest operations."""
+    if not args.profile or "jit_epoch" not in modes:
+        return {}
+    out = {}
+    for w in workloads:
+        p = bench.profile_epoch(w, key)
+        print()
+        print(format_profile(f"{w.name}: one compiled epoch, time per XLA operation", p, peak))
+        out[w.name] = p.summary(peak) | {"ops": [dataclasses.asdict(op) for op in p.ops[:12]]}
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     run = Run(args, __file__)
@@ -156,11 +177,12 @@ def main(argv: list[str] | None = None) -> dict:
     if lowering_rows:
         print()
         print(bench.format_lowerings(lowering_rows))
+    profiles = profile_epochs(workloads, modes, args, key, peak)
 
     plot_bars(rows, run.path("bench.png"))
     results = {"rows": rows, "agreement": agreement, "agreement_ok": ok, "tolerance": TOLERANCE,
                "quality": quality,
-               "summary": summary, "lowerings": lowering_rows, "matmul_peak_gflop_per_s": peak, "step_flops": flops,
+               "summary": summary, "lowerings": lowering_rows, "profile": profiles, "matmul_peak_gflop_per_s": peak, "step_flops": flops,
                "seconds": {"load_data": load_seconds}, "mode_descriptions": bench.MODE_TEXT}
     run.finish(results)
     if not ok:

@@ -4,8 +4,9 @@ The stable loss (logits and log-sum-exp) keeps the large learning rates finite.
 ``vmap`` of the compiled epoch over the models' params and learning rates (and,
 with ``--seeds``, their init seeds): all K models train on the same batch order,
 and the whole sweep, with a test evaluation after every epoch, is one XLA call.
-Plots the final test accuracy against the learning rate, and times K models
-against one.
+Plots the final test accuracy against the learning rate, times K models against
+one, and profiles the K-model call (time per XLA operation; the floor its matrix
+products set at the measured matmul peak).
 """
 from __future__ import annotations
 
@@ -29,8 +30,10 @@ from jaxlin import (
     to_float,
 )
 from jaxlin.data.fashion_mnist import FashionMNIST
+from jaxlin.run import bench
 from jaxlin.run.cli import Run, make_parser, positive_int
 from jaxlin.run.experiment import add_data_args, load_data
+from jaxlin.run.profile import format_profile, profile
 from jaxlin.train.sweep import SweepResult, sgd_with_lr
 
 
@@ -61,6 +64,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seeds", action="store_true", help="a different init seed per model too")
     parser.add_argument("--no-wide-weights", dest="wide_weights", action="store_false",
                         help="carry the K weight matrices stacked, not as one wide matrix")
+    parser.add_argument("--no-profile", dest="profile", action="store_false",
+                        help="skip profiling the K-model call (its time per XLA operation)")
     parser.add_argument("--repeats", type=positive_int, default=3,
                         help="timed rounds for K vs 1 (each round runs all three, interleaved)")
     add_data_args(parser)
@@ -127,6 +132,20 @@ def time_k_against_one(train: Callable[..., SweepResult], compiled: Callable[...
     return best
 
 
+def profile_sweep(compiled: Callable[..., SweepResult], params: Any, opt_state: Any, data_args: tuple,
+                  k: int, seconds_one: float) -> dict[str, float]:
+    """Where the K-model call's time goes, and the floor its matrix products set: their FLOPs
+    at the measured matmul peak, against one model's whole call."""
+    peak = bench.matmul_peak()
+    p = profile(lambda: compiled(params, opt_state, *data_args), compiled.as_text())
+    print(format_profile(f"K={k} models, time per XLA operation", p, peak))
+    floor = p.matmul_flops / peak / 1e9
+    print(f"  at that peak the {k} models' products alone would take {floor:.2f} s, "
+          f"{floor / seconds_one:.1f}x one model's whole call")
+    return p.summary(peak) | {"matmul_peak_gflop_per_s": peak, "matmul_floor_s": floor,
+                              "matmul_floor_over_one": floor / seconds_one}
+
+
 def epoch_history(result: SweepResult, num_epochs: int) -> list[dict]:
     """Per epoch: every model's train loss, train accuracy and test accuracy."""
     return [{"epoch": e + 1, "train_loss": result.train_loss[e].tolist(),
@@ -155,6 +174,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     seconds = time_k_against_one(train, compiled, params, opt_state, data, data_args, lrs, seeds, args, key)
     seconds_k, seconds_1, seconds_fit = seconds["k"], seconds["one"], seconds["fit"]
+    profiled = profile_sweep(compiled, params, opt_state, data_args, len(lrs), seconds_1) if args.profile else {}
     best = int(np.nanargmax(test_acc[-1]))
     print(f"best learning rate: {lrs[best]:.4f} (test acc {test_acc[-1, best]:.4f})")
 
@@ -166,7 +186,8 @@ def main(argv: list[str] | None = None) -> dict:
                "best_lr": lrs[best], "seconds": {"load_data": load_seconds, "compile": compile_seconds,
                                                   "train_k_models": seconds_k, "train_one_model": seconds_1,
                                                   "train_one_model_fit": seconds_fit},
-               "k_over_one": seconds_k / seconds_1, "k_over_one_fit": seconds_k / seconds_fit}
+               "k_over_one": seconds_k / seconds_1, "k_over_one_fit": seconds_k / seconds_fit,
+               "profile": profiled}
     run.finish(results)
     return run.results
 

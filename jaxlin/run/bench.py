@@ -26,6 +26,7 @@ from jaxlin.nn.losses import softmax_cross_entropy, squared_loss
 from jaxlin.nn.mlp import init_mlp, mlp
 from jaxlin.nn.softmax import init_softmax_regression, softmax_regression_logits
 from jaxlin.nn.updaters import sgd
+from jaxlin.run import profile
 from jaxlin.train.epoch import epoch_indices, identity, make_indexed_step, make_train_epoch
 from jaxlin.train.evaluate import evaluate_accuracy, evaluate_loss
 from jaxlin.train.lowering import PLAIN, Lowering, default_lowering
@@ -87,18 +88,14 @@ def make_workloads(names: Sequence[str], fashion_mnist: Any = None, *, key: jax.
     return out
 
 
-def _ready(tree: Any) -> Any:
-    return jax.block_until_ready(tree)
-
-
 def _timed(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> list[float]:
     """Seconds of ``repeats`` calls after ``warmup`` ones, each synchronised before the clock stops."""
     for _ in range(warmup):
-        _ready(fn())
+        jax.block_until_ready(fn())
     timer = Timer()
     for _ in range(repeats):
         timer.start()
-        _ready(fn())
+        jax.block_until_ready(fn())
         timer.stop()
     return timer.times
 
@@ -250,12 +247,20 @@ def bench_workload(w: Workload, modes: Sequence[str], *, repeats: int, eager_ste
     return rows
 
 
-def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
-    """Measured float32 GFLOP/s of one jitted n×n matmul (the machine's practical peak)."""
-    a = jax.random.normal(jax.random.key(0), (n, n))
-    mm = jax.jit(lambda a, b: a @ b)
-    t = min(_timed(lambda: mm(a, a), repeats))
-    return 2 * n ** 3 / t / 1e9
+def matmul_peak(sizes: Sequence[int] = (1024, 2048), repeats: int = 10) -> float:
+    """Measured float32 GFLOP/s of jitted n×n matmuls, the best over ``sizes`` and ``repeats``
+    after warm-ups (the machine's practical peak; a cold first call reads half of it)."""
+    mm, a = jax.jit(lambda a, b: a @ b), {n: jax.random.normal(jax.random.key(0), (n, n)) for n in sizes}
+    return max(2 * n ** 3 / min(_timed(lambda: mm(a[n], a[n]), repeats, warmup=3)) / 1e9 for n in sizes)
+
+
+def profile_epoch(w: Workload, key: jax.Array) -> profile.Profile:
+    """One compiled epoch of ``w`` (the default lowering) under the profiler, after a warm-up."""
+    epoch = make_train_epoch(w.net, w.loss, _updater(w), w.batch_size, prepare=w.prepare)
+    params = w.init(jax.random.key(1))
+    compiled = epoch.lower(params, (), w.X, w.y, key).compile()
+    jax.block_until_ready(compiled(params, (), w.X, w.y, key))
+    return profile.profile(lambda: compiled(params, (), w.X, w.y, key), compiled.as_text())
 
 
 def step_flops(w: Workload) -> float:

@@ -41,6 +41,9 @@ def test_benchmark_modes_agree_and_write_outputs(tmp_path, monkeypatch):
     for texts, heights in labels:                          # each bar shows its own value
         assert [float(t) for t in texts] == pytest.approx(heights, rel=0.05)
     assert results["environment"]["jax"] == jax.__version__
+    prof = results["profile"]["linreg"]                    # the compiled epoch, per XLA operation
+    assert prof["ops"] and 0 < prof["matmul_s"] <= prof["op_s"]
+    assert sum(op["flops"] for op in prof["ops"] if op["flops"]) > 0
 
 
 @pytest.mark.data
@@ -50,6 +53,12 @@ def test_sweep_script_runs(fashion_mnist, tmp_path):
     assert len(results["final_test_acc"]) == 3 and results["k_over_one"] > 0
     assert max(results["final_test_acc"]) > 0.7
     assert (tmp_path / "sweep.png").is_file()
+    # The profile counts every product: per step the forward X·W and the gradient Gᵀ·X of the
+    # 3 models' 784×10 weights, then the test set's forward pass.
+    steps, n = 60000 // 256, 3 * 10
+    assert results["profile"]["matmul_flops"] == steps * 2 * (2 * 256 * 784 * n) + 2 * 10000 * 784 * n
+    assert 0 < results["profile"]["matmul_s"] < results["profile"]["op_s"]
+    assert results["profile"]["matmul_floor_s"] > 0
 
 
 def test_more_check_steps_than_the_data_holds_is_a_usage_error(tmp_path, capsys):
