@@ -138,7 +138,7 @@ def profile_sweep(compiled: Callable[..., SweepResult], params: Any, opt_state: 
     at the measured matmul peak, against one model's whole call."""
     peak = bench.matmul_peak()
     p = profile(lambda: compiled(params, opt_state, *data_args), compiled.as_text())
-    print(format_profile(f"K={k} models, time per XLA operation", p, peak))
+    print(format_profile(f"K={k} models (the fastest of 3 profiled calls), time per XLA operation", p, peak))
     floor = p.matmul_flops / peak / 1e9
     print(f"  at that peak the {k} models' products alone would take {floor:.2f} s, "
           f"{floor / seconds_one:.1f}x one model's whole call")
