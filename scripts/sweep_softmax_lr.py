@@ -174,7 +174,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     seconds = time_k_against_one(train, compiled, params, opt_state, data, data_args, lrs, seeds, args, key)
     seconds_k, seconds_1, seconds_fit = seconds["k"], seconds["one"], seconds["fit"]
-    profiled = profile_sweep(compiled, params, opt_state, data_args, len(lrs), seconds_1) if args.profile else {}
+    profiled = {}
+    if args.profile and jax.default_backend() == "cpu":       # the profile reads XLA:CPU's operations
+        profiled = profile_sweep(compiled, params, opt_state, data_args, len(lrs), seconds_1)
     best = int(np.nanargmax(test_acc[-1]))
     print(f"best learning rate: {lrs[best]:.4f} (test acc {test_acc[-1, best]:.4f})")
 

@@ -22,17 +22,16 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import ctypes
 import functools
 import os
-import signal
 import sys
 import threading
 import traceback
-from pathlib import Path
 from typing import Any, NoReturn
 
 import jax
+
+from jaxlin.run import relay
 
 ENV = {"coordinator": "JAXLIN_COORDINATOR", "num_processes": "JAXLIN_NUM_PROCESSES",
        "process_id": "JAXLIN_PROCESS_ID", "peer_timeout": "JAXLIN_PEER_TIMEOUT"}
@@ -87,9 +86,12 @@ def start_processes(args: argparse.Namespace) -> str | None:
                   f"each with its own --process-id?")
 
     threading.Thread(target=watchdog, daemon=True).start()
-    lost = lost_contact(i, n, args.coordinator)
-    relay_stderr(lost)
-    hold_aborts()
+    gone = f"{who} lost the coordinator {args.coordinator}: process 0 died or was killed (see its output)"
+    lost = gone if (i, n) == (1, 2) else lost_contact(i, n)
+    global _relayed                         # exit_now() stops it
+    _relayed = relay.start(lost, gone, lambda coordinator_gone: leave(gone if coordinator_gone else lost))
+    if _relayed is not None:
+        relay.hold_aborts()
     try:                                    # JAX's own limits lie beyond ours: our message comes first
         jax.distributed.initialize(args.coordinator, n, i, initialization_timeout=timeout + 30,
                                    heartbeat_timeout_seconds=timeout, shutdown_timeout_seconds=timeout + 30)
@@ -105,49 +107,11 @@ def start_processes(args: argparse.Namespace) -> str | None:
     return None
 
 
-def lost_contact(i: int, n: int, coordinator: str | None) -> str:
-    """What a process says when the others are gone."""
-    if i == 0:
-        return f"process 0 of {n} lost contact with the other processes (one died or was killed: see its output)"
-    return f"process {i} of {n} lost the coordinator {coordinator}: process 0 died or was killed (see its output)"
-
-
-def relay_stderr(lost: str) -> None:
-    """Point file descriptor 2 (Python's stderr and XLA's) at ``relay.py``, which leaves out the
-    JAX runtime's multi-line log of a lost peer and passes everything else through; when the
-    runtime says the others are gone, end with the one line ``lost``."""
-    read, write = os.pipe()
-    heard, notify = os.pipe()
-    sys.stderr.flush()
-    # posix_spawn, not Popen: the relay outlives this process and is never waited for.
-    os.posix_spawn(sys.executable, [sys.executable, str(Path(__file__).with_name("relay.py")), lost, "3"],
-                   os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, read, 0),
-                                             (os.POSIX_SPAWN_DUP2, sys.stderr.fileno(), 1),
-                                             (os.POSIX_SPAWN_DUP2, notify, 3)])
-    os.dup2(write, sys.stderr.fileno())
-    for fd in (read, write, notify):
-        os.close(fd)
-
-    def on_lost_contact() -> None:
-        if os.read(heard, 1):                 # nothing: the relay ended first
-            leave(lost)
-
-    threading.Thread(target=on_lost_contact, daemon=True).start()
-
-
-def hold_aborts() -> None:
-    """Hold a thread that aborts the process for 6 s before the abort goes ahead.
-
-    JAX's runtime aborts a process whose coordinator (process 0) is gone, from one of its
-    own threads; jaxlib 0.10's ``missed_heartbeat_callback`` cannot be set from Python (it
-    fails to pass the callback its status). libc's ``sleep`` as the C-level SIGABRT handler
-    (it gets the signal number, 6) gives the main thread, whose collective fails at the
-    same moment, time to end the run with its one ``error:`` line and exit status 1.
-    """
-    if sys.platform.startswith(("linux", "darwin")):
-        libc = ctypes.CDLL(None)
-        libc.signal.argtypes, libc.signal.restype = [ctypes.c_int, ctypes.c_void_p], ctypes.c_void_p
-        libc.signal(signal.SIGABRT, ctypes.cast(libc.sleep, ctypes.c_void_p))
+def lost_contact(i: int, n: int) -> str:
+    """What a process says when a peer is gone (of two, process 0 knows which one)."""
+    if (i, n) == (0, 2):
+        return "process 0 of 2 lost process 1: it died or was killed (see its output)"
+    return f"process {i} of {n} lost contact with the other processes (one died or was killed: see its output)"
 
 
 def is_main_process() -> bool:
@@ -164,21 +128,30 @@ def end_now_if_cooperating(status: int) -> None:
     """Of several processes, one that fails exits at once with ``status`` (the run's outputs are
     written by then): JAX's shutdown barrier would wait for peers that are still training."""
     if jax.distributed.is_initialized():
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)
+        exit_now(status)
 
 
 _leaving = threading.Lock()
+_relayed: relay.Relayed | None = None       # this process's stderr relay, once started
+
+
+def exit_now(status: int) -> NoReturn:
+    """End the process at once, after the relay passed on its last lines."""
+    try:
+        sys.stdout.flush()
+        relay.stop(_relayed, leaving=True)
+    finally:
+        os._exit(status)
 
 
 def leave(message: str, status: int = 1) -> NoReturn:
     """Print ``error: message`` and end this process now, skipping the shutdown barrier where it
     would wait for peers that are gone. Of threads that leave at once, the first one speaks."""
     _leaving.acquire()
-    print(f"error: {message}", file=sys.stderr, flush=True)
-    sys.stdout.flush()
-    os._exit(status)
+    try:
+        print(f"error: {message}", file=sys.stderr, flush=True)
+    finally:
+        exit_now(status)
 
 
 def _excepthook(lost: str, kind: type, err: BaseException, tb: Any) -> None:
@@ -210,3 +183,4 @@ def _finish(who: str, timeout: int) -> None:
               f"(one failed or died: see its output)")
     if done[0] is not None:
         leave(f"{who}: the other processes did not finish cleanly: {first_line(done[0])}")
+    relay.stop(_relayed)                     # the run's last lines reach stderr before the exit

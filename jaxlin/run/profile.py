@@ -2,10 +2,11 @@
 
 XLA:CPU runs a compiled program as a sequence of operations (a fused elementwise kernel,
 a matrix product, a sort, a copy), and the profiler records every run of each. ``profile``
-runs a compiled call once under ``jax.profiler.trace`` (its Perfetto JSON, read with the
-standard library), adds up the time of each operation over the call, and reads from the
-compiled HLO how many matrix-product FLOPs each operation does, so that the products' own
-speed can be set against the machine's measured matmul peak.
+runs a compiled call under ``jax.profiler.trace`` a few times (its Perfetto JSON, read with
+the standard library) and keeps the fastest, adds up the time of each operation over the
+call, and reads from the compiled HLO how many matrix-product FLOPs each operation does,
+so that the products' own speed can be set against the machine's measured matmul peak.
+On a GPU the trace names kernels, not these operations: profile on the CPU.
 """
 from __future__ import annotations
 
@@ -84,10 +85,14 @@ def dot_flops(hlo: str) -> tuple[dict[str, float], dict[str, str]]:
             shapes[name] = [int(d) for d in dims.group(1).split(",") if d] if dims else []
             opcodes[name] = opcode
             body[computation].append(name)
-            if opcode == "dot" and (contracting := _CONTRACTING.search(rest)):
-                lhs = shapes.get(_OPERAND.match(rest.strip()).group(1), [])
-                k = math.prod(lhs[int(d)] for d in contracting.group(1).split(",") if d and int(d) < len(lhs))
-                own[name] = 2.0 * math.prod(shapes[name]) * k
+            if opcode == "dot":
+                lhs, contracting = _OPERAND.search(rest), _CONTRACTING.search(rest)
+                dims = [int(d) for d in contracting.group(1).split(",") if d] if contracting else []
+                lhs_shape = shapes.get(lhs.group(1)) if lhs else None
+                if lhs_shape is None or any(d >= len(lhs_shape) for d in dims):
+                    raise ValueError(f"cannot read the shapes of the product {name} in the compiled "
+                                     f"HLO: {line.strip()[:200]}")
+                own[name] = 2.0 * math.prod(shapes[name]) * math.prod(lhs_shape[d] for d in dims)
             elif opcode == "fusion" and (called := _CALLS.search(rest)):
                 calls[name] = called.group(1)
 
@@ -122,7 +127,8 @@ def profile(call: Callable[[], Any], hlo: str, repeats: int = 3) -> Profile:
     wall, events = best
     seconds, runs = defaultdict(float), defaultdict(int)
     for e in events:                         # Python frames and the runtime's own spans are not ops
-        if opcodes.get(e["name"], "while") not in _CONTAINERS:
+        opcode = opcodes.get(e["name"])
+        if opcode is not None and opcode not in _CONTAINERS:
             seconds[e["name"]] += e["dur"] / 1e6
             runs[e["name"]] += 1
     ops = [Op(n, seconds[n], runs[n], flops[n] * runs[n]) for n in seconds]

@@ -6,6 +6,7 @@ The runtime's lines below are what jaxlib 0.10 printed in a process whose coordi
 from __future__ import annotations
 
 import os
+import select
 import threading
 
 from jaxlin.run.relay import relay
@@ -24,7 +25,8 @@ Additional GRPC error information from remote target coordination_service while 
     @     0x7f6e20e040ee  xla::CoordinationServiceAgent::SetError()
     @     0x7f6e2c2a71f5  (unknown)
 """
-LOST = "process 1 of 2 lost the coordinator 127.0.0.1:1234: process 0 died or was killed (see its output)"
+CONTACT = "process 1 of 3 lost contact with the other processes (one died or was killed: see its output)"
+COORDINATOR = "process 1 of 3 lost the coordinator 127.0.0.1:1234: process 0 died or was killed (see its output)"
 
 
 def relayed(data: bytes, tmp_path) -> tuple[bytes, bytes]:
@@ -32,7 +34,7 @@ def relayed(data: bytes, tmp_path) -> tuple[bytes, bytes]:
     (tmp_path / "in").write_bytes(data)
     heard, notify = os.pipe()
     with open(tmp_path / "in", "rb") as source, open(tmp_path / "out", "wb") as sink:
-        relay(LOST, source.fileno(), sink.fileno(), notify)
+        relay(CONTACT, COORDINATOR, source.fileno(), sink.fileno(), notify)
     os.close(notify)
     told = os.read(heard, 16)
     os.close(heard)
@@ -42,15 +44,29 @@ def relayed(data: bytes, tmp_path) -> tuple[bytes, bytes]:
 def test_the_runtimes_abort_log_becomes_one_line_and_the_process_is_told(tmp_path):
     ours = b"warning: a line of the run's own\n"
     out, told = relayed(ours + ABORT_LOG, tmp_path)
-    assert told == b"!"
-    assert out == ours + f"error: {LOST}; JAX's runtime ended this process\n".encode()
+    assert told == b"c"                                 # the coordinator is gone
+    assert out == ours + f"error: {COORDINATOR}; JAX's runtime ended this process\n".encode()
+
+
+def test_a_fatal_line_about_another_peer_tells_that(tmp_path):
+    """The service reports another task's death: the fatal line names no failed RPC to it."""
+    log = ABORT_LOG.replace(b"absl::Status: UNAVAILABLE: Failed to send RPC to coordination service.",
+                            b"absl::Status: INTERNAL: task 2 died")
+    out, told = relayed(log, tmp_path)
+    assert told == b"!" and out == f"error: {CONTACT}; JAX's runtime ended this process\n".encode()
+
+
+def test_a_fatal_line_is_seen_whatever_file_logs_it(tmp_path):
+    log = ABORT_LOG.replace(b"client.h:80]", b"runtime_client.cc:80]")
+    out, told = relayed(log, tmp_path)
+    assert told == b"c" and b"Terminating" not in out and b"Check failure" not in out
 
 
 def test_a_process_that_said_why_it_ended_gets_no_second_line(tmp_path):
-    said = f"error: {LOST}\n".encode()
+    said = f"error: {COORDINATOR}\n".encode()
     for data in (ABORT_LOG + said, said + ABORT_LOG):     # whichever came first
         out, told = relayed(data, tmp_path)
-        assert out == said and told == b"!"
+        assert out == said and told == b"c"
 
 
 def test_everything_else_passes_through_unchanged(tmp_path):
@@ -64,21 +80,57 @@ def test_everything_else_passes_through_unchanged(tmp_path):
                                 b"the runtime, dropped\n", b"")
 
 
-def test_a_progress_bars_partial_line_goes_through_at_once(tmp_path):
-    """A ``\\r`` update has no newline: the relay forwards it without waiting for one."""
-    source_r, source_w = os.pipe()
-    sink_r, sink_w = os.pipe()
-    thread = threading.Thread(target=relay, args=(LOST, source_r, sink_w), daemon=True)
-    thread.start()
-    os.write(source_w, b"\r epoch 1:  40%|####      | 24/60")
-    assert os.read(sink_r, 1000) == b"\r epoch 1:  40%|####      | 24/60"   # before any newline
-    os.write(source_w, b"E1202 04:13")                   # could become a runtime line: held ...
-    os.write(source_w, b":42.132027    1939 coordination_service_agent.cc:289] Polled an error\nok\n")
-    assert os.read(sink_r, 1000) == b"ok\n"              # ... and left out once it is one
-    os.close(source_w)
-    thread.join(timeout=10)
-    assert not thread.is_alive()
-    os.close(sink_w)
-    assert os.read(sink_r, 1000) == b""
-    for fd in (source_r, sink_r):
-        os.close(fd)
+def test_a_runtime_line_after_a_bars_update_leaves_the_bar(tmp_path):
+    bar = b"\r epoch 1:  40%|####      | 24/60"
+    out, _ = relayed(bar + ABORT_LOG.split(b"\n", 3)[3], tmp_path)      # from the E line on, same line
+    assert out.startswith(bar + b"\n") and b"coordination_service_agent" not in out
+
+
+class Pipes:
+    """``relay`` in a thread between two pipes: write to its stdin, read what it let through."""
+
+    def __init__(self):
+        self.source_r, self.source_w = os.pipe()
+        self.sink_r, self.sink_w = os.pipe()
+        self.thread = threading.Thread(target=relay, args=(CONTACT, COORDINATOR, self.source_r, self.sink_w),
+                                       daemon=True)
+        self.thread.start()
+
+    def write(self, data: bytes) -> None:
+        os.write(self.source_w, data)
+
+    def read(self, wait: float = 5.0) -> bytes:
+        """What came through within ``wait`` s (b"" if nothing)."""
+        ready, _, _ = select.select([self.sink_r], [], [], wait)
+        return os.read(self.sink_r, 10000) if ready else b""
+
+    def close(self) -> bytes:
+        os.close(self.source_w)
+        self.thread.join(timeout=10)
+        assert not self.thread.is_alive()
+        os.close(self.sink_w)
+        rest = os.read(self.sink_r, 10000)
+        for fd in (self.source_r, self.sink_r):
+            os.close(fd)
+        return rest
+
+
+def test_a_progress_bars_partial_line_goes_through_at_once_and_a_runtime_lines_start_waits():
+    pipes = Pipes()
+    pipes.write(b"\r epoch 1:  40%|####      | 24/60")
+    assert pipes.read() == b"\r epoch 1:  40%|####      | 24/60"   # no newline needed
+    pipes.write(b"E1202 04:13")                          # could become a runtime line: held ...
+    assert pipes.read(wait=0.3) == b""
+    pipes.write(b":42.132027    1939 coordination_service_agent.cc:289] Polled an error\nok\n")
+    assert pipes.read() == b"ok\n"                        # ... and left out once it is one
+    assert pipes.close() == b""
+
+
+def test_a_stack_trace_split_across_reads_stays_out():
+    pipes = Pipes()
+    head, tail = ABORT_LOG.split(b"    @     0x7f6e20e040ee", 1)
+    pipes.write(head + b"    @     0x7f6e")                # the runtime's partial line while dropping
+    assert pipes.read(wait=0.3) == b""
+    pipes.write(b"20e040ee" + tail + b"ours\n")
+    assert pipes.read() == b"ours\n"
+    assert pipes.close().startswith(b"error: ")          # no error line of the process: the relay's

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -180,7 +182,8 @@ def test_a_dead_peer_ends_the_other_process_with_a_clear_message(fashion_mnist, 
         assert time.monotonic() - killed < 60
         assert code == 1
         errors = [line for line in run.text(0).splitlines() if line.startswith("error:")]
-        assert len(errors) == 1 and "lost contact with the other processes" in errors[0], run.text(0)
+        assert errors == [line for line in run.text(0).splitlines() if line], run.text(0)  # nothing else
+        assert len(errors) == 1 and "process 0 of 2 lost process 1: it died or was killed" in errors[0]
 
 
 @pytest.mark.data
@@ -196,6 +199,43 @@ def test_a_dead_coordinator_ends_the_others_with_one_line_and_status_1(fashion_m
         assert len(lines) == 1, run.text(1)         # none of the runtime's log, no stack trace
         assert lines[0].startswith("error: process 1 of 2 lost the coordinator 127.0.0.1:"), lines
         assert "process 0 died or was killed" in lines[0]
+
+
+@pytest.mark.data
+def test_process_0_draws_its_bars_on_a_terminal_through_the_relay(fashion_mnist, tmp_path):
+    """stderr goes through the relay (a pipe), yet on a terminal the bars are still drawn."""
+    main, side = pty.openpty()
+    address = f"127.0.0.1:{free_port()}"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    argv = [sys.executable, SCRIPT, "--epochs", "2", "--num-hiddens", "32", "--batch-size", "1000",
+            "--out", str(tmp_path / "out"), "--coordinator", address, "--num-processes", "2"]
+    seen = bytearray()
+
+    def read_terminal() -> None:
+        while True:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:                         # the terminal's last writer is gone
+                return
+            if not chunk:
+                return
+            seen.extend(chunk)
+
+    reader = threading.Thread(target=read_terminal, daemon=True)
+    reader.start()
+    procs = [subprocess.Popen([*argv, "--process-id", str(i)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=side if i == 0 else subprocess.DEVNULL) for i in range(2)]
+    try:
+        assert [p.wait(timeout=240) for p in procs] == [0, 0]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        os.close(side)
+        reader.join(timeout=10)
+        os.close(main)
+    text = seen.decode(errors="replace")
+    assert "epochs: 100%" in text and "2/2" in text, text[-2000:]
 
 
 def test_a_wrong_num_processes_ends_every_process_with_a_clear_message(tmp_path):
