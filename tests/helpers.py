@@ -4,7 +4,7 @@ puts this folder on ``sys.path``, so the tests in every subfolder find it).
 * toy data: :func:`linreg_data` (the book's y = Xw + b + ε), :func:`toy_classification`,
   :func:`fit_args` (a small softmax-regression ``fit`` call to override);
 * running a script: :func:`main_of`, :func:`exit_code`, :func:`read_results`, :class:`Terminal`,
-  and the scripts' names and small settings;
+  and the scripts' names and small settings; :func:`json_of_snippet` (code in a fresh interpreter);
 * checkpoints: :func:`checkpoint_arrays`, :func:`assert_same_arrays`, :func:`without_timings`;
 * Hypothesis strategies for the property-based tests (few shapes, many values).
 """
@@ -13,6 +13,9 @@ from __future__ import annotations
 import functools
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import jax
@@ -23,7 +26,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from conftest import run_script
+from conftest import ROOT, run_script
 
 # ------------------------------------------------------------------ toy data
 
@@ -85,6 +88,15 @@ def interrupt_during_epoch(monkeypatch, epoch: int) -> None:
         return summarize(sums)
 
     monkeypatch.setattr(jaxlin.train.fit, "summarize", interrupted)
+
+
+def json_of_snippet(code: str, timeout: float = 300) -> dict:
+    """Run ``code`` in a fresh interpreter (its own XLA flags, say) and read the JSON it prints
+    last; a failure shows the end of its stderr."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def read_results(out: Path, name: str = "results.json") -> dict:

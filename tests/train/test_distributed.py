@@ -9,7 +9,6 @@ killed in a ``finally``.
 """
 from __future__ import annotations
 
-import json
 import os
 import pty
 import socket
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SCRIPTS, run_script
-from helpers import MLP, read_results
+from helpers import MLP, json_of_snippet, read_results
 
 SCRIPT = str(SCRIPTS / f"{MLP}.py")
 
@@ -147,11 +146,7 @@ print(json.dumps(seen | {"diff": diff, "history": four.history}))
 
 
 def test_one_process_four_devices_splits_the_data_and_gives_one_devices_history():
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-c", SHARDED], capture_output=True, text=True, env=env,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = json_of_snippet(SHARDED)
     assert out["spec"] == "P('data',)" and not out["replicated"] and out["devices"] == 4
     assert out["shards"] == [160]                  # each device holds 640 / 4 rows, not all 640
     assert out["params"]                           # params replicated

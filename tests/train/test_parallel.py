@@ -1,12 +1,7 @@
 """Data parallelism: training sharded over 4 (emulated) devices equals one device."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
-from conftest import ROOT
+from helpers import json_of_snippet
 
 SHARDED = r"""
 import os, sys, json, functools
@@ -43,11 +38,7 @@ print(json.dumps(out))
 
 
 def test_sharded_training_equals_single_device():
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-c", SHARDED], capture_output=True, text=True, env=env,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = json_of_snippet(SHARDED)
     assert out["sgd"] < 1e-5 and out["adam"] < 1e-5
     assert out["sgd_devices"] == 4 and out["sgd_replicated"]          # params on all 4, replicated
     assert out["all_reduce"]                         # gradients summed across the 4 devices
