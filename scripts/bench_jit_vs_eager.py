@@ -23,7 +23,7 @@ from jaxlin.run import bench, torch_baseline
 from jaxlin.run.cli import Run, environment, make_parser, positive_int
 from jaxlin.run.experiment import add_data_args, load_data
 from jaxlin.run.plot import plt
-from jaxlin.run.profile import format_profile
+from jaxlin.run.profile import format_profile, unsupported
 
 TOLERANCE = 1e-4
 
@@ -139,8 +139,8 @@ def profile_epochs(workloads: list[bench.Workload], modes: list[str], args: argp
     the matrix products' share and speed plus the slowest operations."""
     if not args.profile or "jit_epoch" not in modes:
         return {}
-    if jax.default_backend() != "cpu":
-        print(f"note: no profile on {jax.default_backend()}: it reads XLA:CPU's operations")
+    if reason := unsupported():
+        print(f"note: no profile: {reason}")
         return {}
     out = {}
     for w in workloads:
@@ -150,7 +150,7 @@ def profile_epochs(workloads: list[bench.Workload], modes: list[str], args: argp
             print(f"note: no profile of {w.name}: {err}")
             continue
         print()
-        print(format_profile(f"{w.name}: one compiled epoch (the fastest of 3 profiled), time per XLA operation", p, peak))
+        print(format_profile(f"{w.name}: one compiled epoch", p, peak))
         out[w.name] = p.summary(peak) | {"ops": [dataclasses.asdict(op) for op in p.ops[:12]]}
     return out
 

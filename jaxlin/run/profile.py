@@ -6,7 +6,7 @@ runs a compiled call under ``jax.profiler.trace`` a few times (its Perfetto JSON
 the standard library) and keeps the fastest, adds up the time of each operation over the
 call, and reads from the compiled HLO how many matrix-product FLOPs each operation does,
 so that the products' own speed can be set against the machine's measured matmul peak.
-On a GPU the trace names kernels, not these operations: profile on the CPU.
+On a GPU the trace names kernels, not these operations: it profiles on the CPU only.
 """
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ class Op:
 class Profile:
     wall_seconds: float               # the profiled call, block_until_ready included
     ops: list[Op]                     # slowest first
+    runs: int = 1                     # profiled runs, of which this is the fastest
 
     @property
     def op_seconds(self) -> float:
@@ -109,10 +110,19 @@ def _trace_events(folder: Path) -> list[dict[str, Any]]:
         return [e for e in json.load(f)["traceEvents"] if e.get("ph") == "X"]
 
 
+def unsupported() -> str | None:
+    """Why this backend cannot be profiled here (``None``: it can)."""
+    backend = jax.default_backend()
+    return None if backend == "cpu" else f"the profile reads XLA:CPU's operations, and this backend is {backend}"
+
+
 def profile(call: Callable[[], Any], hlo: str, repeats: int = 3) -> Profile:
     """Run ``call`` (a compiled call, already warm) under the profiler ``repeats`` times, one
     trace each, and keep the fastest (a shared machine slows some runs): each operation's
-    time, run count and matrix-product FLOPs, from the trace and ``hlo`` (its ``as_text()``)."""
+    time, run count and matrix-product FLOPs, from the trace and ``hlo`` (its ``as_text()``).
+    A ``ValueError`` where that cannot be done (:func:`unsupported`, an HLO it cannot read)."""
+    if reason := unsupported():
+        raise ValueError(reason)
     flops, opcodes = dot_flops(hlo)
     best = None
     for _ in range(repeats):
@@ -132,13 +142,15 @@ def profile(call: Callable[[], Any], hlo: str, repeats: int = 3) -> Profile:
             seconds[e["name"]] += e["dur"] / 1e6
             runs[e["name"]] += 1
     ops = [Op(n, seconds[n], runs[n], flops[n] * runs[n]) for n in seconds]
-    return Profile(wall, sorted(ops, key=lambda op: -op.seconds))
+    return Profile(wall, sorted(ops, key=lambda op: -op.seconds), repeats)
 
 
 def format_profile(title: str, p: Profile, peak_gflops: float, top: int = 8) -> str:
     """The slowest ``top`` operations and the rest, then the matrix products' share and speed."""
     total = p.op_seconds
-    lines = [f"{title}: {1e3 * p.wall_seconds:.0f} ms for the call, {1e3 * total:.0f} ms in its operations",
+    fastest = f" (the fastest of {p.runs} profiled)" if p.runs > 1 else ""
+    lines = [f"{title}{fastest}, time per XLA operation: {1e3 * p.wall_seconds:.0f} ms for the call, "
+             f"{1e3 * total:.0f} ms in its operations",
              f"  {'operation':28} {'runs':>6} {'ms':>8} {'share':>6} {'GFLOP/s':>8}"]
     for op in p.ops[:top]:
         speed = f"{op.flops / op.seconds / 1e9:8.0f}" if op.flops and op.seconds else f"{'-':>8}"

@@ -113,3 +113,4 @@ def test_the_profile_counts_every_run_of_a_loops_product():
     assert s["matmul_fraction_of_peak"] == s["matmul_gflop_per_s"] / 100.0
     text = format_profile("loop", p, 100.0)
     assert product.name in text and "matrix products:" in text
+    assert p.runs == 3 and "loop (the fastest of 3 profiled), time per XLA operation" in text
