@@ -190,7 +190,8 @@ def main(argv: list[str] | None = None) -> dict:
     plot_bars(rows, run.path("bench.png"))
     results = {"rows": rows, "agreement": agreement, "agreement_ok": ok, "tolerance": TOLERANCE,
                "quality": quality,
-               "summary": summary, "lowerings": lowering_rows, "profile": profiles, "matmul_peak_gflop_per_s": peak, "step_flops": flops,
+               "summary": summary, "lowerings": lowering_rows, "profile": profiles,
+               "matmul_peak_gflop_per_s": peak, "step_flops": flops,
                "seconds": {"load_data": load_seconds}, "mode_descriptions": bench.MODE_TEXT}
     run.finish(results)
     if not ok:

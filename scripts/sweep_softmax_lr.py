@@ -179,7 +179,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     seconds = time_k_against_one(train, compiled, params, opt_state, data, data_args, lrs, seeds, args, key)
     seconds_k, seconds_1, seconds_fit = seconds["k"], seconds["one"], seconds["fit"]
-    profiled = profile_sweep(compiled, params, opt_state, data_args, len(lrs), seconds_1) if args.profile else {}
+    profiled = (profile_sweep(compiled, params, opt_state, data_args, len(lrs), seconds_1)
+                if args.profile else {})
     best = int(np.nanargmax(test_acc[-1]))
     print(f"best learning rate: {lrs[best]:.4f} (test acc {test_acc[-1, best]:.4f})")
 

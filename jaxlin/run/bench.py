@@ -140,10 +140,8 @@ def _loop_runner(w: Workload, mode: str, X: jax.Array, y: jax.Array) -> tuple[Ca
 def _compiled_epoch(w: Workload, X: jax.Array, y: jax.Array,
                     lowering: Lowering | None = None) -> tuple[Any, float]:
     """``w``'s epoch compiled ahead of time for data shaped like ``X``, ``y``; its compile seconds."""
-    epoch = make_train_epoch(w.net, w.loss, _updater(w), w.batch_size, prepare=w.prepare,
-                             lowering=lowering)
-    params = w.init(jax.random.key(0))
-    timer = Timer()
+    epoch = make_train_epoch(w.net, w.loss, _updater(w), w.batch_size, prepare=w.prepare, lowering=lowering)
+    params, timer = w.init(jax.random.key(0)), Timer()
     compiled = epoch.lower(params, (), X, y, jax.random.key(0)).compile()
     return compiled, timer.stop()
 
@@ -262,8 +260,7 @@ def matmul_peak(sizes: Sequence[int] = (1024, 2048), repeats: int = 10) -> float
 
 def profile_epoch(w: Workload, key: jax.Array) -> profile.Profile:
     """One compiled epoch of ``w`` (the default lowering) under the profiler, after a warm-up."""
-    compiled, _ = _compiled_epoch(w, w.X, w.y)
-    params = w.init(jax.random.key(1))
+    (compiled, _), params = _compiled_epoch(w, w.X, w.y), w.init(jax.random.key(1))
     jax.block_until_ready(compiled(params, (), w.X, w.y, key))
     return profile.profile(lambda: compiled(params, (), w.X, w.y, key), compiled.as_text())
 

@@ -111,7 +111,8 @@ def lost_contact(i: int, n: int) -> str:
     """What a process says when a peer is gone (of two, process 0 knows which one)."""
     if (i, n) == (0, 2):
         return "process 0 of 2 lost process 1: it died or was killed (see its output)"
-    return f"process {i} of {n} lost contact with the other processes (one died or was killed: see its output)"
+    return (f"process {i} of {n} lost contact with the other processes "
+            f"(one died or was killed: see its output)")
 
 
 def is_main_process() -> bool:

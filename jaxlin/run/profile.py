@@ -113,7 +113,9 @@ def _trace_events(folder: Path) -> list[dict[str, Any]]:
 def unsupported() -> str | None:
     """Why this backend cannot be profiled here (``None``: it can)."""
     backend = jax.default_backend()
-    return None if backend == "cpu" else f"the profile reads XLA:CPU's operations, and this backend is {backend}"
+    if backend == "cpu":
+        return None
+    return f"the profile reads XLA:CPU's operations, and this backend is {backend}"
 
 
 def profile(call: Callable[[], Any], hlo: str, repeats: int = 3) -> Profile:

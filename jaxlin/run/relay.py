@@ -30,7 +30,8 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 # An absl/glog line from the runtime's peer bookkeeping: "E1202 04:13:42.131897  1939 file.cc:159] ..."
-RUNTIME = re.compile(rb"[IWEF]\d{4} [\d:.]+ +\d+ \S*(coordination|client\.h|preemption|distributed)\S*:\d+\] ")
+RUNTIME = re.compile(rb"[IWEF]\d{4} [\d:.]+ +\d+ "
+                     rb"\S*(coordination|client\.h|preemption|distributed)\S*:\d+\] ")
 # The lines a runtime message continues on: gRPC's details and the fatal line's stack trace.
 CONTINUED = re.compile(rb"(Additional GRPC error information|:UNKNOWN:|\*\*\* Check failure stack trace|"
                        rb"\s+@\s+0x|\s*\{grpc_)")
