@@ -3,7 +3,8 @@
 Every loss is ``loss(y_hat, y) -> (n,) or (n, 1)``; the train step averages it over
 the minibatch. Labels are checked where the data enter (``fit``, the evaluation,
 the data loaders), not here: a check inside a loss would run on every eager call
-and do nothing under ``jit``.
+and do nothing under ``jit``. Instead the class losses give NaN for a label outside
+[0, C), eagerly and under ``jit`` alike, never a finite wrong number.
 """
 from __future__ import annotations
 
@@ -18,25 +19,28 @@ def squared_loss(y_hat: jax.Array, y: jax.Array) -> jax.Array:
 
 
 def pick(values: jax.Array, y: jax.Array) -> jax.Array:
-    """``values[range(n), y]``, written as a masked sum over each row.
+    """``values[range(n), y]`` of floating ``values``, written as a masked sum over each row;
+    NaN where ``y`` lies outside [0, C) (no host sync: the range check is one more select).
 
     Same numbers as indexing, but its gradient is an elementwise select rather
     than a scatter, which XLA fuses into the neighbouring ops.
     """
+    y = y.reshape(-1)
     classes = jax.lax.broadcasted_iota(jnp.int32, values.shape, values.ndim - 1)
-    return jnp.where(classes == y.reshape(-1, 1), values, 0).sum(axis=1)
+    picked = jnp.where(classes == y[:, None], values, 0).sum(axis=1)
+    return jnp.where((y >= 0) & (y < values.shape[-1]), picked, jnp.nan)
 
 
 def cross_entropy(y_hat: jax.Array, y: jax.Array) -> jax.Array:
-    """l = −log ŷ_y for each example (eq. 3.4.8): picks ŷ[range(n), y]."""
+    """l = −log ŷ_y for each example (eq. 3.4.8): picks ŷ[range(n), y]; NaN for y outside [0, C)."""
     return -jnp.log(pick(y_hat, y))
 
 
 def softmax_cross_entropy(logits: jax.Array, y: jax.Array) -> jax.Array:
     """Cross-entropy of softmax(o) computed stably: l = logsumexp(o) − o_y (eq. 3.7.2).
 
-    Finite for logits of any magnitude; its gradient with respect to ``o`` is
-    softmax(o) − onehot(y) (eq. 3.4.10).
+    Finite for logits of any magnitude (NaN for a label outside [0, C)); its gradient
+    with respect to ``o`` is softmax(o) − onehot(y) (eq. 3.4.10).
     """
     return jax.nn.logsumexp(logits, axis=1) - pick(logits, y)
 

@@ -56,13 +56,20 @@ def init_sweep(init: Callable[[jax.Array], Any], lrs: Sequence[float], seeds: Se
     return stack(params), stack(states)
 
 
+def epoch_loss(sums: dict[str, jax.Array]) -> jax.Array:
+    """The epoch's mean loss per model, NaN for a model whose labels left [0, C) (as the step's)."""
+    loss = sums["loss_sum"] / sums["n"]
+    return jnp.where(sums["bad_labels"] > 0, jnp.nan, loss) if "bad_labels" in sums else loss
+
+
 def make_sweep(net: Net, loss: Loss, batch_size: int, num_epochs: int, *,
                prepare: Prepare = identity, wide: Any = None,
                lowering: Lowering | None = None) -> Callable[..., SweepResult]:
     """``train(params, opt_state, X, y, X_test, y_test, key) -> SweepResult``, one compiled call.
 
     ``params`` and ``opt_state`` are stacked over K models (:func:`init_sweep`); the
-    data and the shuffle ``key`` are shared. Epoch e uses ``fold_in(key, e)``, as ``fit``.
+    data and the shuffle ``key`` are shared. Epoch e uses ``fold_in(key, e)``, as ``fit``;
+    an epoch with a label outside [0, C) reports a NaN train loss (whatever the ``loss``).
     The train step is ``vmap``ped over the K models. ``wide`` marks, in a pytree shaped
     like one model's params, the weight matrices that the lowering's ``wide_weights``
     carries as one wide matrix (e.g. ``{"W": True, "b": False}``).
@@ -88,7 +95,7 @@ def make_sweep(net: Net, loss: Loss, batch_size: int, num_epochs: int, *,
             params, opt_state = carry
             params, opt_state, sums = epoch(params, opt_state, X, y, jax.random.fold_in(key, e))
             test = veval(narrow(params, mask, k), X_test, y_test)
-            out = (sums["loss_sum"] / sums["n"], sums["correct"] / sums["n"], test["correct"] / test["n"])
+            out = (epoch_loss(sums), sums["correct"] / sums["n"], test["correct"] / test["n"])
             return (params, opt_state), out
 
         (params, _), (loss_, acc, test_acc) = jax.lax.scan(

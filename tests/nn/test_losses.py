@@ -167,3 +167,20 @@ def test_scratch_losses_equal_their_optax_counterparts():
     y_hat, target = jax.random.normal(k3, (50, 1)), jnp.linspace(-1, 1, 50).reshape(50, 1)
     np.testing.assert_allclose(squared_loss(y_hat, target), optax.l2_loss(y_hat, target), rtol=1e-6)
     np.testing.assert_allclose(squared_loss(y_hat, target), optax.squared_error(y_hat, target) / 2, rtol=1e-6)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_class_losses_are_nan_for_a_label_outside_the_classes(jit):
+    wrap = jax.jit if jit else (lambda f: f)
+    logits, y = jnp.zeros((2, 10)), jnp.array([0, 10])
+    np.testing.assert_allclose(wrap(softmax_cross_entropy)(logits, y), [math.log(10), np.nan], rtol=1e-6)
+    np.testing.assert_allclose(wrap(cross_entropy)(softmax(logits), jnp.array([-1, 3])),
+                               [np.nan, math.log(10)], rtol=1e-6)
+
+
+def test_a_bad_label_leaves_the_other_rows_gradient_as_it_was():
+    o = jax.random.normal(jax.random.key(3), (3, 4))
+    g = jax.grad(lambda o: jnp.nansum(softmax_cross_entropy(o, jnp.array([0, 4, 2]))))(o)
+    good = jax.grad(lambda o: softmax_cross_entropy(o[::2], jnp.array([0, 2])).sum())(o)
+    np.testing.assert_allclose(g, good, atol=1e-6)
+    assert bool(jnp.isfinite(g).all())

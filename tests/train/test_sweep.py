@@ -43,3 +43,19 @@ def test_sweep_refuses_bad_learning_rates():
         init_sweep(lambda key: init_mlp(key, 4, 4, 2), [0.1, -1.0], [0, 0])
     with pytest.raises(ValueError, match="one seed per learning rate"):
         init_sweep(lambda key: init_mlp(key, 4, 4, 2), [0.1, 0.2], [0])
+
+
+def onehot_squared_loss(o, y):
+    """A loss that stays finite for a label outside [0, C): one_hot(10) is all zeros."""
+    return ((o - jax.nn.one_hot(y, o.shape[1])) ** 2).sum(axis=1)
+
+
+@pytest.mark.parametrize("loss", [softmax_cross_entropy, onehot_squared_loss])
+def test_sweep_reports_a_nan_loss_for_a_label_outside_the_classes(loss):
+    X, y = argmax_labelled(100)
+    train = make_sweep(mlp, loss, 50, 2)
+    params, state = init_sweep(lambda key: init_mlp(key, 12, 8, 4), [0.1, 0.2], [0, 1])
+    result = train(params, state, X, y.at[3].set(10), X, y, jax.random.key(0))
+    assert bool(jnp.isnan(result.train_loss).all()), result.train_loss
+    clean = train(params, state, X, y, X, y, jax.random.key(0))
+    assert bool(jnp.isfinite(clean.train_loss).all())
