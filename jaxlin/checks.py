@@ -152,10 +152,13 @@ def check_divisible(batch_size: int, mesh: Any) -> None:
 
 
 def check_fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """(n_in, n_out) of a weight matrix shape, or ``ValueError`` unless it is 2-D and positive."""
-    if len(shape) != 2:
-        raise ValueError(f"shape must be (n_in, n_out), got {tuple(shape)}")
-    return check_positive_int(shape[0], "n_in"), check_positive_int(shape[1], "n_out")
+    """(n_in, n_out) of a weight shape, or ``ValueError`` unless it is (n_in, n_out) or a conv
+    kernel (kh, kw, c_in, c_out), all positive: a kernel's fans are kh·kw·c_in and kh·kw·c_out."""
+    if len(shape) not in (2, 4):
+        raise ValueError(f"shape must be (n_in, n_out) or (kh, kw, c_in, c_out), got {tuple(shape)}")
+    sizes = [check_positive_int(n, "a weight dimension") for n in shape]
+    window = sizes[0] * sizes[1] if len(sizes) == 4 else 1
+    return window * sizes[-2], window * sizes[-1]
 
 
 def check_images(images: jax.Array, name: str = "images") -> None:

@@ -1,7 +1,7 @@
 """Benchmark jit versus eager: one training step four ways, plus PyTorch when installed.
 
-Models: linear regression (synthetic, batch 10), softmax regression and the MLP
-784-256-10 (Fashion-MNIST, batch 256). Modes: eager (``jax.disable_jit``), the step
+Models: linear regression (synthetic, batch 10), softmax regression, the MLP
+784-256-10 and LeNet (Fashion-MNIST, batch 256). Modes: eager (``jax.disable_jit``), the step
 not jitted, one jitted step in a Python batch loop, and a whole epoch compiled into
 one call. Compile time is separate; run times are medians and minima over repeats
 after a warm-up, with ``block_until_ready`` before every clock read. All modes are
@@ -19,11 +19,12 @@ import sys
 import jax
 
 from jaxlin import savefig
-from jaxlin.run import bench, torch_baseline
+from jaxlin import bench
+from jaxlin.bench import torch_baseline
 from jaxlin.run.cli import Run, environment, make_parser, positive_int
 from jaxlin.run.experiment import add_data_args, load_data
 from jaxlin.run.plot import plt
-from jaxlin.run.profile import format_profile, unsupported
+from jaxlin.bench.profile import format_profile, unsupported
 
 TOLERANCE = 1e-4
 
@@ -57,8 +58,8 @@ def plot_bars(rows, path):
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The common flags plus the models, modes, repeats and the data flags."""
     parser = make_parser(__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["linreg", "softmax", "mlp"],
-                        choices=["linreg", "softmax", "mlp"], help="models to benchmark")
+    parser.add_argument("--models", nargs="+", default=list(bench.MODELS),
+                        choices=list(bench.MODELS), help="models to benchmark")
     parser.add_argument("--modes", nargs="+", default=list(bench.MODES) + ["torch"],
                         choices=list(bench.MODES) + ["torch"],
                         help="modes to time (torch is skipped when not installed)")
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> dict:
     key = jax.random.key(args.seed)
     modes = available_modes(args.modes)
 
-    data, load_seconds = (load_data(args, run) if {"softmax", "mlp"} & set(args.models) else (None, 0.0))
+    data, load_seconds = (load_data(args, run) if {"softmax", "mlp", "lenet"} & set(args.models) else (None, 0.0))
     workloads = bench.make_workloads(args.models, data, key=key)
     for w in workloads:
         if args.check_steps > len(w.X) // w.batch_size:

@@ -30,10 +30,10 @@ from jaxlin import (
     to_float,
 )
 from jaxlin.data.fashion_mnist import FashionMNIST
-from jaxlin.run import bench
+from jaxlin import bench
 from jaxlin.run.cli import Run, make_parser, positive_int
 from jaxlin.run.experiment import add_data_args, load_data
-from jaxlin.run.profile import format_profile, profile
+from jaxlin.bench.profile import format_profile, profile
 from jaxlin.train.sweep import SweepResult, sgd_with_lr
 
 

@@ -238,7 +238,7 @@ def plain_loop_params(w, key, num_steps: int):
 def bench_mode_params(w, key, num_steps: int, modes=("eager", "nojit", "jit_step")) -> dict:
     """The params each benchmark mode runner (and the compiled epoch, ``jit_epoch``) reaches
     after ``num_steps`` steps, set up as the benchmark's agreement check sets them up."""
-    from jaxlin.run import bench
+    from jaxlin.bench import timing as bench
     n = num_steps * w.batch_size
     X, y = w.X[:n], w.y[:n]
     params = w.init(jax.random.key(1))

@@ -14,7 +14,8 @@ from conftest import ROOT
 
 PACKAGE = ROOT / "jaxlin"
 LAYERS = {"jaxlin": 0, "jaxlin._lazy": 0, "jaxlin.checks": 0, "jaxlin.nn": 1, "jaxlin.train": 2,
-          "jaxlin.data": 3, "jaxlin.run": 4, "jaxlin.chapters": 5}
+          "jaxlin.data": 3, "jaxlin.run": 4, "jaxlin.bench": 4,
+          "jaxlin.chapters": 5}
 HEAVY = ("flax", "optax", "matplotlib", "tqdm", "pandas", "tensorflow", "tensorflow_datasets", "torch")
 
 

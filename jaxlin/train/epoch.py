@@ -141,7 +141,7 @@ def make_train_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, *,
     batch_size = check_positive_int(batch_size, "batch_size")
     check_divisible(batch_size, mesh)
     lowering = lowering or default_lowering()
-    step = lowering.step(train_step(net, loss, updater, penalty=penalty))
+    step = lowering.step(train_step(lowering.net(net), loss, updater, penalty=penalty))
     epoch = epoch_of(step, batch_size, prepare=prepare, stochastic=stochastic, lowering=lowering, mesh=mesh)
     return jax.jit(epoch, donate_argnums=(0, 1) if donate else ())
 
@@ -155,7 +155,7 @@ def make_indexed_step(net: Net, loss: Loss, updater: Updater, *, prepare: Prepar
     what a Python loop over batch indices calls once per minibatch (the book's loop).
     """
     lowering = lowering or default_lowering()
-    step = lowering.step(train_step(net, loss, updater, penalty=penalty))
+    step = lowering.step(train_step(lowering.net(net), loss, updater, penalty=penalty))
 
     def indexed_step(params, opt_state, X, y, idx, key=None):
         params, opt_state, metrics = step(params, opt_state, prepare(lowering.gather(X, idx)), y[idx], key)

@@ -16,6 +16,12 @@ figures the README reports. :data:`CPU` holds those that paid on XLA:CPU, and
   :data:`CPU`: with today's XLA:CPU it no longer pays).
 * ``wide_weights`` (the sweep): K stacked weight matrices (K, n, m) are carried as one
   (n, K·m) matrix, so K forward products are one product with no copy of the weights.
+* ``banded_conv`` (conv nets): every stride-1 NHWC convolution of the net becomes one
+  matrix product, output rows × a banded matrix built from the kernel
+  (:mod:`jaxlin.train.conv_lowering`); XLA:CPU's own convolution is far slower inside a
+  ``lax.scan`` (jax-ml/jax#12868). Applies only to nets that have convolutions.
+* ``pool_reshape`` (conv nets): a non-overlapping window sum (average pooling) becomes a
+  reshape and a sum.
 """
 from __future__ import annotations
 
@@ -35,6 +41,15 @@ class Lowering:
     packed_sort: bool = False
     row_gather: bool = False
     wide_weights: bool = False
+    banded_conv: bool = False
+    pool_reshape: bool = False
+
+    def net(self, net: Callable) -> Callable:
+        """The model as this lowering runs it: its convolutions and pooling rewritten (conv nets)."""
+        if not (self.banded_conv or self.pool_reshape):
+            return net
+        from jaxlin.train.conv_lowering import rewrite_convs
+        return rewrite_convs(net, banded_conv=self.banded_conv, pool_reshape=self.pool_reshape)
 
     def step(self, step: Step) -> Step:
         """The train step as this lowering runs it."""
@@ -55,7 +70,8 @@ class Lowering:
 
 
 PLAIN = Lowering()
-CPU = Lowering(batch_of_one=True, packed_sort=True, row_gather=False, wide_weights=True)
+CPU = Lowering(batch_of_one=True, packed_sort=True, row_gather=False, wide_weights=True,
+               banded_conv=True, pool_reshape=True)
 
 
 def default_lowering() -> Lowering:

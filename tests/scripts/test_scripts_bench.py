@@ -6,7 +6,7 @@ import pytest
 
 from conftest import load_script
 from helpers import bench_mode_params, max_abs_diff, plain_loop_params
-from jaxlin.run import bench
+from jaxlin import bench
 
 
 def test_benchmark_modes_agree_and_write_outputs(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""``jaxlin.run.profile``: matrix-product FLOPs read from compiled HLO, and per-operation times
+"""``jaxlin.bench.profile``: matrix-product FLOPs read from compiled HLO, and per-operation times
 from a ``jax.profiler`` trace."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import pytest
 
 from jaxlin import init_mlp, mlp, sgd, softmax_cross_entropy
-from jaxlin.run.profile import dot_flops, format_profile, profile
+from jaxlin.bench.profile import dot_flops, format_profile, profile
 from jaxlin.train.step import make_train_step
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from helpers import bench_mode_params, max_abs_diff, plain_loop_params
 from jaxlin.nn.linear import linreg
-from jaxlin.run import bench
+from jaxlin import bench
 
 STEPS = 4
 MODES = ["eager", "nojit", "jit_step", "jit_epoch"]

@@ -12,22 +12,16 @@ import dataclasses
 import functools
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxlin.data.fashion_mnist import to_float
-from jaxlin.data.synthetic import synthetic_data
-from jaxlin.nn.linear import init_linreg, linreg
-from jaxlin.nn.losses import softmax_cross_entropy, squared_loss
-from jaxlin.nn.mlp import init_mlp, mlp
-from jaxlin.nn.softmax import init_softmax_regression, softmax_regression_logits
+from jaxlin.bench import profile
+from jaxlin.bench.workloads import BANDS, Workload
 from jaxlin.nn.updaters import sgd
-from jaxlin.run import profile
-from jaxlin.train.epoch import epoch_indices, identity, make_indexed_step, make_train_epoch
+from jaxlin.train.epoch import epoch_indices, make_indexed_step, make_train_epoch
 from jaxlin.train.evaluate import evaluate_accuracy, evaluate_loss
 from jaxlin.train.lowering import PLAIN, Lowering, default_lowering
 from jaxlin.train.step import make_train_step, train_step
@@ -40,52 +34,6 @@ MODE_TEXT = {"eager": "eager (jax.disable_jit, op by op)",
              "jit_epoch": "compiled epoch (lax.scan over device batches)",
              "torch": "PyTorch, the book's concise loop (DataLoader, num_workers=0)"}
 
-
-@dataclass
-class Workload:
-    """One model to benchmark: data, ``init(key)``, ``net``, ``loss``, lr and batch size."""
-    name: str
-    X: jax.Array
-    y: jax.Array
-    init: Callable[[jax.Array], Any]
-    net: Callable
-    loss: Callable
-    lr: float
-    batch_size: int
-    prepare: Callable = identity
-    layers: tuple[int, ...] = ()          # the PyTorch twin's Linear sizes
-    test: tuple[jax.Array, jax.Array] | None = None    # held-out data for the quality band
-
-    @property
-    def steps_per_epoch(self) -> int:
-        return self.X.shape[0] // self.batch_size
-
-
-def make_workloads(names: Sequence[str], fashion_mnist: Any = None, *, key: jax.Array) -> list[Workload]:
-    """The benchmark's models: ``linreg`` (synthetic, batch 10), ``softmax`` and ``mlp``
-    (Fashion-MNIST, batch 256, lr 0.1) as in the book's chapters 3 and 4."""
-    out = []
-    for name in names:
-        if name == "linreg":
-            X, y = synthetic_data(key, jnp.array([2.0, -3.4]), 4.2, 1000)
-            out.append(Workload("linreg", X, y, lambda k: init_linreg(k, 2), linreg, squared_loss,
-                                0.03, 10, layers=(2, 1)))
-        elif name in ("softmax", "mlp"):
-            if fashion_mnist is None:
-                raise ValueError(f"model {name!r} needs the Fashion-MNIST arrays")
-            X, y = fashion_mnist.train_images, fashion_mnist.train_labels
-            test = (fashion_mnist.test_images, fashion_mnist.test_labels)
-            if name == "softmax":
-                out.append(Workload("softmax", X, y, lambda k: init_softmax_regression(k),
-                                    softmax_regression_logits, softmax_cross_entropy, 0.1, 256,
-                                    to_float, layers=(784, 10), test=test))
-            else:
-                out.append(Workload("mlp", X, y, lambda k: init_mlp(k, 784, 256, 10), mlp,
-                                    softmax_cross_entropy, 0.1, 256, to_float,
-                                    layers=(784, 256, 10), test=test))
-        else:
-            raise ValueError(f"unknown model {name!r}: choose from linreg, softmax, mlp")
-    return out
 
 
 def _timed(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> list[float]:
@@ -152,12 +100,6 @@ def _epoch_runner(w: Workload, X: jax.Array, y: jax.Array,
     return (lambda params, X, y, key: compiled(params, (), X, y, key)[0]), compile_seconds
 
 
-# What one epoch from init at the book's lr and batch size reaches (the timed epoch): a step
-# that is fast because it is wrong leaves its band, however good its time looks.
-BANDS = {"linreg": ("train_loss", 0.0, 0.1), "softmax": ("test_acc", 0.72, 0.86),
-         "mlp": ("test_acc", 0.68, 0.88)}
-
-
 def quality(w: Workload, key: jax.Array) -> dict[str, Any]:
     """The band's metric after one compiled epoch (the params every mode agrees with):
     test accuracy for the classifiers, the training loss for linear regression."""
@@ -171,11 +113,12 @@ def quality(w: Workload, key: jax.Array) -> dict[str, Any]:
     return {"metric": metric, "value": value, "band": [low, high], "ok": low <= value <= high}
 
 
-def lowering_variants() -> dict[str, Lowering]:
-    """The default lowering, each of its epoch choices switched alone, and none of them."""
+def lowering_variants(conv: bool = False) -> dict[str, Lowering]:
+    """The default lowering, each of its epoch choices switched alone (a conv net's too, when
+    ``conv``), and none of them."""
     base = default_lowering()
     variants = {"default": base}
-    for name in ("batch_of_one", "packed_sort", "row_gather"):
+    for name in ("batch_of_one", "packed_sort", "row_gather") + (("banded_conv", "pool_reshape") if conv else ()):
         on = getattr(base, name)
         variants[f"{'no' if on else 'with'} {name}"] = dataclasses.replace(base, **{name: not on})
     variants["plain"] = PLAIN
@@ -186,7 +129,7 @@ def bench_lowerings(w: Workload, *, repeats: int, key: jax.Array) -> list[dict[s
     """The compiled epoch timed under each of :func:`lowering_variants` (rows of mode ``jit_epoch``)."""
     params0 = w.init(jax.random.key(1))
     rows = []
-    for name, lowering in lowering_variants().items():
+    for name, lowering in lowering_variants(conv=w.convolutional).items():
         run, compile_seconds = _epoch_runner(w, w.X, w.y, lowering)
         times = _timed(lambda: run(params0, w.X, w.y, key), repeats)
         rows.append({"model": w.name, "lowering": name, **dataclasses.asdict(lowering),
@@ -227,7 +170,7 @@ def bench_workload(w: Workload, modes: Sequence[str], *, repeats: int, eager_ste
             times = _timed(lambda: run(params0, w.X, w.y, key), repeats)
             epoch_times, extrapolated, timed_steps = times, False, steps
         elif mode == "torch":
-            from jaxlin.run import torch_baseline
+            from jaxlin.bench import torch_baseline
             compile_seconds, epoch_times = 0.0, torch_baseline.time_epochs(w, repeats)
             extrapolated, timed_steps = False, None
         else:
@@ -290,11 +233,11 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
 
 def format_lowerings(rows: Sequence[dict[str, Any]]) -> str:
     """The compiled epoch under each lowering: seconds and the ratio to the default lowering."""
-    head = f"{'model':8} {'lowering':16} {'compile s':>9} {'min s/ep':>9} {'x default':>9}"
+    head = f"{'model':8} {'lowering':18} {'compile s':>9} {'min s/ep':>9} {'x default':>9}"
     lines = [head, "-" * len(head)]
     for r in rows:
         base = next(b for b in rows if b["model"] == r["model"] and b["lowering"] == "default")
-        lines.append(f"{r['model']:8} {r['lowering']:16} {r['compile_s']:9.2f} {r['epoch_s_min']:9.4f} "
+        lines.append(f"{r['model']:8} {r['lowering']:18} {r['compile_s']:9.2f} {r['epoch_s_min']:9.4f} "
                      f"{r['epoch_s_min'] / base['epoch_s_min']:9.2f}")
     return "\n".join(lines)
 

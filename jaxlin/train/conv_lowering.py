@@ -1,0 +1,115 @@
+"""Convolutions and pooling rewritten as matrix products and reshapes, with the same numbers.
+
+:func:`rewrite_convs` traces a net to its jaxpr once and evaluates it again, equation by
+equation, replacing each stride-1 NHWC/HWIO ``conv_general_dilated`` by
+:func:`banded_conv2d` and each non-overlapping ``reduce_window_sum`` by a reshape and a
+sum; every other equation is bound as it was. Differentiation then runs through the
+rewritten forms, so the train step's gradient is one of matrix products too. The reader's
+LeNet (``lax.conv_general_dilated``, or ``nnx.Conv``, which calls it) is never edited.
+
+The banded form: output row i of a (kh, kw) convolution reads input rows i … i+kh−1.
+Those kh rows, each of width·c_in values, are one row of a matrix R (n·h', kh·w·c_in);
+the kernel K becomes T (kh·w·c_in, w'·c_o) with T[a, v, c, j, o] = K[a, v − j, c, o] where
+0 ≤ v − j < kw and 0 elsewhere. Then Y = R·T: a product XLA:CPU runs with its fast
+matmul kernel, where its convolution inside a loop runs a slow generic one.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.extend as jex
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+_NHWC = lax.ConvDimensionNumbers(lhs_spec=(0, 3, 1, 2), rhs_spec=(3, 2, 0, 1), out_spec=(0, 3, 1, 2))
+
+
+def band_matrix(K: jax.Array, width: int) -> jax.Array:
+    """T (kh·width·c_in, w'·c_o), w' = width − kw + 1, with T[a, v, c, j, o] = K[a, v − j, c, o]."""
+    kh, kw, c_in, c_o = K.shape
+    out_w = width - kw + 1
+    shift = np.zeros((kw, width, out_w), np.float32)           # shift[b, v, j] = [v == j + b]
+    for b in range(kw):
+        shift[b, np.arange(out_w) + b, np.arange(out_w)] = 1
+    T = jnp.einsum("bvj,abco->avcjo", shift.astype(K.dtype), K)
+    return T.reshape(kh * width * c_in, out_w * c_o)
+
+
+def banded_conv2d(X: jax.Array, K: jax.Array, padding: tuple[tuple[int, int], ...]) -> jax.Array:
+    """The stride-1 NHWC cross-correlation of ``X`` with HWIO ``K``, as rows × a banded matrix."""
+    X = jnp.pad(X, ((0, 0), *padding, (0, 0)))
+    n, h, w, c_in = X.shape
+    kh, kw, _, c_o = K.shape
+    out_h, out_w = h - kh + 1, w - kw + 1
+    rows = jnp.stack([X[:, a:a + out_h] for a in range(kh)], axis=2)      # (n, h', kh, w, c_in)
+    Y = rows.reshape(n * out_h, kh * w * c_in) @ band_matrix(K, w)
+    return Y.reshape(n, out_h, out_w, c_o)
+
+
+def window_sum(X: jax.Array, window: tuple[int, ...]) -> jax.Array:
+    """The sum over non-overlapping ``window``s (stride = window) as a reshape and a sum."""
+    shape = [d for size, k in zip(X.shape, window) for d in (size // k, k)]
+    return X.reshape(shape).sum(axis=tuple(range(1, 2 * X.ndim, 2)))
+
+
+def _bandable(params: dict[str, Any], X: Any, K: Any) -> bool:
+    return (params["dimension_numbers"] == _NHWC and params["window_strides"] == (1, 1)
+            and params["lhs_dilation"] == (1, 1) and params["rhs_dilation"] == (1, 1)
+            and params["feature_group_count"] == 1 and params["batch_group_count"] == 1
+            and X.ndim == 4 and jnp.issubdtype(X.dtype, jnp.floating) and X.dtype == K.dtype)
+
+
+def _reshapable(params: dict[str, Any], X: Any) -> bool:
+    window = params["window_dimensions"]
+    return (window == params["window_strides"] and all(lo == hi == 0 for lo, hi in params["padding"])
+            and set(params["base_dilation"]) == {1} and set(params["window_dilation"]) == {1}
+            and all(size % k == 0 for size, k in zip(X.shape, window)))
+
+
+def _evaluate(jaxpr: Any, consts: list, args: list, *, banded_conv: bool, pool_reshape: bool) -> list:
+    """Evaluate ``jaxpr`` on ``args``, with the rewrites (recursing into nested jit calls)."""
+    env: dict[Any, Any] = {}
+
+    def read(v):
+        return v.val if isinstance(v, jex.core.Literal) else env[v]
+
+    env.update(zip(jaxpr.constvars, consts))
+    env.update(zip(jaxpr.invars, args))
+    for eqn in jaxpr.eqns:
+        inputs, name, params = [read(v) for v in eqn.invars], eqn.primitive.name, eqn.params
+        if banded_conv and name == "conv_general_dilated" and _bandable(params, *inputs):
+            outputs = [banded_conv2d(*inputs, params["padding"])]
+        elif pool_reshape and name == "reduce_window_sum" and _reshapable(params, *inputs):
+            outputs = [window_sum(*inputs, params["window_dimensions"])]
+        elif name in ("jit", "pjit"):
+            inner = params["jaxpr"]
+            outputs = _evaluate(inner.jaxpr, inner.consts, inputs, banded_conv=banded_conv,
+                                pool_reshape=pool_reshape)
+        else:
+            outputs = eqn.primitive.bind(*inputs, **eqn.primitive.get_bind_params(params))
+            outputs = outputs if eqn.primitive.multiple_results else [outputs]
+        env.update(zip(eqn.outvars, outputs))
+    return [read(v) for v in jaxpr.outvars]
+
+
+def rewrite_convs(net: Callable, *, banded_conv: bool = True, pool_reshape: bool = True) -> Callable:
+    """``net`` with its convolutions as banded matrix products and its pooling as reshapes."""
+
+    @functools.wraps(net)
+    def rewritten(params: Any, X: jax.Array, **kwargs: Any) -> Any:
+        def call(params, X, kwargs):
+            return net(params, X, **kwargs)
+
+        closed, shapes = jax.make_jaxpr(call, return_shape=True)(params, X, kwargs)
+        out = _evaluate(closed.jaxpr, closed.consts, jax.tree.leaves((params, X, kwargs)),
+                        banded_conv=banded_conv, pool_reshape=pool_reshape)
+        return jax.tree.unflatten(jax.tree.structure(shapes), out)
+
+    return rewritten
+
+
+__all__ = ["band_matrix", "banded_conv2d", "rewrite_convs", "window_sum"]
