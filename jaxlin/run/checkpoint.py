@@ -7,9 +7,12 @@ name, the epoch, the history and the run's settings). No pickle anywhere, and pl
 
     ocp.CheckpointManager(folder).restore(ocp.CheckpointManager(folder).latest_step())
 
-Orbax writes a step into a temporary folder and renames it when complete, so a crash
-mid-write never leaves a step that a later ``--resume`` would load. The newest two
-steps are kept, and a step is never saved over a later one.
+Orbax writes a step into a temporary folder and renames it when complete; jaxlin then
+writes the step's checksum record (``jaxlin-sha256.json``, every file's digest). A step
+is trusted only with that record, and only when its files match it: a kill between
+Orbax's rename and the record leaves a step that :func:`latest_checkpoint` skips as
+incomplete (and the next save over it removes). The newest two steps are kept, and a
+step is never saved over a later complete one.
 
 In a multi-process run (``jax.distributed``) the params and optimizer state are
 replicated: process 0 alone saves them, as host arrays, and every process reads the
@@ -22,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -58,13 +62,25 @@ def _manager(directory: str | os.PathLike, *, keep: int = 2, writing: bool = Fal
     return ocp.CheckpointManager(Path(directory).absolute(), options=options)
 
 
-def latest_checkpoint(directory: str | os.PathLike) -> int | None:
-    """The newest epoch saved in ``directory`` (an Orbax step), or None when there is none."""
+def checkpoint_steps(directory: str | os.PathLike) -> list[int]:
+    """Every step folder of ``directory``, complete or not, oldest first (none: ``[]``)."""
     directory = Path(directory)
-    if not directory.is_dir() or not any(p.name.isdigit() for p in directory.iterdir()):
-        return None
-    with _manager(directory) as manager:
-        return manager.latest_step()
+    if not directory.is_dir():
+        return []
+    return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit() and p.is_dir())
+
+
+def incomplete_steps(directory: str | os.PathLike) -> list[int]:
+    """The steps of ``directory`` without their checksum record: a save that did not finish
+    (or a folder not written by jaxlin); never restored."""
+    return [s for s in checkpoint_steps(directory) if not (Path(directory) / str(s) / SHA256S).is_file()]
+
+
+def latest_checkpoint(directory: str | os.PathLike) -> int | None:
+    """The newest complete epoch saved in ``directory`` (an Orbax step with its checksum
+    record), or None when there is none."""
+    incomplete = set(incomplete_steps(directory))
+    return max((s for s in checkpoint_steps(directory) if s not in incomplete), default=None)
 
 
 def save_checkpoint(directory: str | os.PathLike, epoch: int, params: Any, opt_state: Any,
@@ -72,8 +88,9 @@ def save_checkpoint(directory: str | os.PathLike, epoch: int, params: Any, opt_s
                     config: dict[str, Any] | None = None, keep: int = 2) -> Path:
     """Save the state after ``epoch`` as step ``epoch`` of ``directory``; keep the newest ``keep``.
 
-    Refuses (``ValueError``) an epoch at or before the latest one saved there: an earlier
-    state never replaces a later one. In a multi-process run only process 0 writes.
+    Refuses (``ValueError``) an epoch at or before the latest complete one saved there: an
+    earlier state never replaces a later one; an incomplete step at or after ``epoch`` (no
+    checksum record) is removed first. In a multi-process run only process 0 writes.
     """
     import orbax.checkpoint as ocp
     epoch = int(epoch)
@@ -85,6 +102,9 @@ def save_checkpoint(directory: str | os.PathLike, epoch: int, params: Any, opt_s
     if latest is not None and epoch <= latest:
         raise ValueError(f"{directory} already holds the checkpoint of epoch {latest}; "
                          f"epoch {epoch} would not be the latest")
+    for step in incomplete_steps(directory):
+        if step >= epoch:                         # a save killed before its record: never trusted
+            shutil.rmtree(Path(directory) / str(step))
     state = {"params": params, "opt_state": opt_state, "key": jax.random.key_data(key)}
     if jax.process_count() > 1:                   # Orbax refuses a process's own jax.Arrays there
         state = jax.tree.map(np.asarray, host_local(state))
@@ -126,12 +146,22 @@ def read_meta(directory: str | os.PathLike, epoch: int | None = None) -> dict[st
     """
     epoch = latest_checkpoint(directory) if epoch is None else epoch
     if epoch is None:
-        raise ValueError(f"{directory} holds no checkpoint")
+        raise ValueError(no_checkpoint(directory))
     source = f"{Path(directory) / str(epoch)}"
     meta = _restore(directory, epoch, source, "meta")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("epoch") != epoch:
         raise ValueError(f"{source} is not a jaxlin checkpoint (no '{FORMAT}' in its meta item)")
     return meta
+
+
+def no_checkpoint(directory: str | os.PathLike) -> str:
+    """Why ``directory`` has nothing to restore: no step at all, or only incomplete ones."""
+    if not (incomplete := incomplete_steps(directory)):
+        return f"{directory} holds no checkpoint"
+    steps = (f"steps {', '.join(map(str, incomplete))} have" if len(incomplete) > 1
+             else f"step {incomplete[0]} has")
+    return (f"{directory} holds no usable checkpoint: {steps} no {SHA256S} (a save that did not "
+            f"finish, or not written by jaxlin)")
 
 
 def _restore(directory: str | os.PathLike, epoch: int, source: str, item: str,
@@ -161,7 +191,8 @@ def _verify(step: Path, item: str, source: str) -> None:
     here, before tensorstore reads it (whose failed reads also leave a stray traceback)."""
     recorded_file = step / SHA256S
     if not recorded_file.is_file():
-        return                                  # a step saved by plain Orbax: nothing to compare
+        raise ValueError(f"{source}: no {SHA256S} (a save that did not finish, or not written by "
+                         f"jaxlin): not trusted")
     try:
         recorded = json.loads(recorded_file.read_text())
     except (OSError, ValueError) as err:

@@ -25,7 +25,8 @@ from jaxlin.data.fashion_mnist import (
 )
 from jaxlin.nn.updaters import Updater, init_opt_state
 from jaxlin.run.book import predict_ch3
-from jaxlin.run.checkpoint import Checkpoint, latest_checkpoint, load_checkpoint, read_meta, save_checkpoint
+from jaxlin.run.checkpoint import SHA256S, Checkpoint, checkpoint_steps, incomplete_steps, latest_checkpoint
+from jaxlin.run.checkpoint import load_checkpoint, no_checkpoint, read_meta, save_checkpoint
 from jaxlin.run.cli import Run
 from jaxlin.run.outputs import Busy, lock
 from jaxlin.run.plot import plot_history
@@ -81,12 +82,16 @@ def check_checkpoint_args(args: argparse.Namespace) -> str | None:
         return f"--checkpoint-dir {ckpt_dir} is a file, not a folder"
     if args.resume and ckpt_dir is None:
         return "--resume needs --checkpoint-dir DIR (the folder the interrupted run saved to)"
-    latest = None if ckpt_dir is None else latest_checkpoint(ckpt_dir)
+    if ckpt_dir is None:
+        return None
+    latest = latest_checkpoint(ckpt_dir)
+    if args.resume and latest is None and incomplete_steps(ckpt_dir):
+        return f"--resume: {no_checkpoint(ckpt_dir)}"
     if args.resume and latest is None:
         return f"--resume: no checkpoint (an Orbax step folder) in --checkpoint-dir {ckpt_dir}"
-    if not args.resume and latest is not None:
+    if not args.resume and (steps := checkpoint_steps(ckpt_dir)):
         return (f"--checkpoint-dir {ckpt_dir} already holds an earlier run's checkpoints (latest: "
-                f"epoch {latest}): add --resume to continue that run, or pass an empty folder")
+                f"epoch {steps[-1]}): add --resume to continue that run, or pass an empty folder")
     return None if latest is None else config_mismatch(args, ckpt_dir)
 
 
@@ -142,6 +147,9 @@ def resume(args: argparse.Namespace, run: Run, params: Any, opt_state: Any) -> C
     except (OSError, ValueError) as err:
         run.usage_error(f"--resume: cannot use the checkpoint for this model and options: {err}")
     where = f"{args.checkpoint_dir} (epoch {ckpt.epoch})"
+    for step in (s for s in incomplete_steps(args.checkpoint_dir) if s > ckpt.epoch):
+        print(f"note: {args.checkpoint_dir / str(step)} has no {SHA256S} (a save that did not finish): "
+              f"skipped, epoch {ckpt.epoch} used", file=sys.stderr)
     if ckpt.epoch > args.epochs:
         run.usage_error(f"--epochs {args.epochs} is less than the {ckpt.epoch} epochs the checkpoint "
                         f"in {where} already trained: pass --epochs {ckpt.epoch} or more")
@@ -244,7 +252,7 @@ def fresh_folder(folder: Path) -> Path:
     """``folder``, or ``folder-2``, ``folder-3``, ... the first holding no checkpoint: Ctrl-C
     never mixes its state into an earlier interrupted run's checkpoints."""
     candidate, k = folder, 1
-    while latest_checkpoint(candidate) is not None:
+    while checkpoint_steps(candidate):
         k += 1
         candidate = folder.with_name(f"{folder.name}-{k}")
     return candidate

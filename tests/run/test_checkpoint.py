@@ -15,7 +15,7 @@ import pytest
 
 from helpers import checkpoint_arrays, toy_classification
 from jaxlin import init_mlp, init_softmax_regression, mlp_dropout, save_pytree, softmax_cross_entropy
-from jaxlin.run.checkpoint import latest_checkpoint, load_checkpoint, read_meta, save_checkpoint
+from jaxlin.run.checkpoint import incomplete_steps, latest_checkpoint, load_checkpoint, read_meta, save_checkpoint
 from jaxlin.train.fit import fit
 
 KEEP_SAVING = textwrap.dedent("""
@@ -65,6 +65,27 @@ def test_a_half_written_step_is_ignored_and_cleared(tmp_path):
     assert steps(tmp_path) == ["1", "2"]
 
 
+def test_a_step_without_its_checksum_record_is_skipped_and_replaced(tmp_path):
+    """A kill between Orbax's commit and the record: step 2 is never read (here also damaged);
+    epoch 1 is restored, and saving epoch 2 again replaces the untrusted step."""
+    params = init_softmax_regression(jax.random.key(0), 4, 3)
+    for epoch in (1, 2):
+        save_checkpoint(tmp_path, epoch, jax.tree.map(lambda p: p + epoch, params), (),
+                        jax.random.key(epoch), [{"epoch": epoch}])
+    (tmp_path / "2" / "jaxlin-sha256.json").unlink()
+    data_file = next(f for f in sorted((tmp_path / "2" / "state").rglob("d/*")) if f.stat().st_size)
+    data = bytearray(data_file.read_bytes())
+    data[-1] ^= 0xFF
+    data_file.write_bytes(bytes(data))
+    assert latest_checkpoint(tmp_path) == 1 and incomplete_steps(tmp_path) == [2]
+    ckpt = load_checkpoint(tmp_path, params, ())
+    assert ckpt.epoch == 1 and ckpt.history == [{"epoch": 1}]
+    np.testing.assert_array_equal(ckpt.params["W"], params["W"] + 1)
+    save_checkpoint(tmp_path, 2, params, (), jax.random.key(2), [{"epoch": 2}])
+    assert steps(tmp_path) == ["1", "2"] and incomplete_steps(tmp_path) == []
+    assert load_checkpoint(tmp_path, params, ()).epoch == 2
+
+
 def test_the_newest_two_are_kept_and_plain_orbax_reads_them(tmp_path):
     params = init_mlp(jax.random.key(0), 4, 5, 3)
     opt = optax.adam(1e-3)
@@ -111,13 +132,18 @@ def test_a_mismatched_damaged_or_foreign_checkpoint_is_a_clear_value_error(tmp_p
     (ours / "1" / "meta" / "metadata").write_text("{not json")
     with pytest.raises(ValueError, match=f"{ours / '1'}: meta/metadata is damaged"):
         read_meta(ours)
-    (ours / "1" / "jaxlin-sha256.json").unlink()             # unverified: Orbax's own error, one line
-    with pytest.raises(ValueError, match=f"{ours / '1'}: cannot read its 'meta' item"):
+    (ours / "1" / "jaxlin-sha256.json").unlink()             # unverified: never read
+    with pytest.raises(ValueError, match=f"{ours} holds no usable checkpoint: step 1 has no jaxlin-sha256"):
         read_meta(ours)
+    with pytest.raises(ValueError, match=f"{ours / '1'}: no jaxlin-sha256.json .*not trusted"):
+        read_meta(ours, 1)
     foreign = tmp_path / "foreign"                              # someone else's Orbax checkpoint
     with ocp.CheckpointManager(foreign) as manager:
         manager.save(1, args=ocp.args.Composite(state=ocp.args.StandardSave(params),
                                                 meta=ocp.args.JsonSave({"step": 1})))
+    with pytest.raises(ValueError, match="holds no usable checkpoint.*not written by jaxlin"):
+        load_checkpoint(foreign, params, ())
+    (foreign / "1" / "jaxlin-sha256.json").write_text("{}")   # a record, but Orbax's own meta
     with pytest.raises(ValueError, match="is not a jaxlin checkpoint"):
         load_checkpoint(foreign, params, ())
     save_pytree(tmp_path / "npz" / "params.npz", params)       # a params file, no checkpoint

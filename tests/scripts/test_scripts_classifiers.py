@@ -134,6 +134,32 @@ def test_resume_ends_bit_identical_to_an_uninterrupted_run(uninterrupted, tmp_pa
 
 
 @pytest.mark.data
+def test_resume_skips_a_step_without_its_checksum_record(fashion_mnist, tmp_path, capsys):
+    """Killed between Orbax's commit and the record, with a byte of step 2 damaged: --resume
+    notes the step, restores epoch 1 and ends as the straight run; with no step left, exit 2."""
+    main, ckpt = main_of(SOFTMAX), tmp_path / "ckpt"
+    straight = main(["--epochs", "2", "--out", str(tmp_path), "--checkpoint-dir", str(ckpt), "--quiet"])
+    (ckpt / "2" / "jaxlin-sha256.json").unlink()
+    data_file = next(f for f in sorted((ckpt / "2" / "state").rglob("d/*")) if f.stat().st_size)
+    data_file.write_bytes(data_file.read_bytes()[:-1] + bytes([data_file.read_bytes()[-1] ^ 0xFF]))
+    capsys.readouterr()
+    resumed = main(["--epochs", "2", "--resume", "--out", str(tmp_path), "--checkpoint-dir", str(ckpt),
+                    "--quiet"])
+    out, err = capsys.readouterr()
+    assert f"resuming from {ckpt} (epoch 1)" in out
+    assert f"note: {ckpt / '2'} has no jaxlin-sha256.json" in err and "epoch 1 used" in err
+    assert resumed["history"] == straight["history"] and latest_checkpoint(ckpt) == 2
+    for step in ("1", "2"):
+        (ckpt / step / "jaxlin-sha256.json").unlink()
+    assert exit_code(main, ["--epochs", "2", "--resume", "--out", str(tmp_path),
+                            "--checkpoint-dir", str(ckpt), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"--resume: {ckpt} holds no usable checkpoint: steps 1, 2 have no "
+                        f"jaxlin-sha256.json (a save that did not finish, or not written by jaxlin)")
+    assert "Traceback" not in err
+
+
+@pytest.mark.data
 def test_ctrl_c_in_process_saves_the_last_finished_epoch_and_resumes_bit_identically(
         uninterrupted, tmp_path, monkeypatch, capsys):
     """Ctrl-C during epoch 2 (no --checkpoint-dir): epoch 1 is saved under <out>/checkpoint, the
