@@ -1,4 +1,4 @@
-"""jaxlin: a functional JAX companion to Dive into Deep Learning, chapters 2-5.
+"""jaxlin: a functional JAX companion to Dive into Deep Learning, chapters 2-6.
 
 The book's names and the training API are importable from here (``from jaxlin import
 sgd, linreg, fit, ...``); everything else from its layer, lowest first:
@@ -17,6 +17,13 @@ _EXPORTS = {
     "derivative": "jaxlin.nn.activations", "init_prelu": "jaxlin.nn.activations",
     "prelu": "jaxlin.nn.activations", "relu": "jaxlin.nn.activations",
     "sigmoid": "jaxlin.nn.activations", "tanh": "jaxlin.nn.activations",
+    # jaxlin.nn.conv
+    "avg_pool2d": "jaxlin.nn.conv", "conv2d": "jaxlin.nn.conv", "conv_output_size": "jaxlin.nn.conv",
+    "corr2d": "jaxlin.nn.conv", "corr2d_multi_in": "jaxlin.nn.conv",
+    "corr2d_multi_in_out": "jaxlin.nn.conv", "corr2d_multi_in_out_1x1": "jaxlin.nn.conv",
+    "max_pool2d": "jaxlin.nn.conv", "pool2d": "jaxlin.nn.conv",
+    # jaxlin.nn.lenet
+    "init_lenet": "jaxlin.nn.lenet", "lenet": "jaxlin.nn.lenet",
     # jaxlin.nn.flax_adapter
     "flax_model": "jaxlin.nn.flax_adapter",
     # jaxlin.nn.nnx_adapter
@@ -43,6 +50,9 @@ _EXPORTS = {
     "sgd": "jaxlin.nn.updaters",
     # jaxlin.train.book
     "BookEpoch": "jaxlin.train.book", "train_epoch_ch3": "jaxlin.train.book",
+    # jaxlin.train.devices
+    "cpu": "jaxlin.train.devices", "num_gpus": "jaxlin.train.devices",
+    "try_all_gpus": "jaxlin.train.devices", "try_gpu": "jaxlin.train.devices",
     # jaxlin.train.early_stopping
     "EarlyStopping": "jaxlin.train.early_stopping",
     # jaxlin.train.epoch
@@ -79,7 +89,7 @@ _EXPORTS = {
     # jaxlin.run.animator
     "Animator": "jaxlin.run.animator",
     # jaxlin.run.book
-    "predict_ch3": "jaxlin.run.book", "train_ch3": "jaxlin.run.book",
+    "predict_ch3": "jaxlin.run.book", "train_ch3": "jaxlin.run.book", "train_ch6": "jaxlin.run.book",
     # jaxlin.run.checkpoint
     "latest_checkpoint": "jaxlin.run.checkpoint", "load_checkpoint": "jaxlin.run.checkpoint",
     "save_checkpoint": "jaxlin.run.checkpoint",
@@ -117,9 +127,6 @@ _EXPORTS = {
     "CenteredLayer": "jaxlin.chapters.ch5_04_custom_layer", "MyDense": "jaxlin.chapters.ch5_04_custom_layer",
     # jaxlin.chapters.ch5_05_read_write
     "load_params": "jaxlin.chapters.ch5_05_read_write", "save_params": "jaxlin.chapters.ch5_05_read_write",
-    # jaxlin.chapters.ch5_06_use_gpu
-    "cpu": "jaxlin.chapters.ch5_06_use_gpu", "num_gpus": "jaxlin.chapters.ch5_06_use_gpu",
-    "try_all_gpus": "jaxlin.chapters.ch5_06_use_gpu", "try_gpu": "jaxlin.chapters.ch5_06_use_gpu",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,5 +1,6 @@
-"""The book's chapter-3 helpers that draw: ``train_ch3`` (train, the three curves growing
-per epoch) and ``predict_ch3`` (test images titled with their true and predicted labels).
+"""The book's helpers that draw: ``train_ch3`` (train, the three curves growing per epoch),
+``train_ch6`` (the same on a device, for chapter 6's conv nets) and ``predict_ch3`` (test
+images titled with their true and predicted labels).
 
 Both take the book's arguments: the ``(train_iter, test_iter)`` of
 ``load_data_fashion_mnist`` feed ``train_ch3`` directly; ``params`` and the
@@ -7,6 +8,7 @@ optimizer state are explicit, as JAX needs.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Iterable
@@ -17,13 +19,16 @@ import jax.numpy as jnp
 
 from jaxlin.checks import check_positive_int
 from jaxlin.data.fashion_mnist import get_fashion_mnist_labels, to_float
-from jaxlin.nn.updaters import Updater, init_opt_state
+from jaxlin.nn.losses import softmax_cross_entropy
+from jaxlin.nn.updaters import Updater, init_opt_state, sgd
 from jaxlin.run.animator import Animator
 from jaxlin.run.plot import show_images
 from jaxlin.train.book import train_epoch_ch3
+from jaxlin.train.devices import try_gpu
 from jaxlin.train.epoch import summarize
 from jaxlin.train.evaluate import evaluate_accuracy
 from jaxlin.train.fit import DivergenceError
+from jaxlin.train.lowering import default_lowering
 from jaxlin.train.step import Loss, Net, make_train_step
 
 
@@ -42,20 +47,23 @@ def _batches(data: Any, name: str) -> Iterable:
 
 
 def train_ch3(net: Net, params: Any, train_iter: Iterable, test_iter: Iterable, loss: Loss,
-              num_epochs: int, updater: Updater, *, plot_path: str | os.PathLike | None = None) -> Trained:
+              num_epochs: int, updater: Updater, *, plot_path: str | os.PathLike | None = None,
+              ylim: tuple[float, float] | None = (0.3, 0.9)) -> Trained:
     """The book's ``train_ch3``: per epoch, ``train_epoch_ch3`` over ``train_iter`` (one jitted
     step per minibatch), then the accuracy over ``test_iter``.
 
     History records ``epoch``, ``train_loss``, ``train_acc`` and ``test_acc``. In a Jupyter
     kernel the three curves are drawn live, one figure updated once per epoch (the book's
-    ``Animator``); with ``plot_path`` the final figure is saved there as PNG. A NaN or
+    ``Animator``, y axis ``ylim``; None: fitted to the curves); with ``plot_path`` the final figure is saved there as PNG. A NaN or
     infinite loss raises :class:`~jaxlin.train.fit.DivergenceError`; raw uint8 images a
     ``TypeError`` naming ``to_float``, before any step.
     """
     train_iter, test_iter = _batches(train_iter, "train_iter"), _batches(test_iter, "test_iter")
     num_epochs = check_positive_int(num_epochs, "num_epochs")
-    step, opt_state = make_train_step(net, loss, updater), init_opt_state(updater, params)
-    animator = Animator(xlabel="epoch", ylabel="loss / accuracy", xlim=(1, max(num_epochs, 2)), ylim=(0.3, 0.9), path=plot_path,
+    # a conv net's convolutions as matrix products on XLA:CPU (jaxlin.train.lowering); else the net itself
+    step = make_train_step(default_lowering().net(net), loss, updater)
+    opt_state = init_opt_state(updater, params)
+    animator = Animator(xlabel="epoch", ylabel="loss / accuracy", xlim=(1, max(num_epochs, 2)), ylim=ylim, path=plot_path,
                         legend=("train loss", "train acc", "test acc"))
     history: list[dict[str, float]] = []
     try:
@@ -71,6 +79,20 @@ def train_ch3(net: Net, params: Any, train_iter: Iterable, test_iter: Iterable, 
     finally:
         animator.close()
     return Trained(params, history)
+
+
+def train_ch6(net: Net, params: Any, train_iter: Iterable, test_iter: Iterable, num_epochs: int,
+              lr: float, device: jax.Device | None = None, *,
+              plot_path: str | os.PathLike | None = None) -> Trained:
+    """The book's ``train_ch6`` (6.6.2): :func:`train_ch3` with the cross-entropy of the logits
+    and minibatch SGD at ``lr``, on ``device`` (default ``try_gpu()``: a GPU when there is one).
+
+    The params are put on the device; the batches follow them there (JAX runs an operation
+    where its committed inputs live). The book's Xavier initialization is the caller's ``init``.
+    """
+    params = jax.device_put(params, try_gpu() if device is None else device)
+    return train_ch3(net, params, train_iter, test_iter, softmax_cross_entropy, num_epochs,
+                     functools.partial(sgd, lr=lr), plot_path=plot_path, ylim=None)
 
 
 def predict_ch3(net: Any, params: Any, images: Any, labels: jax.Array | None = None, n: int = 8,
@@ -94,4 +116,4 @@ def predict_ch3(net: Any, params: Any, images: Any, labels: jax.Array | None = N
     return list(zip(trues, predicted))
 
 
-__all__ = ["Trained", "predict_ch3", "train_ch3"]
+__all__ = ["Trained", "predict_ch3", "train_ch3", "train_ch6"]

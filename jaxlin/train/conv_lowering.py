@@ -70,6 +70,13 @@ def _reshapable(params: dict[str, Any], X: Any) -> bool:
             and all(size % k == 0 for size, k in zip(X.shape, window)))
 
 
+def _rewrites_any(jaxpr: Any) -> bool:
+    """Whether ``jaxpr`` (or a jit call inside it) holds a convolution or a window sum."""
+    return any(eqn.primitive.name in ("conv_general_dilated", "reduce_window_sum")
+               or (eqn.primitive.name in ("jit", "pjit") and _rewrites_any(eqn.params["jaxpr"].jaxpr))
+               for eqn in jaxpr.eqns)
+
+
 def _evaluate(jaxpr: Any, consts: list, args: list, *, banded_conv: bool, pool_reshape: bool) -> list:
     """Evaluate ``jaxpr`` on ``args``, with the rewrites (recursing into nested jit calls)."""
     env: dict[Any, Any] = {}
@@ -97,7 +104,8 @@ def _evaluate(jaxpr: Any, consts: list, args: list, *, banded_conv: bool, pool_r
 
 
 def rewrite_convs(net: Callable, *, banded_conv: bool = True, pool_reshape: bool = True) -> Callable:
-    """``net`` with its convolutions as banded matrix products and its pooling as reshapes."""
+    """``net`` with its convolutions as banded matrix products and its pooling as reshapes; a net
+    with neither is called as it is."""
 
     @functools.wraps(net)
     def rewritten(params: Any, X: jax.Array, **kwargs: Any) -> Any:
@@ -105,6 +113,8 @@ def rewrite_convs(net: Callable, *, banded_conv: bool = True, pool_reshape: bool
             return net(params, X, **kwargs)
 
         closed, shapes = jax.make_jaxpr(call, return_shape=True)(params, X, kwargs)
+        if not _rewrites_any(closed.jaxpr):              # not a conv net: the program as written
+            return net(params, X, **kwargs)
         out = _evaluate(closed.jaxpr, closed.consts, jax.tree.leaves((params, X, kwargs)),
                         banded_conv=banded_conv, pool_reshape=pool_reshape)
         return jax.tree.unflatten(jax.tree.structure(shapes), out)

@@ -1,4 +1,5 @@
-"""Devices (D2L 5.6): pick a GPU when one is present, else the CPU, with no branches elsewhere.
+"""Devices (D2L 5.6, written out in ``scripts/ch5_06_use_gpu.py``; 6.6's ``train_ch6`` uses
+``try_gpu``): pick a GPU when one is present, else the CPU, with no branches elsewhere.
 
 JAX places every array on a device; ``jax.device_put(x, device)`` moves it and
 computation runs where its (committed) inputs live.
@@ -35,3 +36,6 @@ def try_gpu(i: int = 0) -> jax.Device:
 def try_all_gpus() -> list[jax.Device]:
     """All GPUs, or ``[cpu()]`` when there are none."""
     return gpus() or [cpu()]
+
+
+__all__ = ["cpu", "gpus", "num_gpus", "try_all_gpus", "try_gpu"]

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from helpers import main_of
-from jaxlin.chapters.ch5_06_use_gpu import try_gpu
+from jaxlin.train.devices import try_gpu
 
 SCRIPTS = ["ch5_01_model_construction", "ch5_02_parameters", "ch5_03_deferred_init",
            "ch5_04_custom_layer", "ch5_05_read_write", "ch5_06_use_gpu"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxlin.chapters.ch5_06_use_gpu import cpu, gpus, num_gpus, try_all_gpus, try_gpu
+from jaxlin.train.devices import cpu, gpus, num_gpus, try_all_gpus, try_gpu
 
 
 def test_device_fallback():
