@@ -79,7 +79,9 @@ print("the library's corr2d gives the same:", bool((conv.corr2d(X, K) == Y_examp
 #
 # A convolutional layer cross-correlates its input with a kernel and adds a scalar bias; both are
 # its parameters. The book writes a `Conv2D` module holding `weight = torch.rand(kernel_size)` and
-# `bias = torch.zeros(1)`. In JAX's functional form the layer is two functions: `init_conv2d`
+# `bias = torch.zeros(1)`. Our bias is a true scalar, shape `()`: JAX (and this project's tests,
+# which forbid implicit rank promotion) would rather not broadcast a shape-(1,) array against a
+# 2-D one. In JAX's functional form the layer is two functions: `init_conv2d`
 # draws the parameters from an explicit PRNG key (the same key always gives the same kernel) and
 # returns them as a dict, and `conv2d_layer(params, X)` is the pure forward pass. Nothing is
 # stored in an object; training code passes the dict around, and `jax.grad` differentiates
@@ -89,7 +91,7 @@ print("the library's corr2d gives the same:", bool((conv.corr2d(X, K) == Y_examp
 # %%
 def init_conv2d(key, kernel_size):
     """The book's Conv2D parameters: a uniform [0, 1) kernel and a zero bias."""
-    return {"weight": jax.random.uniform(key, kernel_size), "bias": jnp.zeros(1)}
+    return {"weight": jax.random.uniform(key, kernel_size), "bias": jnp.zeros(())}
 
 
 def conv2d_layer(params, X):

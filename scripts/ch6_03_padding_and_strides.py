@@ -135,5 +135,6 @@ for kernel, padding, stride, flax_shape in layers:
 
 
 # %%
-results = {"formula_shapes": formula_shapes, "conv2d_shapes": conv2d_shapes, "flax_shapes": [shape_pad_1, shape_pad_2_1, shape_stride_2, shape_odd]}
+results = {"formula_shapes": formula_shapes, "conv2d_shapes": conv2d_shapes,
+           "flax_shapes": [shape_pad_1, shape_pad_2_1, shape_stride_2, shape_odd]}
 run.finish(results)
