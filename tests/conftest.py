@@ -6,6 +6,8 @@
   cells, no ``main``); ``load_script(name)`` imports a script that still has a ``main``.
 * ``shared_dir(name)`` finds ``../shared/<name>`` beside the checkout: tests skip
   without it, except under CI (``CI`` set), where a missing data set must fail.
+* ``$JAXLIN_RUNS_DIR`` is set empty: a script run without ``--out`` (in this process or a
+  child) exits 2 instead of writing into the checkout's ``runs/``, a reader's own results.
 * This folder is on ``sys.path``, so the test modules in its subfolders import
   ``from conftest import ...`` and ``from helpers import ...`` (tests/helpers.py).
 """
@@ -22,6 +24,7 @@ import jax
 import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+os.environ["JAXLIN_RUNS_DIR"] = ""           # no default --out: jaxlin.run.outputs.runs_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"

@@ -152,13 +152,13 @@ class Run:
         has no ``__file__``) or its path."""
         self.script = script_path(script)
         stem = self.script.stem
-        self.out = Path(args.out) if args.out is not None else runs_folder(self.script) / stem
         self.args = args
         self.files: list[str] = []
         self.started = time.perf_counter()
         self.results: dict[str, Any] = {"script": stem, "args": _args_dict(args),
                                         "environment": environment()}
         try:                 # in a multi-process run, process 0 alone writes the outputs
+            self.out = Path(args.out) if args.out is not None else runs_folder(self.script) / stem
             self.outputs = Outputs(self.out) if jax.process_index() == 0 else Discarded()
         except (ValueError, Busy) as err:
             self.usage_error(str(err))

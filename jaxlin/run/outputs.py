@@ -130,9 +130,18 @@ class Discarded:
         shutil.rmtree(self.stage, ignore_errors=True)
 
 
+RUNS_ENV = "JAXLIN_RUNS_DIR"
+
+
 def runs_folder(script: Path) -> Path:
-    """Where outputs go by default: ``runs/`` of the checkout the script is in (also when run
-    from ``scripts/``, as a notebook is), else ``runs/`` in the working directory."""
+    """Where outputs go by default: ``$JAXLIN_RUNS_DIR`` when set, else ``runs/`` of the checkout
+    the script is in (also when run from ``scripts/``, as a notebook is), else ``runs/`` in the
+    working directory. ``JAXLIN_RUNS_DIR`` set but empty means no default (``ValueError``):
+    the test suite sets it so, and a test that forgets ``--out`` never writes a reader's runs/."""
+    if (env := os.environ.get(RUNS_ENV)) is not None:
+        if not env:
+            raise ValueError(f"pass --out DIR: {RUNS_ENV} is set but empty (no default output folder)")
+        return Path(env)
     for folder in (script.resolve().parent, Path.cwd()):
         if folder.name == "scripts" and (folder.parent / "pyproject.toml").is_file():
             return folder.parent / "runs"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from jaxlin.run.checkpoint import latest_checkpoint, save_checkpoint
 from jaxlin.run.outputs import Busy, Outputs
 
 LINREG = "ch3_02_linear_regression_scratch"
+RUNS_ENV = "JAXLIN_RUNS_DIR"                 # set empty by conftest.py: no default --out
 
 
 def test_a_failed_rerun_keeps_the_finished_run(tmp_path, capsys):
@@ -68,16 +70,20 @@ def test_an_out_that_is_or_is_under_a_file_is_one_usage_line(where, tmp_path, ca
     assert "Traceback" not in err
 
 
-def test_a_script_run_from_scripts_writes_into_the_checkouts_runs(tmp_path):
-    """Default --out: runs/<script> of the checkout, also when started from scripts/; the
+def test_a_script_run_from_scripts_writes_into_its_checkouts_runs(tmp_path):
+    """Default --out: runs/<script> of the checkout, also when started from scripts/ (a copy
+    of the checkout's shape in tmp_path: the suite never writes into the real runs/); the
     last line says where the outputs are."""
-    runs = ROOT / "runs" / LINREG
-    before = (runs / "results.json").stat().st_mtime if (runs / "results.json").exists() else None
-    proc = subprocess.run([sys.executable, f"{LINREG}.py", *SMALL[LINREG]], cwd=ROOT / "scripts",
-                          capture_output=True, text=True, timeout=300)
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text("")
+    shutil.copy(ROOT / "scripts" / f"{LINREG}.py", checkout / "scripts")
+    env = {k: v for k, v in os.environ.items() if k != RUNS_ENV}
+    proc = subprocess.run([sys.executable, f"{LINREG}.py", *SMALL[LINREG]], cwd=checkout / "scripts",
+                          capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
-    assert not (ROOT / "scripts" / "runs").exists()
-    assert (runs / "results.json").stat().st_mtime != before
+    runs = checkout / "runs" / LINREG
+    assert not (checkout / "scripts" / "runs").exists() and (runs / "results.json").is_file()
     assert proc.stdout.splitlines()[-1] == f"outputs in {runs}/: results.json, data.png, loss.png"
 
 

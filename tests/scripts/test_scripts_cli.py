@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import sys
 
@@ -14,6 +15,9 @@ from conftest import shared_dir
 from helpers import CLASSIFIERS, REGRESSIONS, SMALL, SOFTMAX, exit_code, main_of, read_results
 from jaxlin import write_json
 from jaxlin.run.checkpoint import save_checkpoint
+
+
+RUNS_ENV = "JAXLIN_RUNS_DIR"                 # set empty by conftest.py: no default --out
 
 
 def house_args() -> list[str]:
@@ -103,3 +107,19 @@ def test_an_existing_out_folder_is_not_mixed_with_a_new_run(tmp_path, capsys):
     assert not (tmp_path / "old_figure.png").exists() and (tmp_path / "notes.txt").exists()
     results = read_results(tmp_path)
     assert results["status"] == "finished" and sorted(results["files"]) == ["data.png", "loss.png"]
+
+
+def test_the_suite_never_writes_a_default_out(tmp_path, monkeypatch, capsys):
+    """Under the tests $JAXLIN_RUNS_DIR is empty: a run that forgets --out (here or in a child
+    process, which inherits it) is refused with exit 2 before it locks or writes anything, so
+    no test writes into the checkout's runs/ (a reader's own runs may, meanwhile); set to a
+    folder, $JAXLIN_RUNS_DIR holds the default outputs."""
+    name = "ch3_02_linear_regression_scratch"
+    assert os.environ[RUNS_ENV] == ""
+    monkeypatch.setattr("jaxlin.run.cli.Outputs", None)            # never reached
+    assert exit_code(main_of(name), SMALL[name]) == 2
+    assert f"pass --out DIR: {RUNS_ENV} is set but empty" in capsys.readouterr().err
+    monkeypatch.undo()
+    monkeypatch.setenv(RUNS_ENV, str(tmp_path))
+    assert main_of(name)(SMALL[name])["status"] == "finished"
+    assert (tmp_path / name / "results.json").is_file()

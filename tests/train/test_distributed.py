@@ -236,7 +236,8 @@ def test_process_0_draws_its_bars_on_a_terminal_through_the_relay(fashion_mnist,
 def test_a_wrong_num_processes_ends_every_process_with_a_clear_message(tmp_path):
     """Three processes expected, two started: both give up after --peer-timeout, saying why."""
     start = time.monotonic()
-    with Processes(tmp_path, [SCRIPT, "--epochs", "1", "--peer-timeout", "3"], n=2, declared=3) as run:
+    with Processes(tmp_path, [SCRIPT, "--epochs", "1", "--peer-timeout", "3", "--out", str(tmp_path / "out")],
+                   n=2, declared=3) as run:
         assert run.wait(timeout=90) == [1, 1]
         for i in range(2):
             assert f"error: process {i} of 3: not every process joined" in run.text(i)
