@@ -8,13 +8,22 @@ are exactly the training ones.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+
+from jaxlin.data.csv_checks import (
+    FLOAT32_MAX,
+    check_columns,
+    check_float32_range,
+    check_numeric_columns,
+    same_features,
+    short,
+)
 
 TRAIN_FILE = "kaggle_house_pred_train.csv"
 TEST_FILE = "kaggle_house_pred_test.csv"
@@ -72,27 +81,22 @@ def _require_columns(df: pd.DataFrame, names: Sequence[str], source: str) -> Non
     missing = [c for c in names if c not in df.columns]
     if missing:
         raise ValueError(f"{source} has no column {', '.join(map(repr, missing))}; its columns are "
-                         f"{_short(list(df.columns))}")
-
-
-def _short(names: Sequence[Any], limit: int = 12) -> str:
-    names = [str(n) for n in names]
-    more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
-    return "[" + ", ".join(names[:limit]) + more + "]"
+                         f"{short(list(df.columns))}")
 
 
 def training_data(df: pd.DataFrame, source: str = "the training CSV") -> tuple[pd.DataFrame, np.ndarray]:
     """Split a training frame into features (no ``Id``, no ``SalePrice``) and labels (n, 1) float32.
 
-    Raises ``ValueError`` if ``SalePrice`` is absent, or not positive and finite
-    (its logarithm is the metric).
+    Raises ``ValueError`` if ``SalePrice`` is absent, or not positive and finite in
+    float32 (its logarithm is the metric).
     """
     _require_columns(df, [LABEL], source)
     labels = pd.to_numeric(df[LABEL], errors="coerce").to_numpy(np.float64)
-    bad = ~(np.isfinite(labels) & (labels > 0))
+    bad = ~(np.isfinite(labels) & (labels > 0) & (labels <= FLOAT32_MAX))
     if bad.any():
-        raise ValueError(f"{source}: {LABEL} must be positive and finite; {int(bad.sum())} rows are not "
-                         f"(first at row {int(np.argmax(bad))})")
+        first = int(np.argmax(bad))
+        raise ValueError(f"{source}: {LABEL} must be positive and finite in float32; {int(bad.sum())} rows "
+                         f"are not (first at row {first}, line {first + 2}: {df[LABEL].iloc[first]})")
     features = df.drop(columns=[c for c in (ID, LABEL) if c in df.columns])
     return features, labels.astype(np.float32).reshape(-1, 1)
 
@@ -134,17 +138,6 @@ class Preprocessing:
         return asdict(self)
 
 
-def check_columns(expected: Sequence[str], found: Iterable[str], source: str) -> None:
-    """Raise ``ValueError`` naming the missing and the unexpected columns if the sets differ."""
-    found = list(found)
-    missing = [c for c in expected if c not in set(found)]
-    extra = [c for c in found if c not in set(expected)]
-    if missing or extra:
-        raise ValueError(f"{source} does not have the training feature set: missing columns "
-                         f"{_short(missing) if missing else 'none'}, unexpected columns "
-                         f"{_short(extra) if extra else 'none'}")
-
-
 def fit_preprocessing(*frames: pd.DataFrame) -> Preprocessing:
     """Fit D2L's preprocessing over all ``frames`` stacked (the book uses train + test features).
 
@@ -180,7 +173,7 @@ def transform(prep: Preprocessing, features: pd.DataFrame, source: str = "featur
     not_numeric = [c for c in numeric if not pd.api.types.is_numeric_dtype(features[c])
                    and features[c].notna().any()]
     if not_numeric:
-        raise ValueError(f"{source}: columns {_short(not_numeric)} were numeric when fitting but hold text")
+        raise ValueError(f"{source}: columns {short(not_numeric)} were numeric when fitting but hold text")
     x = features[numeric].to_numpy(np.float64)
     mean = np.array([prep.mean[c] for c in numeric]).reshape(1, -1)
     std = np.array([prep.std[c] for c in numeric]).reshape(1, -1)
@@ -204,47 +197,13 @@ class HouseData(NamedTuple):
     test_ids: np.ndarray         # (n_test,)
 
 
-def same_features(first: pd.DataFrame, second: pd.DataFrame, first_source: str, second_source: str) -> None:
-    """Raise ``ValueError`` naming the columns only one of the two frames has, and which."""
-    only_first = [c for c in first.columns if c not in set(second.columns)]
-    only_second = [c for c in second.columns if c not in set(first.columns)]
-    if only_first or only_second:
-        raise ValueError(f"{first_source} and {second_source} have different feature columns: only in "
-                         f"{first_source}: {_short(only_first) if only_first else 'none'}; only in "
-                         f"{second_source}: {_short(only_second) if only_second else 'none'}")
-
-
-def _text_in(column: pd.Series) -> tuple[int, int, int | None]:
-    """(numbers, texts, line of the first text) among a column's non-missing values."""
-    values = column.dropna()
-    if pd.api.types.is_numeric_dtype(values):
-        return len(values), 0, None
-    text = pd.to_numeric(values, errors="coerce").isna()
-    first = int(values.index[text.to_numpy()][0]) + 2 if text.any() else None   # line 1: the header
-    return int((~text).sum()), int(text.sum()), first
-
-
-def check_numeric_columns(frames: Mapping[str, pd.DataFrame]) -> None:
-    """A column of numbers must not hold text: one of numbers with a few words in it, or numeric
-    in one file and text in another, raises ``ValueError`` naming the column, file and line
-    (one-hot encoding it instead would turn every distinct number into a feature)."""
-    for column in next(iter(frames.values())).columns:
-        counts = {source: _text_in(frame[column]) for source, frame in frames.items()}
-        numbers = sum(n for n, _, _ in counts.values())
-        texts = sum(t for _, t, _ in counts.values())
-        if 0 < texts < numbers:
-            source, (_, _, line) = next((s, c) for s, c in counts.items() if c[1])
-            value = frames[source][column].loc[line - 2]
-            raise ValueError(f"{source}, line {line}: column {column!r} holds numbers but also the text "
-                             f"{value!r}: correct it, or leave it empty (NA) for a missing value")
-
-
 def load_house_data(train_csv: str | os.PathLike, test_csv: str | os.PathLike) -> HouseData:
     """Read both CSVs and preprocess them as the book does (fitted over train + test features).
 
-    Raises ``ValueError`` naming the file (and column, line) when one has no rows, the
-    training CSV has no ``SalePrice``, the test CSV no ``Id``, the two feature sets
-    differ, or a column of numbers holds text.
+    Raises ``ValueError`` naming the file (and column, line, value) when one has no rows,
+    the training CSV has no ``SalePrice``, the test CSV no ``Id``, the two feature sets
+    differ, a column of numbers holds text (see :mod:`jaxlin.data.csv_checks`), or a
+    number lies beyond float32's range.
     """
     train_df, test_df = read_house_csv(train_csv), read_house_csv(test_csv)
     for df, source in ((train_df, train_csv), (test_df, test_csv)):
@@ -253,7 +212,9 @@ def load_house_data(train_csv: str | os.PathLike, test_csv: str | os.PathLike) -
     features, labels = training_data(train_df, str(train_csv))
     test_features, ids = prediction_data(test_df, str(test_csv))
     same_features(features, test_features, str(train_csv), str(test_csv))
-    check_numeric_columns({str(train_csv): features, str(test_csv): test_features[features.columns]})
+    frames = {str(train_csv): features, str(test_csv): test_features[features.columns]}
+    check_numeric_columns(frames)
+    check_float32_range(frames)
     prep = fit_preprocessing(features, test_features)
     return HouseData(train_df, test_df, prep, transform(prep, features, str(train_csv)), labels,
                      transform(prep, test_features, str(test_csv)), ids)

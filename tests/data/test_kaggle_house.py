@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -175,3 +176,53 @@ def test_a_header_only_csv_is_refused_naming_it(empty, house, house_dir, tmp_pat
 def test_categories_of_mixed_types_are_one_each():
     frame = pd.DataFrame({"Street": ["Pave", 1, "1", "Grvl"]})
     assert fit_preprocessing(frame).categories == {"Street": ("1", "Grvl", "Pave")}
+
+
+def small_csvs(tmp_path, train_area: list[str], test_area: list[str], price: str = "200000"):
+    """Two small Kaggle-shaped CSVs (Id, LotArea, Street, SalePrice) with LotArea written as given."""
+    def rows(area, start, label):
+        return [f"{start + i},{a},{'Pave' if i % 2 else 'Grvl'}{label}" for i, a in enumerate(area)]
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    train.write_text("\n".join(["Id,LotArea,Street,SalePrice", *rows(train_area, 1, f",{price}")]) + "\n")
+    test.write_text("\n".join(["Id,LotArea,Street", *rows(test_area, 100, "")]) + "\n")
+    return str(train), str(test)
+
+
+@pytest.mark.parametrize("where", ["train", "both"])
+def test_a_thousands_separator_is_refused_naming_file_column_and_value(where, tmp_path):
+    """LotArea written "8,450" (quoted, as a spreadsheet exports it) used to be one-hot encoded."""
+    train, test = small_csvs(tmp_path, ['"8,450"', '"9,600"', "11250"],
+                             ['"1,234,567.5"' if where == "both" else "9550", "14260"])
+    with pytest.raises(ValueError, match=rf"{train}, line 2: column 'LotArea' holds '8,450', a number "
+                                         rf"with a thousands separator: write it 8450"):
+        load_house_data(train, test)
+
+
+@pytest.mark.parametrize("text_in", ["train", "test"])
+def test_a_column_all_text_where_the_other_file_has_numbers_is_refused(text_in, tmp_path):
+    words, numbers = ["big", "small", "big", "huge"], ["8450", "9600", "11250", "9550"]
+    train, test = small_csvs(tmp_path, words if text_in == "train" else numbers,
+                             words if text_in == "test" else numbers)
+    source, other = (train, test) if text_in == "train" else (test, train)
+    with pytest.raises(ValueError, match=rf"{source}, line 2: column 'LotArea' holds only text \(first "
+                                         rf"'big'\) where {other} holds numbers"):
+        load_house_data(train, test)
+
+
+@pytest.mark.parametrize("value, shown", [("1e308", "1e+308"), ("inf", "inf"), ("-3.5e38", "-3.5e+38")])
+def test_a_number_beyond_float32_is_refused_naming_file_column_and_value(value, shown, tmp_path):
+    """1e308 used to make LotArea's standard deviation infinite: the whole column became zeros."""
+    train, test = small_csvs(tmp_path, ["8450", "9600"], ["9550", value, "14260"])
+    with pytest.raises(ValueError, match=rf"{test}, line 3: column 'LotArea' holds {re.escape(shown)}, "
+                                         rf"beyond float32's range"):
+        load_house_data(train, test)
+    train, test = small_csvs(tmp_path, ["8450", "9600"], ["9550", "14260"], price="1e300")
+    with pytest.raises(ValueError, match=rf"{train}: SalePrice must be positive and finite in float32.*"
+                                         rf"line 2: 1e\+300"):
+        load_house_data(train, test)
+
+
+def test_small_csvs_within_the_rules_load(tmp_path):
+    train, test = small_csvs(tmp_path, ["8450", "9600", "NA"], ["9550", "3.4e38"])
+    data = load_house_data(train, test)
+    assert data.train_features.shape == (3, 4) and np.isfinite(data.test_features).all()

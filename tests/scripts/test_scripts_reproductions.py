@@ -35,6 +35,9 @@ CASES = {   # name: (script, argv with {tmp}, exit status, what stderr says)
     "header-only Kaggle CSV": ("ch4_10_kaggle_house_price", ["--train-csv", "{tmp}/empty.csv",
                                                              "--test-csv", "{tmp}/test.csv"], 2,
                                "{tmp}/empty.csv has a header but no rows"),
+    "Kaggle CSV beyond float32": ("ch4_10_kaggle_house_price", ["--train-csv", "{tmp}/train.csv",
+                                                                "--test-csv", "{tmp}/test.csv"], 2,
+                                  "{tmp}/test.csv, line 3: column 'LotArea' holds inf, beyond float32's range"),
     "more check steps than data": ("bench_jit_vs_eager", ["--models", "linreg", "--check-steps", "100000"], 2,
                                    "--check-steps 100000 is more than the 100 full batches"),
 }
@@ -59,6 +62,13 @@ def prepare(tmp, case: str) -> None:
         header = (shared_dir("kaggle-house") / "kaggle_house_pred_train.csv").read_text().splitlines()[0]
         (tmp / "empty.csv").write_text(header + "\n")
         shutil.copy(shared_dir("kaggle-house") / "kaggle_house_pred_test.csv", tmp / "test.csv")
+    if case == "Kaggle CSV beyond float32":                   # one inf cell in the test CSV's LotArea
+        shutil.copy(shared_dir("kaggle-house") / "kaggle_house_pred_train.csv", tmp / "train.csv")
+        lines = (shared_dir("kaggle-house") / "kaggle_house_pred_test.csv").read_text().splitlines()
+        column = lines[0].split(",").index("LotArea")
+        cells = lines[2].split(",")
+        lines[2] = ",".join([*cells[:column], "inf", *cells[column + 1:]])
+        (tmp / "test.csv").write_text("\n".join(lines) + "\n")
 
 
 @pytest.mark.data
