@@ -16,8 +16,8 @@
 import jax
 import jax.numpy as jnp
 
+import jaxlin
 from jaxlin import savefig
-from jaxlin.nn import conv
 from jaxlin.run.cli import Run, make_parser
 from jaxlin.run.plot import plt
 
@@ -76,7 +76,7 @@ for name, count in param_counts.items():
 # indexed $0..2$, the book's $-\Delta..\Delta$ shifted by one) and build the full 4-index weight
 # tensor of a dense layer from it, $[\mathsf{W}]_{i,j,k,l} = [\mathbf{V}]_{k-i,\,l-j}$ when the
 # offset lies inside the kernel and 0 otherwise. The dense layer is then one `jnp.einsum` over
-# the input pixels $(k, l)$. Its output equals `conv.corr2d(X, V)`, the cross-correlation that 6.2
+# the input pixels $(k, l)$. Its output equals `jaxlin.corr2d(X, V)`, the cross-correlation that 6.2
 # writes out. The images and kernels here hold small integers, so every sum is exact in float32
 # and the comparisons can ask for equality, not closeness: the cell prints `True`.
 
@@ -96,7 +96,7 @@ V = jax.random.randint(kernel_key, (3, 3), -3, 4).astype(jnp.float32)
 W = tied_dense_weights(V, X.shape)
 H_dense = jnp.einsum("ijkl,kl->ij", W, X)
 print(f"W.shape = {W.shape}: {W.size} weights of a dense layer, all copies of V's {V.size} or 0")
-tied_equals_corr = bool((H_dense == conv.corr2d(X, V)).all())
+tied_equals_corr = bool((H_dense == jaxlin.corr2d(X, V)).all())
 print("tied dense layer == corr2d(X, V):", tied_equals_corr)
 
 
@@ -115,7 +115,7 @@ print("tied dense layer == corr2d(X, V):", tied_equals_corr)
 # %%
 def corr2d_circular(X, V):
     """Cross-correlation of X with V, wrapping around the borders (output shape = X's)."""
-    return conv.corr2d(jnp.pad(X, ((0, V.shape[0] - 1), (0, V.shape[1] - 1)), mode="wrap"), V)
+    return jaxlin.corr2d(jnp.pad(X, ((0, V.shape[0] - 1), (0, V.shape[1] - 1)), mode="wrap"), V)
 
 
 def shift(X):

@@ -15,8 +15,8 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.signal
 
+import jaxlin
 from jaxlin import savefig
-from jaxlin.nn import conv
 from jaxlin.run.cli import Run, make_parser
 from jaxlin.run.plot import plt
 
@@ -64,14 +64,14 @@ print("corr2d(X, K) =\n", Y_example)
 
 
 # %% [markdown]
-# The library keeps a vectorized form, `jaxlin.nn.conv.corr2d`: instead of a loop over the
-# $(n_h - k_h + 1)(n_w - k_w + 1)$ outputs it loops over the $k_h k_w$ kernel entries, adding
-# `K[a, b]` times a shifted slice of `X` each time, so it is a handful of whole-array operations
-# that `jit` compiles into one. Same definition, same numbers: the cell prints `True`.
+# The library keeps a vectorized form, `jaxlin.corr2d` (in `jaxlin/nn/conv.py`): instead of a
+# loop over the $(n_h - k_h + 1)(n_w - k_w + 1)$ outputs it loops over the $k_h k_w$ kernel
+# entries, adding `K[a, b]` times a shifted slice of `X` each time, so it is a handful of
+# whole-array operations that `jit` compiles into one. Same definition, same numbers: the cell prints `True`.
 
 
 # %%
-print("the library's corr2d gives the same:", bool((conv.corr2d(X, K) == Y_example).all()))
+print("the library's corr2d gives the same:", bool((jaxlin.corr2d(X, K) == Y_example).all()))
 
 
 # %% [markdown]
@@ -152,7 +152,7 @@ savefig(fig, run.path("edge_detection.png"))
 # \mathbf{Y})$. The book uses the built-in `nn.Conv2d(1, 1, kernel_size=(1, 2), bias=False)`,
 # which wants 4-D input: PyTorch's NCHW layout, (batch, channel, height, width), so `X` becomes
 # (1, 1, 6, 8). JAX's convolution, `lax.conv_general_dilated` (wrapped by the library's
-# `conv.conv2d`, and used by Flax too), is channels-last: images NHWC (1, 6, 8, 1) and kernels
+# `jaxlin.conv2d`, and used by Flax too), is channels-last: images NHWC (1, 6, 8, 1) and kernels
 # HWIO, (height, width, in, out) = (1, 2, 1, 1). The kernel starts as PyTorch's default draws it,
 # uniform in $\pm 1/\sqrt{\text{fan-in}} = \pm 1/\sqrt 2$.
 #
@@ -173,7 +173,7 @@ kernel = jax.random.uniform(learn_key, (1, 2, 1, 1), minval=-bound, maxval=bound
 
 
 def loss(kernel):
-    return ((conv.conv2d(X4, kernel) - Y4) ** 2).sum()
+    return ((jaxlin.conv2d(X4, kernel) - Y4) ** 2).sum()
 
 
 losses = {}

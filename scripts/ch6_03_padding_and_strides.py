@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxlin.nn import conv
+import jaxlin
 from jaxlin.run.cli import Run, make_parser
 
 parser = make_parser("D2L 6.3 Padding and stride: output shapes of four convolutions on an 8×8 input.")
@@ -35,7 +35,7 @@ data_key, *layer_keys = jax.random.split(jax.random.key(args.seed), 5)
 # \left\lfloor \frac{n_w - k_w + p_w + s_w}{s_w} \right\rfloor$$
 #
 # entries. With stride 1 this is $n - k + p + 1$, so $p = k - 1$ keeps the size; for odd $k$ that is
-# $(k - 1)/2$ on each side, which is why CNNs like odd kernels. `conv.conv_output_size(n, k,
+# $(k - 1)/2$ on each side, which is why CNNs like odd kernels. `jaxlin.conv_output_size(n, k,
 # padding, stride)` computes one factor, taking `padding` per side as PyTorch's `padding=` does
 # (so $p = 2 \cdot$ `padding`).
 #
@@ -110,8 +110,8 @@ print("kernel_size=3: kernel shape", conv_1d.kernel.shape, "output", comp_conv2d
 # %% [markdown]
 # ## The formula, the functional layer and Flax agree
 #
-# For each of the four layers: the formula from `conv.conv_output_size`, the shape of the library's
-# pure `conv.conv2d(X, K, padding=, stride=)` (one `lax.conv_general_dilated` on an NHWC batch
+# For each of the four layers: the formula from `jaxlin.conv_output_size`, the shape of the library's
+# pure `jaxlin.conv2d(X, K, padding=, stride=)` (one `lax.conv_general_dilated` on an NHWC batch
 # with an HWIO kernel (k_h, k_w, c_in, c_out), here of ones) and the shape `nnx.Conv` gave above.
 # Each line should show the same pair three times.
 
@@ -121,9 +121,9 @@ layers = [((3, 3), (1, 1), (1, 1), shape_pad_1), ((5, 3), (2, 1), (1, 1), shape_
           ((3, 3), (1, 1), (2, 2), shape_stride_2), ((3, 5), (0, 1), (3, 4), shape_odd)]
 formula_shapes, conv2d_shapes = [], []
 for kernel, padding, stride, flax_shape in layers:
-    formula = tuple(conv.conv_output_size(8, k, p, s) for k, p, s in zip(kernel, padding, stride))
+    formula = tuple(jaxlin.conv_output_size(8, k, p, s) for k, p, s in zip(kernel, padding, stride))
     K = jnp.ones((*kernel, 1, 1))
-    functional = comp_conv2d(lambda X4: conv.conv2d(X4, K, padding=padding, stride=stride), X).shape
+    functional = comp_conv2d(lambda X4: jaxlin.conv2d(X4, K, padding=padding, stride=stride), X).shape
     formula_shapes.append(formula)
     conv2d_shapes.append(functional)
     print(f"kernel {kernel}, padding {padding}, stride {stride}: formula {formula}, "

@@ -15,8 +15,7 @@
 import jax
 import jax.numpy as jnp
 
-from jaxlin.nn import conv
-from jaxlin.nn.conv import corr2d
+import jaxlin
 from jaxlin.run.cli import Run, make_parser
 
 parser = make_parser("D2L 6.4 Multiple input and output channels: corr2d_multi_in, corr2d_multi_in_out "
@@ -31,15 +30,16 @@ x_key, k_key = jax.random.split(jax.random.key(args.seed))
 #
 # With $c_i$ input channels the kernel has one $k_h \times k_w$ slice per channel, shape
 # $c_i \times k_h \times k_w$: each channel is cross-correlated with its own slice and the $c_i$
-# results are added, giving one 2-D output. We reuse 6.2's `corr2d` (the library's vectorized one);
-# Python's `zip` walks the leading, channel, axis of both arrays, as in the book. For the book's
+# results are added, giving one 2-D output. Where the book calls its saved `d2l.corr2d`, we call
+# the library's `jaxlin.corr2d` (6.2's function, vectorized); Python's `zip` walks the leading,
+# channel, axis of both arrays, as in the book. For the book's
 # two-channel example the first channel gives 6.2's `[[19, 25], [37, 43]]`, the second
 # `[[37, 47], [67, 77]]`, and the sum is `[[56, 72], [104, 120]]`.
 
 
 # %%
 def corr2d_multi_in(X, K):
-    return sum(corr2d(x, k) for x, k in zip(X, K))
+    return sum(jaxlin.corr2d(x, k) for x, k in zip(X, K))
 
 
 X = jnp.array([[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]],
@@ -74,7 +74,7 @@ print("corr2d_multi_in_out(X, K) =\n", Y_multi_out)
 # ## The same sum in JAX's layout
 #
 # The book's arrays are channel-first: images $(c_i, h, w)$ and kernels $(c_o, c_i, k_h, k_w)$,
-# PyTorch's CHW and OIHW. `lax.conv_general_dilated`, behind the library's `conv.conv2d`, is told
+# PyTorch's CHW and OIHW. `lax.conv_general_dilated`, behind the library's `jaxlin.conv2d`, is told
 # the layout in `dimension_numbers`, and jaxlin (like Flax) uses NHWC images and HWIO kernels:
 # a batch axis first, channels last, kernels (height, width, in, out). So the same numbers come
 # out of one XLA convolution after moving the axes: `X` to (1, h, w, c_i) and `K` to
@@ -84,7 +84,7 @@ print("corr2d_multi_in_out(X, K) =\n", Y_multi_out)
 # %%
 X_nhwc = jnp.transpose(X, (1, 2, 0))[None]           # (c_i, h, w) -> (1, h, w, c_i)
 K_hwio = jnp.transpose(K3, (2, 3, 1, 0))             # (c_o, c_i, kh, kw) -> (kh, kw, c_i, c_o)
-Y_lax = jnp.transpose(conv.conv2d(X_nhwc, K_hwio)[0], (2, 0, 1))
+Y_lax = jnp.transpose(jaxlin.conv2d(X_nhwc, K_hwio)[0], (2, 0, 1))
 print("X_nhwc.shape =", X_nhwc.shape, " K_hwio.shape =", K_hwio.shape)
 lax_matches = bool(jnp.allclose(Y_lax, Y_multi_out))
 print("conv2d in NHWC == corr2d_multi_in_out:", lax_matches)

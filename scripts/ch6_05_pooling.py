@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from flax import nnx
 from jax import lax
 
-from jaxlin.nn import conv
+import jaxlin
 from jaxlin.run.cli import Run, make_parser
 
 parser = make_parser("D2L 6.5 Pooling: max and average pooling, padding and stride, several channels.")
@@ -55,13 +55,13 @@ print("pool2d(X, (2, 2), 'avg') =\n", Y_avg)
 
 
 # %% [markdown]
-# The library's `conv.pool2d` stacks the $p_h p_w$ shifted slices of `X` and reduces over them
+# The library's `jaxlin.pool2d` stacks the $p_h p_w$ shifted slices of `X` and reduces over them
 # at once (no loop over outputs); it gives the same numbers: the cell prints `True True`.
 
 
 # %%
-print("conv.pool2d == pool2d, max and avg:", bool((conv.pool2d(X, (2, 2)) == Y_max).all()),
-      bool((conv.pool2d(X, (2, 2), "avg") == Y_avg).all()))
+print("jaxlin.pool2d == pool2d, max and avg:", bool((jaxlin.pool2d(X, (2, 2)) == Y_max).all()),
+      bool((jaxlin.pool2d(X, (2, 2), "avg") == Y_avg).all()))
 
 
 # %% [markdown]
@@ -129,13 +129,13 @@ print("per channel:\n", jnp.moveaxis(Y_channels[0], -1, 0))
 
 # %% [markdown]
 # `nnx.avg_pool` takes the same arguments; with padding it counts the padded zeros in the mean
-# (`count_include_pad=True`, PyTorch's default too). The library's NHWC `conv.max_pool2d` and
-# `conv.avg_pool2d` (stride = window, no padding: the form LeNet in 6.6 uses) give 2×2 pooling of
+# (`count_include_pad=True`, PyTorch's default too). The library's NHWC `jaxlin.max_pool2d` and
+# `jaxlin.avg_pool2d` (stride = window, no padding: the form LeNet in 6.6 uses) give 2×2 pooling of
 # the 4×4 image, `[[5, 7], [13, 15]]` and `[[2.5, 4.5], [10.5, 12.5]]`, equal to Flax's.
 
 
 # %%
-Y_max_2, Y_avg_2 = conv.max_pool2d(X16, 2), conv.avg_pool2d(X16, 2)
+Y_max_2, Y_avg_2 = jaxlin.max_pool2d(X16, 2), jaxlin.avg_pool2d(X16, 2)
 print("max_pool2d(X, 2) =\n", Y_max_2[0, :, :, 0], "\navg_pool2d(X, 2) =\n", Y_avg_2[0, :, :, 0])
 print("same as nnx:", bool((Y_max_2 == nnx.max_pool(X16, (2, 2), strides=(2, 2))).all()),
       bool(jnp.allclose(Y_avg_2, nnx.avg_pool(X16, (2, 2), strides=(2, 2)))))
