@@ -76,6 +76,9 @@ def init_lenet(key):
 # XLA's convolution (a cross-correlation, as in 6.2): `padding=((2, 2), (2, 2))` keeps the first
 # block's 28×28; `dimension_numbers` names the layouts. Average pooling sums each 2×2 window with
 # `lax.reduce_window` and divides by 4. After the encoder, (n, 5, 5, 16) flattens to 400 features.
+# Each bias is reshaped to the rank of what it is added to, `(1, 1, 1, 6)` against (n, 28, 28, 6):
+# the broadcast is then written, not implied (jaxlin's tests run with JAX's
+# `jax_numpy_rank_promotion="raise"`, which turns an implied one into an error).
 
 # %%
 def conv(X, K, padding=0):
@@ -89,12 +92,12 @@ def avg_pool(X):
 
 def lenet(params, X):
     X = X.reshape(-1, 28, 28, 1)
-    H = avg_pool(jax.nn.sigmoid(conv(X, params["K1"], padding=2) + params["b1"]))
-    H = avg_pool(jax.nn.sigmoid(conv(H, params["K2"]) + params["b2"]))
+    H = avg_pool(jax.nn.sigmoid(conv(X, params["K1"], padding=2) + params["b1"].reshape(1, 1, 1, -1)))
+    H = avg_pool(jax.nn.sigmoid(conv(H, params["K2"]) + params["b2"].reshape(1, 1, 1, -1)))
     H = H.reshape(H.shape[0], -1)
-    H = jax.nn.sigmoid(H @ params["W3"] + params["b3"])
-    H = jax.nn.sigmoid(H @ params["W4"] + params["b4"])
-    return H @ params["W5"] + params["b5"]
+    H = jax.nn.sigmoid(H @ params["W3"] + params["b3"].reshape(1, -1))
+    H = jax.nn.sigmoid(H @ params["W4"] + params["b4"].reshape(1, -1))
+    return H @ params["W5"] + params["b5"].reshape(1, -1)
 
 
 # %% [markdown]

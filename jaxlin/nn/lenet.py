@@ -34,12 +34,12 @@ def lenet(params: Params, X: jax.Array) -> jax.Array:
     """Logits of images ``X`` (n, 28, 28, 1): conv(5, pad 2) → σ → avgpool → conv(5) → σ →
     avgpool → flatten (400) → dense 120 → σ → dense 84 → σ → dense 10."""
     X = X.reshape(X.shape[0], 28, 28, 1)
-    H = avg_pool2d(sigmoid(conv2d(X, params["K1"], padding=2) + params["b1"]))
-    H = avg_pool2d(sigmoid(conv2d(H, params["K2"]) + params["b2"]))
+    H = avg_pool2d(sigmoid(conv2d(X, params["K1"], padding=2) + params["b1"].reshape(1, 1, 1, -1)))
+    H = avg_pool2d(sigmoid(conv2d(H, params["K2"]) + params["b2"].reshape(1, 1, 1, -1)))
     H = H.reshape(H.shape[0], -1)
-    H = sigmoid(H @ params["W3"] + params["b3"])
-    H = sigmoid(H @ params["W4"] + params["b4"])
-    return H @ params["W5"] + params["b5"]
+    H = sigmoid(H @ params["W3"] + params["b3"].reshape(1, -1))
+    H = sigmoid(H @ params["W4"] + params["b4"].reshape(1, -1))
+    return H @ params["W5"] + params["b5"].reshape(1, -1)
 
 
 __all__ = ["LENET_SHAPES", "init_lenet", "lenet"]
