@@ -3,43 +3,84 @@
 ``python -m jaxlin.run.notebooks notebooks/mine`` converts each ``scripts/ch*.py`` (a
 jupytext percent-format file) into ``notebooks/mine/<name>.ipynb``, without outputs, with
 a Python 3 kernelspec. Needs the ``[notebook]`` extra (jupytext). The ``.ipynb`` files are
-outputs: ``notebooks/`` and ``*.ipynb`` are git-ignored.
+outputs: ``notebooks/`` and ``*.ipynb`` are git-ignored. An existing notebook (one you may
+have edited) is never replaced without ``--force``; each file is written atomically.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+from jaxlin.data.io import write_text
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
-def write_notebooks(out_dir: str | Path, scripts: str | Path = SCRIPTS, pattern: str = "ch*.py") -> list[Path]:
-    """Each ``scripts/<pattern>`` as ``out_dir/<name>.ipynb``; returns the files written."""
-    import jupytext
+def targets(out_dir: str | Path, scripts: str | Path = SCRIPTS, pattern: str = "ch*.py", *,
+            force: bool = False) -> list[tuple[Path, Path]]:
+    """The (chapter file, notebook) pairs to write, checked before any is written.
+
+    ``ValueError`` (one line) when ``out_dir`` is or lies under a file, ``pattern`` matches
+    no chapter, or a notebook exists already and ``force`` is not set.
+    """
     out_dir, scripts = Path(out_dir), Path(scripts)
-    paths = sorted(scripts.glob(pattern))
+    for folder in (out_dir, *out_dir.parents):
+        if folder.exists() and not folder.is_dir():
+            where = "is a file" if folder == out_dir else f"is under the file {folder}"
+            raise ValueError(f"{out_dir} {where}, not a folder for the notebooks")
+    paths = sorted(p for p in scripts.glob(pattern) if p.suffix == ".py")
     if not paths:
-        raise FileNotFoundError(f"no {pattern} in {scripts}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for path in paths:
+        raise ValueError(f"--pattern {pattern!r} matches no chapter file in {scripts}")
+    pairs = [(path, out_dir / f"{path.stem}.ipynb") for path in paths]
+    existing = [target for _, target in pairs if target.exists()]
+    if existing and not force:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise ValueError(f"{existing[0]} exists{more}: pass --force to replace it (edits in it are lost)")
+    return pairs
+
+
+def write_notebooks(out_dir: str | Path, scripts: str | Path = SCRIPTS, pattern: str = "ch*.py", *,
+                    force: bool = False) -> list[Path]:
+    """Each ``scripts/<pattern>`` as ``out_dir/<name>.ipynb``; returns the files written.
+
+    Refuses (``ValueError``, see :func:`targets`) before writing anything; an ``OSError``
+    (a read-only folder, a full disk) propagates.
+    """
+    return write_pairs(targets(out_dir, scripts, pattern, force=force))
+
+
+def write_pairs(pairs: list[tuple[Path, Path]]) -> list[Path]:
+    """Write each chapter file as its notebook, atomically; returns the notebooks."""
+    import jupytext
+    for path, target in pairs:
         notebook = jupytext.read(path)
         notebook.metadata["kernelspec"] = dict(KERNELSPEC)
         notebook.metadata.setdefault("language_info", {"name": "python"})
-        target = out_dir / f"{path.stem}.ipynb"
-        jupytext.write(notebook, target)
-        written.append(target)
-    return written
+        write_text(target, jupytext.writes(notebook, fmt="ipynb") + "\n")     # as jupytext.write
+    return [target for _, target in pairs]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """The command line: exit 2 with one line for bad arguments, 1 for a folder that cannot be written."""
+    parser = argparse.ArgumentParser(prog="python -m jaxlin.run.notebooks", description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path, help="folder for the .ipynb files (e.g. notebooks/mine)")
     parser.add_argument("--scripts", type=Path, default=SCRIPTS, help="folder of the chapter files")
     parser.add_argument("--pattern", default="ch*.py", help="which chapter files (a glob)")
+    parser.add_argument("--force", action="store_true", help="replace notebooks that exist already")
     args = parser.parse_args(argv)
-    for path in write_notebooks(args.out_dir, args.scripts, args.pattern):
+    try:
+        pairs = targets(args.out_dir, args.scripts, args.pattern, force=args.force)
+    except ValueError as err:
+        parser.exit(2, f"{parser.prog}: error: {err}\n")
+    try:
+        written = write_pairs(pairs)
+    except OSError as err:
+        print(f"error: cannot write the notebooks to {args.out_dir}: {err.strerror or err}"
+              f"{f' ({err.filename})' if err.filename else ''}", file=sys.stderr)
+        raise SystemExit(1) from None
+    for path in written:
         print(path)
 
 
