@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--target-mean", type=float, nargs=2, default=[1.0, 0.0], help="mean of p(x)")
     parser.add_argument("--std", type=positive_float, default=1.0, help="standard deviation of both")
     parser.add_argument("--clip", type=positive_float, default=None,
-                        help="use beta = min(exp(h(x)), c) with this c; None: no clipping")
+                        help="use beta = min(exp(h(x)), c) with this c (default: no clipping)")
     return parser.parse_args(argv)
 
 

@@ -61,16 +61,16 @@ def make_house_parser() -> Parser:
                          "submission.", epochs=100, batch_size=64)
     parser.add_argument("--model", choices=sorted(DEFAULTS), default="linear", help="the regressor")
     parser.add_argument("--lr", type=positive_float, default=None,
-                        help="Adam's learning rate; None: 5 for linear, as the book, 0.001 for mlp")
+                        help="Adam's learning rate (default: 5 for linear, as the book, 0.001 for mlp)")
     parser.add_argument("--weight-decay", type=nonnegative_float, default=None,
-                        help="L2 weight decay; None: 0 for linear, as the book, 3e-3 for mlp")
+                        help="L2 weight decay (default: 0 for linear, as the book, 3e-3 for mlp)")
     parser.add_argument("--k", type=positive_int, default=5, help="number of folds")
     parser.add_argument("--hidden", type=positive_int, nargs="+", default=[64],
                         help="hidden layer widths of the mlp")
     parser.add_argument("--train-csv", default=None,
-                        help=f"the training CSV; None: ${DATA_DIR_ENV}/{TRAIN_FILE}")
+                        help=f"the training CSV (default: ${DATA_DIR_ENV}/{TRAIN_FILE})")
     parser.add_argument("--test-csv", default=None,
-                        help=f"the test CSV to predict; None: ${DATA_DIR_ENV}/{TEST_FILE}")
+                        help=f"the test CSV to predict (default: ${DATA_DIR_ENV}/{TEST_FILE})")
     return parser
 
 

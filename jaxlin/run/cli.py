@@ -3,7 +3,8 @@
 A script (also a notebook) starts ``parser = make_parser(...)``, ``args = parser.parse_args()``
 (in a Jupyter kernel: the words of ``$JAXLIN_ARGS``), ``run = Run(args, "<script name>")``,
 then ``run.path("figure.png")`` for each PNG and ``run.finish(results)`` to write
-``results.json`` atomically.
+``results.json`` atomically. The flags and their types live in :mod:`jaxlin.run.flags`
+(imported from here too, as the scripts do).
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import argparse
 import atexit
 import contextlib
 import functools
-import math
 import os
 import platform
 import shlex
@@ -27,101 +27,11 @@ import jax
 import numpy as np
 
 from jaxlin.data.io import write_json
-from jaxlin.run.kernel import in_kernel, kernel_argv
+from jaxlin.run.flags import Check, HelpFormatter, Parser, make_parser, positive_float, positive_int, seed
+from jaxlin.run.kernel import in_kernel
 from jaxlin.run.outputs import RESULTS, Busy, Discarded, Outputs, finished_run, runs_folder
 from jaxlin.run.processes import end_now_if_cooperating
 from jaxlin.train.fit import DivergenceError
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (bad values exit with status 2 and a message)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    if value > float(np.finfo(np.float32).max):       # training runs in float32
-        raise argparse.ArgumentTypeError(f"expected a number finite in float32 (at most 3.4e38), got {text}")
-    return value
-
-
-Check = Callable[[argparse.Namespace], "str | None"]
-
-
-class Parser(argparse.ArgumentParser):
-    """``argparse`` plus checks across options, run after parsing.
-
-    ``add_check(check)``: ``check(args)`` returns a problem (a message naming the
-    option) or None; a problem exits with status 2 and the usage, like any bad
-    option. The parsed command line is kept as ``args._argv`` (to print "resume
-    with: ...") and the parser as ``args._parser`` (for :meth:`Run.usage_error`).
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, allow_abbrev=False, **kwargs)     # --epoch is not --epochs
-        self.checks: list[Check] = []
-
-    def add_check(self, check: Check) -> None:
-        self.checks.append(check)
-
-    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
-        if message:
-            self._print_message(message, sys.stderr)
-        end_now_if_cooperating(status)
-        raise SystemExit(status)
-
-    def parse_args(self, args: Any = None, namespace: Any = None) -> argparse.Namespace:
-        """Parse ``args``; by default ``sys.argv[1:]`` in a script and, in a Jupyter kernel
-        (whose argv is the kernel's own), the words of ``$JAXLIN_ARGS`` (none: the defaults)."""
-        if args is None:
-            args = kernel_argv() if in_kernel() else sys.argv[1:]
-        argv = list(args)
-        parsed = super().parse_args(argv, namespace)
-        for check in self.checks:
-            problem = check(parsed)
-            if problem:
-                self.error(problem)
-        parsed._argv, parsed._parser = argv, self
-        return parsed
-
-
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """``--help`` with each option's default, except a switch's: ``--no-lowerings (default:
-    True)`` would read as if the switch were on."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        return action.help if action.nargs == 0 else super()._get_help_string(action)
-
-
-def make_parser(description: str, *, epochs: int | None = None, lr: float | None = None,
-                batch_size: int | None = None) -> Parser:
-    """A parser with ``--out``, ``--seed``, ``--quiet`` and, where given a default,
-    ``--epochs``, ``--lr`` and ``--batch-size``."""
-    parser = Parser(description=description, formatter_class=HelpFormatter)
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output folder for results.json and PNGs; None: runs/<script name>/ of the checkout")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the run's PRNG key")
-    parser.add_argument("--quiet", action="store_true",
-                        help="no progress bars (they are also off when stderr is not a terminal)")
-    if epochs is not None:
-        parser.add_argument("--epochs", type=positive_int, default=epochs, help="number of epochs")
-    if lr is not None:
-        parser.add_argument("--lr", type=positive_float, default=lr, help="learning rate")
-    if batch_size is not None:
-        parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="minibatch size")
-    return parser
 
 
 def environment() -> dict[str, Any]:
@@ -298,3 +208,7 @@ def script_path(script: str | os.PathLike) -> Path:
 def _args_dict(args: argparse.Namespace) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
             if not k.startswith("_")}
+
+
+__all__ = ["Check", "HelpFormatter", "Parser", "Run", "environment", "make_parser", "positive_float",
+           "positive_int", "script_path", "seed"]

@@ -42,10 +42,10 @@ from jaxlin.train.timer import Timer
 def add_data_args(parser: argparse.ArgumentParser) -> None:
     """``--data-dir`` (TFDS's) and ``--fashion-mnist-dir`` (a folder of the four .gz files)."""
     parser.add_argument("--data-dir", type=Path, default=None,
-                        help="TFDS data directory; None: $TFDS_DATA_DIR or ~/tensorflow_datasets")
+                        help="TFDS data directory (default: $TFDS_DATA_DIR, else ~/tensorflow_datasets)")
     parser.add_argument("--fashion-mnist-dir", type=Path, default=None,
-                        help="folder with the four original Fashion-MNIST .gz files, used offline; "
-                             "None: $JAXLIN_FASHION_MNIST_DIR, else Debian's package if installed")
+                        help="folder with the four original Fashion-MNIST .gz files, used offline (default: "
+                             "$JAXLIN_FASHION_MNIST_DIR, else Debian's package if installed)")
     parser.add_check(check_data_args)
 
 
@@ -67,7 +67,7 @@ def add_training_args(parser: argparse.ArgumentParser) -> None:
                              "'book': the book's loop, one jitted step per minibatch")
     parser.add_argument("--checkpoint-dir", type=Path, default=None,
                         help="an Orbax CheckpointManager folder: params, optimizer state, key and "
-                             "history saved as one step per finished epoch")
+                             "history saved as one step per finished epoch (default: none saved)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the latest checkpoint in --checkpoint-dir")
     add_process_args(parser)                 # joins the other processes before any checkpoint is read

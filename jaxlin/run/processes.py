@@ -54,6 +54,19 @@ def add_process_args(parser: Any) -> None:
     parser.add_check(start_processes)
 
 
+def check_coordinator(where: str) -> str | None:
+    """``HOST:PORT`` with a host and a port in 1..65535 (else the join would fail only after
+    ``--peer-timeout``); the problem, naming the flag, or None."""
+    host, colon, port = where.rpartition(":")
+    if not colon or not port.isdigit():
+        return f"--coordinator {where!r} is not HOST:PORT (e.g. 127.0.0.1:12355)"
+    if not host.strip("[]"):
+        return f"--coordinator {where!r} has no host: HOST:PORT, e.g. 127.0.0.1:{port}"
+    if not 1 <= int(port) <= 65535:
+        return f"--coordinator {where}: port {int(port)} is not in 1..65535"
+    return None
+
+
 def check_process_args(args: argparse.Namespace) -> str | None:
     n, i, where = args.num_processes, args.process_id, args.coordinator
     if n < 1 or args.peer_timeout < 1:
@@ -62,8 +75,8 @@ def check_process_args(args: argparse.Namespace) -> str | None:
         return f"--process-id {i} must lie in [0, {n}) for --num-processes {n}"
     if n > 1 and not where:
         return f"--num-processes {n} needs --coordinator HOST:PORT (process 0's address and a free port)"
-    if where and (":" not in where or not where.rpartition(":")[2].isdigit()):
-        return f"--coordinator {where} is not HOST:PORT"
+    if where and (problem := check_coordinator(where)):
+        return problem
     if n > 1 and getattr(args, "loop", "epoch") == "book":
         return "--loop book runs in one process; several processes run the compiled epoch (--loop epoch)"
     return None

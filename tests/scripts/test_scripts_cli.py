@@ -11,10 +11,11 @@ import jax.numpy as jnp
 import pytest
 
 import jaxlin.train.fit
-from conftest import shared_dir
+from conftest import SCRIPTS, shared_dir
 from helpers import CLASSIFIERS, REGRESSIONS, SMALL, SOFTMAX, exit_code, main_of, read_results
 from jaxlin import write_json
 from jaxlin.run.checkpoint import save_checkpoint
+from jaxlin.run.cli import make_parser
 
 
 RUNS_ENV = "JAXLIN_RUNS_DIR"                 # set empty by conftest.py: no default --out
@@ -123,3 +124,48 @@ def test_the_suite_never_writes_a_default_out(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(RUNS_ENV, str(tmp_path))
     assert main_of(name)(SMALL[name])["status"] == "finished"
     assert (tmp_path / name / "results.json").is_file()
+
+
+ALL_SCRIPTS = sorted(p.stem for p in SCRIPTS.glob("*.py"))
+
+
+@pytest.mark.parametrize("name", ALL_SCRIPTS)
+def test_help_never_shows_a_default_of_none(name, capsys):
+    """A None default means something (a folder found elsewhere, no clipping): the help says
+    what, never "(default: None)"."""
+    assert exit_code(main_of(name), ["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "usage:" in out and "(default: None)" not in " ".join(out.split()), out
+
+
+@pytest.mark.parametrize("seed", ["99999999999999999999999", "-1", str(2**63)])
+def test_a_seed_beyond_64_bits_is_a_usage_error(seed, tmp_path, capsys):
+    name = "ch3_02_linear_regression_scratch"
+    assert exit_code(main_of(name), ["--seed", seed, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"argument --seed: the seed must fit in 64 bits: an integer in [0, 2**63), got {seed}" in err
+    assert "Traceback" not in err and not (tmp_path / "results.json").exists()
+
+
+@pytest.mark.parametrize("where, says", [
+    ("127.0.0.1:99999", "--coordinator 127.0.0.1:99999: port 99999 is not in 1..65535"),
+    ("127.0.0.1:0", "port 0 is not in 1..65535"),
+    (":12355", "--coordinator ':12355' has no host"),
+    ("localhost", "--coordinator 'localhost' is not HOST:PORT"),
+])
+def test_a_bad_coordinator_is_a_usage_error_at_parse_time(where, says, tmp_path, capsys):
+    argv = ["--coordinator", where, "--num-processes", "2", "--process-id", "1", "--out", str(tmp_path)]
+    assert exit_code(main_of(SOFTMAX), argv) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+
+
+def test_an_unclosed_quote_in_jaxlin_args_names_it(tmp_path, monkeypatch, capsys):
+    """In a notebook the flags are $JAXLIN_ARGS's words: an unclosed quote names the variable."""
+    monkeypatch.setattr("jaxlin.run.flags.in_kernel", lambda: True)
+    monkeypatch.setenv("JAXLIN_ARGS", f'--out "{tmp_path}')
+    with pytest.raises(SystemExit) as info:
+        make_parser("a notebook").parse_args()
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith(f'error: $JAXLIN_ARGS is not a command line (No closing quotation): --out "{tmp_path}')
