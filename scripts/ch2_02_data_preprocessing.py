@@ -37,7 +37,7 @@ run = Run(args, "ch2_02_data_preprocessing")
 # %%
 data_file = write_house_tiny(run.path("house_tiny.csv"))
 data = pd.read_csv(data_file)
-print(f"# {data_file}\n{data}")
+print(f"# {run.final_path('house_tiny.csv')}\n{data}")
 
 
 # %% [markdown]

@@ -192,12 +192,14 @@ def train_on_all_data(run: Run, model: HouseModel, X: jax.Array, y: jax.Array, t
 
 
 def submit(run: Run, data: HouseData, final: FitResult, prices: np.ndarray) -> Path:
-    """Write submission.csv (exit status 1 on prices Kaggle would refuse) and preprocessing.json."""
+    """Write submission.csv (exit status 1 on prices Kaggle would refuse) and preprocessing.json;
+    returns where submission.csv will be when the run ends."""
     try:
-        submission = write_submission(run.path("submission.csv"), data.test_ids, prices)
+        write_submission(run.path("submission.csv"), data.test_ids, prices)
     except ValueError as err:          # e.g. negative prices from a too large --lr
         run.fail(f"{err}; try a smaller --lr", {"train_all": {"history": final.history}})
     write_json(run.path("preprocessing.json"), data.preprocessing.to_dict())
+    submission = run.final_path("submission.csv")
     print(f"wrote {submission} ({len(prices)} predictions)")
     return submission
 

@@ -1,8 +1,9 @@
 """Safe, atomic files: array pytrees in ``.npz`` (never pickle) and JSON results.
 
-Every write goes to a temporary file in the target directory and is moved into
-place with ``os.replace``, so a crash mid-write never leaves a half file behind
-that a later run would load.
+Every write goes to a temporary file in the target directory, is flushed to disk
+(``fsync``) and moved into place with ``os.replace``, and the directory is flushed
+after the rename: a crash or a power cut mid-write never leaves a half file (or an
+empty one under the final name) that a later run would load.
 """
 from __future__ import annotations
 
@@ -21,9 +22,29 @@ import numpy as np
 STRUCTURE_KEY = "__structure__"
 
 
+def fsync_path(path: str | os.PathLike, *, folder: bool = False) -> None:
+    """Flush ``path`` (a file, or with ``folder`` a directory's entries) to disk. A system that
+    cannot flush a directory (no ``O_DIRECTORY``, or EINVAL) is left as it is."""
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if folder else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        if folder:
+            return
+        raise
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not folder:
+            raise
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it to ``path``."""
+    """Yield a temporary path beside ``path``; on success flush it to disk, rename it to
+    ``path`` and flush the folder (the rename itself)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -33,7 +54,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.chmod(tmp, 0o666 & ~umask)   # mkstemp's 0600 would make results private
     try:
         yield Path(tmp)
+        fsync_path(tmp)
         os.replace(tmp, path)
+        fsync_path(path.parent, folder=True)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

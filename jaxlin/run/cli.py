@@ -91,6 +91,11 @@ class Run:
             self.files.append(name)
         return self.outputs.path(name)
 
+    def final_path(self, name: str) -> Path:
+        """Where output ``name`` (written to :meth:`path`) will be once the run ends: the path to
+        print (the folder it is built in is gone by then)."""
+        return self.out / name
+
     def finish(self, results: dict[str, Any] | None = None, **more: Any) -> None:
         """Write ``results.json`` (the results, args, environment, files and total seconds) and
         put the run's files in place; say where they are."""

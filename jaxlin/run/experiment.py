@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import Any, NoReturn
 
 import jax
 from jax.sharding import Mesh
@@ -28,7 +28,7 @@ from jaxlin.run.book import predict_ch3
 from jaxlin.run.checkpoint import SHA256S, Checkpoint, checkpoint_steps, incomplete_steps, latest_checkpoint
 from jaxlin.run.checkpoint import load_checkpoint, no_checkpoint, read_meta, save_checkpoint
 from jaxlin.run.cli import Run
-from jaxlin.run.outputs import Busy, lock
+from jaxlin.run.outputs import Busy, Lock, lock
 from jaxlin.run.plot import plot_history
 from jaxlin.run.processes import add_process_args
 from jaxlin.run.progress import Progress, batch_bar, epoch_line
@@ -211,7 +211,7 @@ def _train(args: argparse.Namespace, run: Run, net: Net, params: Any, loss: Loss
         progress.close()
 
 
-def hold_checkpoint_dir(args: argparse.Namespace, run: Run) -> IO[str] | None:
+def hold_checkpoint_dir(args: argparse.Namespace, run: Run) -> Lock | None:
     """Lock ``--checkpoint-dir`` for this run: a second run saving there is refused (exit 2).
     Of several processes, process 0 alone saves, and holds it."""
     if args.checkpoint_dir is None or jax.process_index() != 0:

@@ -5,10 +5,12 @@ them into ``out`` (``results.json`` last) and removes the previous run's files. 
 that fails, diverges, is interrupted or killed never empties a folder holding a
 finished run: its record is published beside it, or nothing is. A lock file
 (``flock``, released by the system when the process dies, even by kill -9) refuses
-a second run into the same folder.
+a second run into the same folder; the run removes it when it ends (while holding
+it: a process that opened the old file finds it gone and locks the new one).
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -31,23 +33,53 @@ def check_folder(path: Path, flag: str) -> None:
             raise ValueError(f"{flag} {path} {where}, not a folder")
 
 
-def lock(path: Path, what: str) -> IO[str]:
+class Lock:
+    """This process's ``flock`` on a lock file; :meth:`close` removes the file, then releases it."""
+
+    def __init__(self, handle: IO[str], path: Path):
+        self.handle, self.path = handle, path
+
+    def close(self) -> None:
+        """Remove the lock file (still holding it) and release it; again: nothing happens."""
+        if self.handle.closed:
+            return
+        if _same_file(self.handle, self.path):
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+        self.handle.close()
+
+
+def _same_file(handle: IO[str], path: Path) -> bool:
+    """Whether ``path`` still names the file ``handle`` has open (not removed, not replaced)."""
+    try:
+        mine, now = os.fstat(handle.fileno()), os.stat(path)
+    except OSError:
+        return False
+    return (mine.st_dev, mine.st_ino) == (now.st_dev, now.st_ino)
+
+
+def lock(path: Path, what: str) -> Lock:
     """Hold ``.<name>.lock`` beside ``path`` for this process, or raise :class:`Busy`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path.parent / f".{path.name}.lock", "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        pid = handle.read().strip() or "?"
-        handle.close()
-        raise Busy(f"another run (process {pid}) is writing to {what} {path}: wait for it to end, "
-                   f"or choose another folder") from None
+    lock_file = path.parent / f".{path.name}.lock"
+    while True:
+        handle = open(lock_file, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            pid = handle.read().strip() or "?"
+            handle.close()
+            raise Busy(f"another run (process {pid}) is writing to {what} {path}: wait for it to end, "
+                       f"or choose another folder") from None
+        if _same_file(handle, lock_file):
+            break
+        handle.close()           # its holder removed it between our open and our flock: again
     handle.seek(0)
     handle.truncate()
     handle.write(str(os.getpid()))
     handle.flush()
-    return handle
+    return Lock(handle, lock_file)
 
 
 def listed_files(out: Path, results: str = RESULTS) -> list[str]:

@@ -125,3 +125,25 @@ def test_json_files_are_written_atomically(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert json.loads(path.read_text()) == {"status": "finished"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
+
+
+def test_an_atomic_write_is_flushed_before_the_rename_and_its_folder_after(tmp_path, monkeypatch):
+    """fsync(file), rename, fsync(folder): a power cut never leaves an empty results.json."""
+    import os
+    events, fsync, replace = [], os.fsync, os.replace
+
+    def recording_fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def recording_replace(src, dst):
+        events.append(("replace", str(dst)))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    monkeypatch.setattr(os, "replace", recording_replace)
+    write_json(tmp_path / "results.json", {"a": 1})
+    assert [e[0] for e in events] == ["fsync", "replace", "fsync"], events
+    assert Path(events[0][1]).parent == tmp_path and events[0][1].endswith(".tmp")
+    assert events[1][1] == str(tmp_path / "results.json") and events[2][1] == str(tmp_path)
+    assert json.loads((tmp_path / "results.json").read_text()) == {"a": 1}

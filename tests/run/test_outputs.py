@@ -60,6 +60,44 @@ def test_a_second_run_into_a_busy_folder_is_refused_and_a_dead_ones_lock_is_free
     assert results["status"] == "finished" and (out / "results.json").is_file()
 
 
+def test_the_lock_file_is_removed_when_the_run_ends(tmp_path):
+    out = tmp_path / "out"
+    outputs = Outputs(out)
+    assert (tmp_path / ".out.lock").read_text() == str(os.getpid())
+    with pytest.raises(Busy):
+        Outputs(out)
+    outputs.close()
+    outputs.close()                                         # again: nothing happens
+    assert sorted(p.name for p in tmp_path.iterdir()) == []   # neither the lock nor the stage
+    main_of(LINREG)([*SMALL[LINREG], "--out", str(out)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_lock_file_removed_between_open_and_flock_is_not_trusted(tmp_path, monkeypatch):
+    """A second run opened the lock file just before the first removed it and ended: it must
+    lock the file that the path names now, or a third run could hold a lock of its own."""
+    import builtins
+
+    from jaxlin.run import outputs
+    first = outputs.lock(tmp_path / "out", "--out")
+    stale = open(tmp_path / ".out.lock", "a+")              # opened before the first run ended
+    first.close()
+    opened = []
+
+    def open_stale_first(path, mode="r", *args, **kwargs):
+        opened.append(path)
+        return stale if len(opened) == 1 else builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(outputs, "open", open_stale_first, raising=False)
+    second = outputs.lock(tmp_path / "out", "--out")
+    monkeypatch.undo()
+    assert len(opened) == 2 and stale.closed                 # the unlinked file was let go
+    with pytest.raises(Busy):
+        outputs.lock(tmp_path / "out", "--out")
+    second.close()
+    assert not (tmp_path / ".out.lock").exists()
+
+
 @pytest.mark.parametrize("where", ["file", "under a file"])
 def test_an_out_that_is_or_is_under_a_file_is_one_usage_line(where, tmp_path, capsys):
     (tmp_path / "f").write_text("a file")
@@ -169,6 +207,7 @@ def test_a_second_run_into_a_busy_checkpoint_dir_is_refused(fashion_mnist, tmp_p
         held.close()
     assert main_of(SOFTMAX)([*argv, "--quiet"])["status"] == "finished"
     assert latest_checkpoint(tmp_path / "ckpt") == 1
+    assert not list(tmp_path.glob(".*.lock"))               # --out's and --checkpoint-dir's, removed
 
 
 @pytest.mark.data

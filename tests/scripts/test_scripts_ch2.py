@@ -101,3 +101,11 @@ def test_ch2_05_autograd_values(runs):
     assert saved["grad"] == pytest.approx(float(jax.grad(control_flow_f)(a)), rel=1e-6)
     assert results["graph_grads"] == {"x": 4.0, "y": 4.0, "w": 5.0}
     assert results["graph_grads_jax_grad"] == [4.0, 4.0, 5.0]
+
+
+def test_ch2_02_prints_where_the_csv_is_after_the_run(tmp_path, capsys):
+    """The CSV is written aside while the run works; the printed path is its final place."""
+    main_of("ch2_02_data_preprocessing")(["--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert f"# {tmp_path / 'house_tiny.csv'}\n" in out and ".incoming" not in out
+    assert (tmp_path / "house_tiny.csv").is_file()

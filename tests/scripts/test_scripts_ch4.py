@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import exit_code, main_of, record_figures
+from helpers import SMALL, exit_code, main_of, record_figures
 from jaxlin.chapters import ch4_04_underfit_overfit as ch4_04  # the 4.4 script's helpers
 from jaxlin.chapters.ch4_04_underfit_overfit import polynomial_data
 from jaxlin.data.kaggle_house import DATA_DIR_ENV, LABEL, TEST_FILE, TRAIN_FILE
@@ -224,3 +224,12 @@ def test_unreadable_or_mismatched_csv_exits_2_naming_the_file(content, message, 
     assert code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_kaggle_prints_and_records_where_the_submission_is_after_the_run(house_dir, tmp_path, capsys):
+    data = ["--train-csv", str(house_dir / TRAIN_FILE), "--test-csv", str(house_dir / TEST_FILE)]
+    results = main_of("ch4_10_kaggle_house_price")([*data, *SMALL["ch4_10_kaggle_house_price"], "--quiet",
+                                                    "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'submission.csv'} (1459 predictions)" in out and ".incoming" not in out
+    assert results["submission"] == str(tmp_path / "submission.csv") and (tmp_path / "submission.csv").is_file()
