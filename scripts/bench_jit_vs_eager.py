@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> dict:
     ok = report_agreement(agreement, args.check_steps)
     quality = {w.name: bench.quality(w, key) for w in workloads}
     for name, q in quality.items():
-        print(f"{name}: {q['metric']} after one compiled epoch {q['value']:.4f}, band {q['band']}: "
+        print(f"{name}: {q['metric']} after {q['epochs']} compiled epoch(s) {q['value']:.4f}, band {q['band']}: "
               f"{'ok' if q['ok'] else 'OUT OF BAND'}")
     summary = summarize(workloads, rows, flops, peak)
     print(f"measured float32 matmul peak: {peak:.0f} GFLOP/s; data loading: {load_seconds:.2f} s")

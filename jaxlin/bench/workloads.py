@@ -35,6 +35,7 @@ class Workload:
     prepare: Callable = identity
     layers: tuple[int, ...] = ()          # the PyTorch twin's Linear sizes
     convolutional: bool = False           # LeNet: its twin is the book's nn.Sequential LeNet
+    quality_epochs: int = 1               # epochs before the quality band is read
     test: tuple[jax.Array, jax.Array] | None = None    # held-out data for the quality band
 
     @property
@@ -94,14 +95,15 @@ def make_workloads(names: Sequence[str], fashion_mnist: Any = None, *, key: jax.
                                 softmax_cross_entropy, 0.1, 256, to_float, layers=(784, 256, 10), test=test))
         else:
             out.append(Workload("lenet", *data, init_lenet, lenet, softmax_cross_entropy, 0.9, 256,
-                                to_float, test=test, convolutional=True))
+                                to_float, test=test, convolutional=True, quality_epochs=3))
     return out
 
 
-# What one epoch from init at the book's lr and batch size reaches (the timed epoch): a step
-# that is fast because it is wrong leaves its band, however good its time looks.
+# What one epoch from init at the book's lr and batch size reaches (the timed epoch; LeNet's
+# sigmoids sit at chance for an epoch, so its band is read after three): a step that is fast
+# because it is wrong leaves its band, however good its time looks.
 BANDS = {"linreg": ("train_loss", 0.0, 0.1), "softmax": ("test_acc", 0.72, 0.86),
-         "mlp": ("test_acc", 0.68, 0.88), "lenet": ("test_acc", 0.1, 0.75)}
+         "mlp": ("test_acc", 0.68, 0.88), "lenet": ("test_acc", 0.55, 0.82)}
 
 
 __all__ = ["BANDS", "MODELS", "Workload", "make_workloads"]

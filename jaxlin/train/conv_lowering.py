@@ -8,10 +8,12 @@ rewritten forms, so the train step's gradient is one of matrix products too. The
 LeNet (``lax.conv_general_dilated``, or ``nnx.Conv``, which calls it) is never edited.
 
 The banded form: output row i of a (kh, kw) convolution reads input rows i … i+kh−1.
-Those kh rows, each of width·c_in values, are one row of a matrix R (n·h', kh·w·c_in);
-the kernel K becomes T (kh·w·c_in, w'·c_o) with T[a, v, c, j, o] = K[a, v − j, c, o] where
+Those kh rows, each of w·c_in values, are one row of a matrix R (n·h', kh·w·c_in); the
+kernel K becomes T (kh·w·c_in, w'·c_o) with T[a, v, c, j, o] = K[a, v − j, c, o] where
 0 ≤ v − j < kw and 0 elsewhere. Then Y = R·T: a product XLA:CPU runs with its fast
-matmul kernel, where its convolution inside a loop runs a slow generic one.
+matmul kernel, where its convolution inside a loop runs a slow generic one. Cut into
+blocks of a few output columns (each with the kw − 1 input columns it also reads), R has
+more rows and T fewer zeros.
 """
 from __future__ import annotations
 
@@ -39,14 +41,27 @@ def band_matrix(K: jax.Array, width: int) -> jax.Array:
     return T.reshape(kh * width * c_in, out_w * c_o)
 
 
+def column_block(out_w: int, most: int = 5) -> int:
+    """The widest block of output columns, at most ``most``, that divides ``out_w`` (measured on
+    LeNet: its 28 columns in blocks of 4 and its 10 in blocks of 5 ran fastest)."""
+    return max(b for b in range(1, most + 1) if out_w % b == 0)
+
+
 def banded_conv2d(X: jax.Array, K: jax.Array, padding: tuple[tuple[int, int], ...]) -> jax.Array:
-    """The stride-1 NHWC cross-correlation of ``X`` with HWIO ``K``, as rows × a banded matrix."""
+    """The stride-1 NHWC cross-correlation of ``X`` with HWIO ``K``, as rows × a banded matrix.
+
+    Each output row is cut into blocks of :func:`column_block` columns; a block reads kw − 1
+    more input columns than it writes, so its banded matrix is mostly nonzero.
+    """
     X = jnp.pad(X, ((0, 0), *padding, (0, 0)))
     n, h, w, c_in = X.shape
     kh, kw, _, c_o = K.shape
     out_h, out_w = h - kh + 1, w - kw + 1
+    block = column_block(out_w)
+    width = block + kw - 1                                               # input columns per block
     rows = jnp.stack([X[:, a:a + out_h] for a in range(kh)], axis=2)      # (n, h', kh, w, c_in)
-    Y = rows.reshape(n * out_h, kh * w * c_in) @ band_matrix(K, w)
+    blocks = jnp.stack([rows[:, :, :, j:j + width] for j in range(0, out_w, block)], axis=2)
+    Y = blocks.reshape(-1, kh * width * c_in) @ band_matrix(K, width)     # (n·h'·blocks, block·c_o)
     return Y.reshape(n, out_h, out_w, c_o)
 
 
@@ -122,4 +137,4 @@ def rewrite_convs(net: Callable, *, banded_conv: bool = True, pool_reshape: bool
     return rewritten
 
 
-__all__ = ["band_matrix", "banded_conv2d", "rewrite_convs", "window_sum"]
+__all__ = ["band_matrix", "banded_conv2d", "column_block", "rewrite_convs", "window_sum"]

@@ -25,7 +25,8 @@ from jaxlin.train.lowering import CPU, PLAIN
 
 @pytest.mark.parametrize("shape,kernel,padding", [((2, 8, 8, 1), (3, 3, 1, 1), 1),
                                                    ((2, 9, 7, 3), (5, 3, 3, 4), (2, 1)),
-                                                   ((1, 6, 8, 2), (1, 2, 2, 5), 0)])
+                                                   ((1, 6, 8, 2), (1, 2, 2, 5), 0),
+                                                   ((2, 14, 14, 6), (5, 5, 6, 16), 0)])
 def test_banded_conv2d_is_xlas_convolution(shape, kernel, padding):
     kx, kk = jax.random.split(jax.random.key(0))
     X, K = jax.random.normal(kx, shape), jax.random.normal(kk, kernel)
