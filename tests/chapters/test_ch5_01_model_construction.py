@@ -146,6 +146,6 @@ def test_chimera_compiles_once(X):
     forward = jax.jit(apply)
     out = forward(state, X)
     assert out.shape == () and abs(float(out)) <= 1
-    np.testing.assert_allclose(out, model(X), rtol=1e-6)
+    np.testing.assert_allclose(out, model(X), rtol=1e-5, atol=1e-7)  # jit fuses the sums differently
     forward(state, X + 1)
     assert len(traces) == 1  # the data-dependent loop is inside the compiled program: no retrace

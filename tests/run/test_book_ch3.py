@@ -19,7 +19,7 @@ from jaxlin import (
     train_ch3,
 )
 from jaxlin.data.fashion_mnist import Batches
-from jaxlin.run import cli, kernel
+from jaxlin.run import cli, flags, kernel
 
 
 def tiny_images(n=64, seed=0):
@@ -83,7 +83,7 @@ def test_raw_uint8_pixels_name_to_float_before_any_step():
 
 def test_in_a_kernel_the_flags_come_from_jaxlin_args(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, "argv", ["ipykernel_launcher.py", "-f", "/tmp/kernel-1.json"])
-    monkeypatch.setattr(cli, "in_kernel", lambda: True)
+    monkeypatch.setattr(flags, "in_kernel", lambda: True)
     monkeypatch.setenv(kernel.ARGS_ENV, f"--epochs 2 --out '{tmp_path}/a b'")
     args = cli.make_parser("test", epochs=10).parse_args()
     assert args.epochs == 2 and str(args.out) == f"{tmp_path}/a b"
