@@ -123,3 +123,14 @@ def house(house_dir):
     """The Kaggle house data, loaded and preprocessed once for every test that reads it."""
     from jaxlin.data.kaggle_house import TEST_FILE, TRAIN_FILE, load_house_data
     return load_house_data(house_dir / TRAIN_FILE, house_dir / TEST_FILE)
+
+
+def chapter_namespace(name: str, argv: list[str]) -> dict:
+    """Run ``scripts/<name>.py ARGV`` as ``__main__`` in this process and return its namespace
+    (the cells' globals: a chapter's own definitions, for tests that check them)."""
+    path = SCRIPTS / f"{name}.py"
+    saved, sys.argv = sys.argv, [str(path), *argv]
+    try:
+        return runpy.run_path(str(path), run_name="__main__")
+    finally:
+        sys.argv = saved

@@ -3,8 +3,6 @@ cross-correlation, its circular cross-correlation is translation-equivariant, a 
 layer is not, and the library's ``corr2d`` is the textbook sum."""
 from __future__ import annotations
 
-import runpy
-import sys
 from pathlib import Path
 
 import jax
@@ -12,19 +10,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from conftest import chapter_namespace
 from jaxlin.nn import conv
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ch6_01_why_conv.py"
 
 
-def run_chapter(path: Path, out: Path) -> dict:
-    """The chapter's namespace after running it as ``python <path> --out <out>``."""
-    saved = sys.argv
-    sys.argv = [str(path), "--out", str(out)]
-    try:
-        return runpy.run_path(str(path), run_name="__main__")
-    finally:
-        sys.argv = saved
+def run_chapter(path: Path, out: Path, *argv: str) -> dict:
+    """The chapter's namespace after running it as ``python <path> --out <out> ARGV``."""
+    return chapter_namespace(path.stem, ["--out", str(out), *argv])
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 and the learned kernel, against the book's values and the library's vectorized ``corr2d``."""
 from __future__ import annotations
 
-import runpy
-import sys
 from pathlib import Path
 
 import jax
@@ -11,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from conftest import chapter_namespace
 from jaxlin.nn import conv
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ch6_02_conv_layer.py"
@@ -20,12 +19,7 @@ BOOK_K = jnp.array([[0.0, 1.0], [2.0, 3.0]])
 
 def run_chapter(path: Path, out: Path, *argv: str) -> dict:
     """The chapter's namespace after running it as ``python <path> --out <out> ARGV``."""
-    saved = sys.argv
-    sys.argv = [str(path), "--out", str(out), *argv]
-    try:
-        return runpy.run_path(str(path), run_name="__main__")
-    finally:
-        sys.argv = saved
+    return chapter_namespace(path.stem, ["--out", str(out), *argv])
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@ frame of zeros, stride as subsampling, and the chapter's four shapes."""
 from __future__ import annotations
 
 import itertools
-import runpy
-import sys
 from pathlib import Path
 
 import jax
@@ -12,20 +10,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from conftest import chapter_namespace
 from jaxlin.nn import conv
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ch6_03_padding_and_strides.py"
 BOOK_SHAPES = [(8, 8), (8, 8), (4, 4), (2, 2)]
 
 
-def run_chapter(path: Path, out: Path) -> dict:
-    """The chapter's namespace after running it as ``python <path> --out <out>``."""
-    saved = sys.argv
-    sys.argv = [str(path), "--out", str(out)]
-    try:
-        return runpy.run_path(str(path), run_name="__main__")
-    finally:
-        sys.argv = saved
+def run_chapter(path: Path, out: Path, *argv: str) -> dict:
+    """The chapter's namespace after running it as ``python <path> --out <out> ARGV``."""
+    return chapter_namespace(path.stem, ["--out", str(out), *argv])
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 the library's forms and one NHWC ``lax`` convolution."""
 from __future__ import annotations
 
-import runpy
-import sys
 from pathlib import Path
 
 import jax
@@ -11,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from conftest import chapter_namespace
 from jaxlin.nn import conv
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ch6_04_channels.py"
@@ -19,14 +18,9 @@ BOOK_K = jnp.array([[[0.0, 1], [2, 3]], [[1.0, 2], [3, 4]]])
 BOOK_OUT = [[[56.0, 72], [104, 120]], [[76.0, 100], [148, 172]], [[96.0, 128], [192, 224]]]
 
 
-def run_chapter(path: Path, out: Path) -> dict:
-    """The chapter's namespace after running it as ``python <path> --out <out>``."""
-    saved = sys.argv
-    sys.argv = [str(path), "--out", str(out)]
-    try:
-        return runpy.run_path(str(path), run_name="__main__")
-    finally:
-        sys.argv = saved
+def run_chapter(path: Path, out: Path, *argv: str) -> dict:
+    """The chapter's namespace after running it as ``python <path> --out <out> ARGV``."""
+    return chapter_namespace(path.stem, ["--out", str(out), *argv])
 
 
 @pytest.fixture(scope="module")

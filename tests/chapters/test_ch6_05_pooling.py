@@ -2,8 +2,6 @@
 ``pool2d``, and Flax's / XLA's pooling with padding, stride and two channels."""
 from __future__ import annotations
 
-import runpy
-import sys
 from pathlib import Path
 
 import jax
@@ -11,20 +9,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from conftest import chapter_namespace
 from jaxlin.nn import conv
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ch6_05_pooling.py"
 BOOK_X = jnp.array([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
 
 
-def run_chapter(path: Path, out: Path) -> dict:
-    """The chapter's namespace after running it as ``python <path> --out <out>``."""
-    saved = sys.argv
-    sys.argv = [str(path), "--out", str(out)]
-    try:
-        return runpy.run_path(str(path), run_name="__main__")
-    finally:
-        sys.argv = saved
+def run_chapter(path: Path, out: Path, *argv: str) -> dict:
+    """The chapter's namespace after running it as ``python <path> --out <out> ARGV``."""
+    return chapter_namespace(path.stem, ["--out", str(out), *argv])
 
 
 @pytest.fixture(scope="module")

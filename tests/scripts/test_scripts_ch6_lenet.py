@@ -3,8 +3,6 @@ accuracy floor on the real data, the book's layer shapes, and the NNX net equal 
 from __future__ import annotations
 
 import json
-import runpy
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -12,7 +10,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from conftest import SCRIPTS
+from conftest import chapter_namespace
 from jaxlin import nnx_model
 
 NAME = "ch6_06_lenet"
@@ -20,11 +18,7 @@ NAME = "ch6_06_lenet"
 
 def run_chapter(argv: list[str]) -> dict:
     """The chapter run as ``python scripts/ch6_06_lenet.py ARGV``; its namespace (cells' globals)."""
-    saved, sys.argv = sys.argv, [str(SCRIPTS / f"{NAME}.py"), *argv]
-    try:
-        return runpy.run_path(sys.argv[0], run_name="__main__")
-    finally:
-        sys.argv = saved
+    return chapter_namespace(NAME, argv)
 
 
 @pytest.fixture(scope="module")
