@@ -44,33 +44,6 @@ class Workload:
 
 
 def make_workloads(names: Sequence[str], fashion_mnist: Any = None, *, key: jax.Array) -> list[Workload]:
-    """The benchmark's models: ``linreg`` (synthetic, batch 10), ``softmax`` and ``mlp``
-    (Fashion-MNIST, batch 256, lr 0.1) as in the book's chapters 3 and 4."""
-    out = []
-    for name in names:
-        if name == "linreg":
-            X, y = synthetic_data(key, jnp.array([2.0, -3.4]), 4.2, 1000)
-            out.append(Workload("linreg", X, y, lambda k: init_linreg(k, 2), linreg, squared_loss,
-                                0.03, 10, layers=(2, 1)))
-        elif name in ("softmax", "mlp"):
-            if fashion_mnist is None:
-                raise ValueError(f"model {name!r} needs the Fashion-MNIST arrays")
-            X, y = fashion_mnist.train_images, fashion_mnist.train_labels
-            test = (fashion_mnist.test_images, fashion_mnist.test_labels)
-            if name == "softmax":
-                out.append(Workload("softmax", X, y, lambda k: init_softmax_regression(k),
-                                    softmax_regression_logits, softmax_cross_entropy, 0.1, 256,
-                                    to_float, layers=(784, 10), test=test))
-            else:
-                out.append(Workload("mlp", X, y, lambda k: init_mlp(k, 784, 256, 10), mlp,
-                                    softmax_cross_entropy, 0.1, 256, to_float,
-                                    layers=(784, 256, 10), test=test))
-        else:
-            raise ValueError(f"unknown model {name!r}: choose from linreg, softmax, mlp")
-    return out
-
-
-def make_workloads(names: Sequence[str], fashion_mnist: Any = None, *, key: jax.Array) -> list[Workload]:
     """The benchmark's models: ``linreg`` (synthetic, batch 10, lr 0.03), ``softmax`` and ``mlp``
     (Fashion-MNIST, batch 256, lr 0.1) and ``lenet`` (batch 256, lr 0.9), as in the book."""
     out = []

@@ -54,9 +54,10 @@ def train_ch3(net: Net, params: Any, train_iter: Iterable, test_iter: Iterable, 
 
     History records ``epoch``, ``train_loss``, ``train_acc`` and ``test_acc``. In a Jupyter
     kernel the three curves are drawn live, one figure updated once per epoch (the book's
-    ``Animator``, y axis ``ylim``; None: fitted to the curves); with ``plot_path`` the final figure is saved there as PNG. A NaN or
-    infinite loss raises :class:`~jaxlin.train.fit.DivergenceError`; raw uint8 images a
-    ``TypeError`` naming ``to_float``, before any step.
+    ``Animator``, y axis ``ylim``; None: fitted to the curves); with ``plot_path`` the final
+    figure is saved there as PNG. A NaN or infinite loss raises
+    :class:`~jaxlin.train.fit.DivergenceError`; raw uint8 images a ``TypeError`` naming
+    ``to_float``, before any step.
     """
     train_iter, test_iter = _batches(train_iter, "train_iter"), _batches(test_iter, "test_iter")
     num_epochs = check_positive_int(num_epochs, "num_epochs")

@@ -32,6 +32,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from jaxlin.train.conv_lowering import rewrite_convs
+
 Step = Callable[..., tuple[Any, Any, dict]]
 
 
@@ -48,7 +50,6 @@ class Lowering:
         """The model as this lowering runs it: its convolutions and pooling rewritten (conv nets)."""
         if not (self.banded_conv or self.pool_reshape):
             return net
-        from jaxlin.train.conv_lowering import rewrite_convs
         return rewrite_convs(net, banded_conv=self.banded_conv, pool_reshape=self.pool_reshape)
 
     def step(self, step: Step) -> Step:
