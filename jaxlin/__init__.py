@@ -74,7 +74,7 @@ _EXPORTS = {
     "Timer": "jaxlin.train.timer",
     # jaxlin.data.fashion_mnist
     "get_fashion_mnist_labels": "jaxlin.data.fashion_mnist",
-    "load_data_fashion_mnist": "jaxlin.data.fashion_mnist",
+    "load_data_fashion_mnist": "jaxlin.run.book",
     "load_fashion_mnist_arrays": "jaxlin.data.fashion_mnist",
     "to_float": "jaxlin.data.fashion_mnist",
     # jaxlin.data.io

@@ -1,3 +1,6 @@
-"""Layer 4, the run around training: command line and output folder, the classifier
-driver, progress, checkpoints, plots, the benchmark and its PyTorch row.
+"""Layer 4, the run around training: a chapter's set-up (:func:`setup`), its flags and output
+folder, checkpoints, progress, plots and several processes.
 """
+from jaxlin.run.session import Flag, setup
+
+__all__ = ["Flag", "setup"]

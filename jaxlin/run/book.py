@@ -18,11 +18,13 @@ import jax
 import jax.numpy as jnp
 
 from jaxlin.checks import check_positive_int
-from jaxlin.data.fashion_mnist import get_fashion_mnist_labels, to_float
+from jaxlin.data import fashion_mnist
+from jaxlin.data.fashion_mnist import Batches, get_fashion_mnist_labels, to_float
 from jaxlin.nn.losses import softmax_cross_entropy
 from jaxlin.nn.updaters import Updater, init_opt_state, sgd
 from jaxlin.run.animator import Animator
 from jaxlin.run.plot import show_images
+from jaxlin.run.session import current
 from jaxlin.train.book import train_epoch_ch3
 from jaxlin.train.devices import try_gpu
 from jaxlin.train.epoch import summarize
@@ -30,6 +32,7 @@ from jaxlin.train.evaluate import evaluate_accuracy
 from jaxlin.train.fit import DivergenceError
 from jaxlin.train.lowering import default_lowering
 from jaxlin.train.step import Loss, Net, make_train_step
+from jaxlin.train.timer import Timer
 
 
 class Trained(NamedTuple):
@@ -58,8 +61,20 @@ def train_ch3(net: Net, params: Any, train_iter: Iterable, test_iter: Iterable, 
     figure is saved there as PNG. A NaN or infinite loss raises
     :class:`~jaxlin.train.fit.DivergenceError`; raw uint8 images a ``TypeError`` naming
     ``to_float``, before any step.
+
+    In a chapter's run (:func:`jaxlin.run.session.setup` with ``training=True``), with the
+    batches of :func:`load_data_fashion_mnist`, the same call trains as the script does:
+    the compiled epoch over the same batches (``--loop book``: this loop), a checkpoint
+    per epoch (``--checkpoint-dir``, ``--resume``), Ctrl-C and SIGTERM saving the last
+    finished epoch, then the curves, predictions and ``results.json`` in the run's folder.
     """
     train_iter, test_iter = _batches(train_iter, "train_iter"), _batches(test_iter, "test_iter")
+    session = current()
+    if session is not None and session.training and isinstance(train_iter, Batches) \
+            and train_iter.key is not None and isinstance(test_iter, Batches):
+        from jaxlin.run.experiment import train_in_run       # the run around fit (imports this module)
+        result = train_in_run(session, net, params, train_iter, test_iter, loss, num_epochs, updater)
+        return Trained(result.params, result.history)
     num_epochs = check_positive_int(num_epochs, "num_epochs")
     # a conv net's convolutions as matrix products on XLA:CPU (jaxlin.train.lowering); else the net itself
     step = make_train_step(default_lowering().net(net), loss, updater)
@@ -96,6 +111,38 @@ def train_ch6(net: Net, params: Any, train_iter: Iterable, test_iter: Iterable, 
                      functools.partial(sgd, lr=lr), plot_path=plot_path, ylim=None)
 
 
+def load_data_fashion_mnist(batch_size: int, resize: int | None = None, *, key: jax.Array,
+                            data_dir: str | os.PathLike | None = None,
+                            fashion_mnist_dir: str | os.PathLike | None = None) -> tuple[Batches, Batches]:
+    """The book's ``load_data_fashion_mnist`` (3.5.3): ``(train_iter, test_iter)``, training
+    batches reshuffled every epoch from ``key``, test batches in order
+    (:class:`~jaxlin.data.fashion_mnist.Batches`).
+
+    In a chapter's run the folders default to its ``--data-dir`` and ``--fashion-mnist-dir``,
+    the seconds it took are recorded, and a missing or damaged data set ends the run with
+    one line (exit status 1), a batch larger than the data with exit status 2.
+    """
+    session = current()
+    if session is None or not session.training:
+        return fashion_mnist.load_data_fashion_mnist(batch_size, resize, key=key, data_dir=data_dir,
+                                                     fashion_mnist_dir=fashion_mnist_dir)
+    args, run, timer = session.args, session.run, Timer()
+    try:
+        data = fashion_mnist.load_fashion_mnist_arrays(data_dir=data_dir or args.data_dir,
+                                                       fashion_mnist_dir=fashion_mnist_dir or args.fashion_mnist_dir)
+        jax.block_until_ready(data)
+    except (fashion_mnist.FashionMNISTNotFound, fashion_mnist.ChecksumError, fashion_mnist.DamagedData) as err:
+        run.fail(str(err))
+    except KeyboardInterrupt:
+        run.interrupted(f"interrupted while loading the data; run it again with {run.command()}")
+    if batch_size > len(data.train_labels):
+        run.usage_error(f"--batch-size {batch_size} is larger than the training set "
+                        f"({len(data.train_labels)} examples)")
+    session.load_seconds = timer.stop()
+    return (Batches(data.train_images, data.train_labels, batch_size, key=key, resize=resize),
+            Batches(data.test_images, data.test_labels, batch_size, resize=resize))
+
+
 def predict_ch3(net: Any, params: Any, images: Any, labels: jax.Array | None = None, n: int = 8,
                 path: str | os.PathLike | None = None) -> list[tuple[str, str]]:
     """The book's ``predict_ch3``: the first ``n`` images titled "true: coat\\npred: shirt ✗"
@@ -117,4 +164,4 @@ def predict_ch3(net: Any, params: Any, images: Any, labels: jax.Array | None = N
     return list(zip(trues, predicted))
 
 
-__all__ = ["Trained", "predict_ch3", "train_ch3", "train_ch6"]
+__all__ = ["Trained", "load_data_fashion_mnist", "predict_ch3", "train_ch3", "train_ch6"]

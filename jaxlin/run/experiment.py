@@ -8,6 +8,7 @@ per-epoch lines, checkpoints and ``--resume``, divergence and Ctrl-C) and
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,6 +17,7 @@ import jax
 from jax.sharding import Mesh
 
 from jaxlin.data.fashion_mnist import (
+    Batches,
     ChecksumError,
     DamagedData,
     FashionMNIST,
@@ -24,6 +26,7 @@ from jaxlin.data.fashion_mnist import (
     to_float,
 )
 from jaxlin.nn.updaters import Updater, init_opt_state
+from jaxlin.run.animator import Animator
 from jaxlin.run.book import predict_ch3
 from jaxlin.run.checkpoint import SHA256S, Checkpoint, checkpoint_steps, incomplete_steps, latest_checkpoint
 from jaxlin.run.checkpoint import load_checkpoint, no_checkpoint, read_meta, save_checkpoint
@@ -161,7 +164,7 @@ def resume(args: argparse.Namespace, run: Run, params: Any, opt_state: Any) -> C
 
 def train_classifier(args: argparse.Namespace, run: Run, net: Net, params: Any, loss: Loss,
                      updater: Updater, data: FashionMNIST, *, key: jax.Array,
-                     stochastic: bool = False) -> FitResult:
+                     stochastic: bool = False, on_epoch: Any = None) -> FitResult:
     """The book's ``train_ch3`` as a script runs it: ``fit`` on the uint8 images (scaled by
     ``to_float`` inside the compiled epoch), the test accuracy after every epoch.
 
@@ -170,14 +173,15 @@ def train_classifier(args: argparse.Namespace, run: Run, net: Net, params: Any, 
     """
     held = hold_checkpoint_dir(args, run)
     try:
-        return _train(args, run, net, params, loss, updater, data, key=key, stochastic=stochastic)
+        return _train(args, run, net, params, loss, updater, data, key=key, stochastic=stochastic,
+                      on_epoch=on_epoch)
     finally:
         if held is not None:
             held.close()
 
 
 def _train(args: argparse.Namespace, run: Run, net: Net, params: Any, loss: Loss, updater: Updater,
-           data: FashionMNIST, *, key: jax.Array, stochastic: bool) -> FitResult:
+           data: FashionMNIST, *, key: jax.Array, stochastic: bool, on_epoch: Any = None) -> FitResult:
     start = Checkpoint(0, params, init_opt_state(updater, params), key, [], {})
     if args.resume:
         start = resume(args, run, params, start.opt_state)
@@ -186,11 +190,15 @@ def _train(args: argparse.Namespace, run: Run, net: Net, params: Any, loss: Loss
               f"kept; this run starts afresh. To continue that one instead: "
               f"{run.command(add=('--checkpoint-dir', str(run.out / 'checkpoint'), '--resume'))}",
               file=sys.stderr)
-    after_epoch = None
-    if args.checkpoint_dir is not None:
-        def after_epoch(epoch, params, opt_state, history):
+    def after_epoch(epoch, params, opt_state, history):
+        if args.checkpoint_dir is not None:
             save_checkpoint(args.checkpoint_dir, epoch, params, opt_state, start.key, history,
                             config=training_config(args))
+        if on_epoch is not None:
+            on_epoch(history[-1])
+
+    for record in start.history if on_epoch is not None else ():
+        on_epoch(record)
     progress = Progress(args.epochs, start.history, quiet=args.quiet, after_epoch=after_epoch)
     epoch = None                             # fit's default: the compiled epoch
     if args.loop == "book":
@@ -291,3 +299,39 @@ def finish_classifier(run: Run, net: Net, result: FitResult, data: FashionMNIST,
     run.finish({"title": title, "status": "finished", "history": result.history, "final": final,
                 "predictions": [{"true": t, "predicted": p} for t, p in pairs]}, seconds=seconds)
     return run.results
+
+
+def takes_key(net: Net) -> bool:
+    """Whether ``net`` has a ``key`` parameter: a stochastic net (dropout) gets a key per step."""
+    try:
+        return "key" in inspect.signature(net).parameters
+    except (TypeError, ValueError):          # a builtin or C function: no signature
+        return False
+
+
+def train_in_run(session: Any, net: Net, params: Any, train_iter: Batches, test_iter: Batches,
+                 loss: Loss, num_epochs: int, updater: Updater) -> FitResult:
+    """``train_ch3`` inside a chapter's run (:func:`jaxlin.run.session.setup`): the batches'
+    arrays, batch size and key go to :func:`train_classifier` (the compiled epoch, or
+    ``--loop book``; checkpoints, Ctrl-C), the curves are drawn live in a notebook, and
+    :func:`finish_classifier` writes the figures and ``results.json``."""
+    if train_iter.resize is not None:
+        session.run.usage_error("train_ch3 in a run takes 28x28 images (load_data_fashion_mnist without resize)")
+    args = argparse.Namespace(**vars(session.args))
+    args.epochs, args.batch_size = num_epochs, train_iter.batch_size
+    data = FashionMNIST(train_iter.images, train_iter.labels, test_iter.images, test_iter.labels)
+    i, k = jax.process_index(), jax.process_count()
+    if k > 1:                                # this process's part of the rows (see training_data)
+        n = len(data.train_labels)
+        data = data._replace(train_images=data.train_images[i * n // k:(i + 1) * n // k],
+                             train_labels=data.train_labels[i * n // k:(i + 1) * n // k])
+    animator = Animator(xlabel="epoch", ylabel="loss / accuracy", xlim=(1, max(num_epochs, 2)),
+                        legend=("train loss", "train acc", "test acc"))
+    try:
+        result = train_classifier(args, session.run, net, params, loss, updater, data, key=train_iter.key,
+                                  stochastic=takes_key(net), on_epoch=lambda r: animator.add(
+                                      r["epoch"], (r["train_loss"], r.get("train_acc"), r.get("test_acc"))))
+    finally:
+        animator.close()
+    finish_classifier(session.run, net, result, data, load_seconds=session.load_seconds, title=session.title)
+    return result

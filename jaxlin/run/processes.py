@@ -39,7 +39,8 @@ ENV = {"coordinator": "JAXLIN_COORDINATOR", "num_processes": "JAXLIN_NUM_PROCESS
 
 def add_process_args(parser: Any) -> None:
     """``--coordinator``, ``--num-processes``, ``--process-id`` and ``--peer-timeout``, each
-    defaulting to its ``$JAXLIN_...`` variable; parsing them starts the processes' runtime."""
+    defaulting to its ``$JAXLIN_...`` variable. Parsing checks them; :func:`start_processes`
+    (called by the run's set-up, :func:`jaxlin.run.session.setup`) joins the others."""
     env = {name: os.environ.get(var) for name, var in ENV.items()}
     parser.add_argument("--coordinator", metavar="HOST:PORT", default=env["coordinator"],
                         help="address of process 0's coordinator, for several processes "
@@ -51,7 +52,7 @@ def add_process_args(parser: Any) -> None:
     parser.add_argument("--peer-timeout", type=int, default=env["peer_timeout"] or "60",
                         help="seconds a process waits for the others (to start, to answer, to finish) "
                              f"before it gives up (read from ${ENV['peer_timeout']} when set)")
-    parser.add_check(start_processes)
+    parser.add_check(check_process_args)
 
 
 def check_coordinator(where: str) -> str | None:
@@ -83,7 +84,7 @@ def check_process_args(args: argparse.Namespace) -> str | None:
 
 
 def start_processes(args: argparse.Namespace) -> str | None:
-    """The parser's check: bad flags are a problem; with ``--num-processes`` > 1, join the others
+    """After parsing: bad flags are a problem; with ``--num-processes`` > 1, join the others
     (``jax.distributed.initialize``) within ``--peer-timeout`` seconds, or exit 1 saying why."""
     problem = check_process_args(args)
     if problem or args.num_processes == 1:

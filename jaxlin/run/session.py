@@ -1,0 +1,118 @@
+"""A chapter's one set-up cell, :func:`setup`, and the run the book's calls join.
+
+A chapter states its defaults once::
+
+    num_epochs, lr, batch_size, seed = setup("ch3_06_softmax_regression_scratch",
+                                             "3.6 Softmax regression from scratch",
+                                             num_epochs=10, lr=0.1, batch_size=256, training=True)
+
+Run as a script, each default is a flag (``--epochs``, ``--lr``, ``--batch-size``, ``--seed``,
+``--out``, and with ``training=True`` ``--loop``, ``--checkpoint-dir``, ``--resume``, the data
+folders and several processes); in a notebook the defaults hold (or the words of
+``$JAXLIN_ARGS``). The values come back in the order given, then ``seed``.
+
+:func:`setup` opens the run (its output folder, :class:`~jaxlin.run.cli.Run`) and makes it the
+current one; the book's calls that follow (``load_data_fashion_mnist``, ``train_ch3``) find it
+with :func:`current` and do what a script does: the compiled epoch, checkpoints, Ctrl-C
+saves, the curves and ``results.json``. Without a set-up (a user's own code) they are the
+book's plain functions. Parsing reads flags only; the processes of a multi-process run are
+joined here, by :func:`setup`, after it.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+from typing import Any
+
+from jaxlin.run.cli import Run
+from jaxlin.run.flags import make_parser, positive_float, positive_int
+
+
+@dataclasses.dataclass(frozen=True)
+class Flag:
+    """A chapter's own flag beyond a plain default: ``impl=Flag("scratch", choices=(...), help=...)``."""
+    default: Any
+    help: str | None = None
+    choices: tuple | None = None
+    type: Any = None
+
+
+# The flags every chapter names alike: a default given for one of these gets that flag, and
+# that name in the run's records (``num_epochs`` is ``epochs`` there, as checkpoints have it).
+COMMON = {"num_epochs": "epochs", "lr": "lr", "batch_size": "batch_size"}
+
+
+def _add_flag(parser: argparse.ArgumentParser, name: str, spec: Any) -> None:
+    flag = spec if isinstance(spec, Flag) else Flag(spec)
+    default, kind = flag.default, flag.type
+    if kind is None:
+        kind = {bool: None, int: positive_int, float: positive_float}.get(type(default), type(default))
+    option = "--" + name.replace("_", "-")
+    text = flag.help or name.replace("_", " ")
+    if isinstance(default, bool):
+        parser.add_argument(option, dest=name, action=argparse.BooleanOptionalAction, default=default,
+                            help=text)
+    else:
+        parser.add_argument(option, dest=name, type=kind, default=default, choices=flag.choices, help=text)
+
+
+@dataclasses.dataclass
+class Session:
+    """The current chapter run: its parsed flags, its :class:`~jaxlin.run.cli.Run`, its title
+    (for figures and ``results.json``) and the seconds its data took to load."""
+    args: argparse.Namespace
+    run: Run
+    title: str
+    training: bool
+    load_seconds: float = 0.0
+
+
+_current: list[Session] = []          # the one current session, replaced by each setup()
+
+
+def current() -> Session | None:
+    """The run :func:`setup` opened last in this process, or None."""
+    return _current[-1] if _current else None
+
+
+def setup(name: str, title: str, *, training: bool = False, argv: list[str] | None = None,
+          **defaults: Any) -> tuple:
+    """Parse the chapter's flags (defaults: ``defaults``), open its run; return the values.
+
+    ``num_epochs``, ``lr`` and ``batch_size`` become ``--epochs``, ``--lr``, ``--batch-size``;
+    any other name ``--its-name`` (an int: a positive integer, a float: a positive number,
+    a bool: ``--name/--no-name``, or a :class:`Flag`). Returns a named tuple of the values
+    in the order given, then ``seed``.
+    """
+    parser = make_parser(f"D2L {title}.")
+    for key, spec in defaults.items():
+        if key in COMMON:
+            default = spec.default if isinstance(spec, Flag) else spec
+            kind = positive_int if key != "lr" else positive_float
+            parser.add_argument("--" + COMMON[key].replace("_", "-"), dest=COMMON[key], type=kind, default=default,
+                                help={"num_epochs": "number of epochs", "lr": "learning rate",
+                                      "batch_size": "minibatch size"}[key])
+        else:
+            _add_flag(parser, key, spec)
+    if training:
+        from jaxlin.run.experiment import add_training_args
+        add_training_args(parser)
+    args = parser.parse_args(argv)
+    if training:
+        from jaxlin.run.processes import start_processes
+        if problem := start_processes(args):
+            parser.error(problem)
+    if _current:
+        close(_current.pop())
+    _current.append(Session(args, Run(args, name), title, training))
+    values = collections.namedtuple("Settings", [*defaults, "seed"])
+    return values(*(getattr(args, COMMON.get(key, key)) for key in defaults), args.seed)
+
+
+def close(session: Session) -> None:
+    """Release a session's output folder (a finished run has done so already)."""
+    session.run.outputs.close()
+
+
+__all__ = ["Flag", "Session", "current", "setup"]
