@@ -63,7 +63,8 @@ def run_script(name: str, argv: list[str]):
         sys.argv = saved
     if "results" in namespace:
         return namespace["results"]
-    from jaxlin.run.session import current     # a chapter whose book calls wrote results.json
+    from jaxlin.run.session import current, finish    # what the interpreter's exit would do
+    finish()
     return current().run.results
 
 

@@ -64,6 +64,7 @@ class Run:
         stem = self.script.stem
         self.args = args
         self.files: list[str] = []
+        self.done = False
         self.started = time.perf_counter()
         self.results: dict[str, Any] = {"script": stem, "args": _args_dict(args),
                                         "environment": environment()}
@@ -98,7 +99,10 @@ class Run:
 
     def finish(self, results: dict[str, Any] | None = None, **more: Any) -> None:
         """Write ``results.json`` (the results, args, environment, files and total seconds) and
-        put the run's files in place; say where they are."""
+        put the run's files in place; say where they are. Once: a finished run ignores a second call."""
+        if self.done:
+            return
+        self.done = True
         self.results.update(results or {})
         self.results.update(more)
         self.results.setdefault("status", "finished")

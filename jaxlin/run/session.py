@@ -21,12 +21,18 @@ joined here, by :func:`setup`, after it.
 from __future__ import annotations
 
 import argparse
+import atexit
 import collections
 import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from jaxlin.run.cli import Run
 from jaxlin.run.flags import make_parser, positive_float, positive_int
+from jaxlin.run.kernel import in_kernel, show_png
+from jaxlin.run.plot import png_bytes, savefig
+
+Check = Callable[[tuple], "str | None"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,14 +82,19 @@ def current() -> Session | None:
     return _current[-1] if _current else None
 
 
-def setup(name: str, title: str, *, training: bool = False, argv: list[str] | None = None,
-          **defaults: Any) -> tuple:
+def setup(name: str, title: str, *, training: bool = False, checks: Sequence[Check] = (),
+          argv: list[str] | None = None, **defaults: Any) -> tuple:
     """Parse the chapter's flags (defaults: ``defaults``), open its run; return the values.
 
     ``num_epochs``, ``lr`` and ``batch_size`` become ``--epochs``, ``--lr``, ``--batch-size``;
     any other name ``--its-name`` (an int: a positive integer, a float: a positive number,
     a bool: ``--name/--no-name``, or a :class:`Flag`). Returns a named tuple of the values
-    in the order given, then ``seed``.
+    in the order given, then ``seed``. Each of ``checks`` gets that tuple and returns a
+    problem (one line naming the flags: exit status 2, as a bad flag) or None.
+
+    The run ends when the next ``setup`` opens or the interpreter exits (or ``train_ch3``
+    finishes it): its ``results.json`` holds what :func:`record` recorded and lists the
+    figures :func:`save` saved.
     """
     parser = make_parser(f"D2L {title}.")
     for key, spec in defaults.items():
@@ -103,16 +114,42 @@ def setup(name: str, title: str, *, training: bool = False, argv: list[str] | No
         from jaxlin.run.processes import start_processes
         if problem := start_processes(args):
             parser.error(problem)
-    if _current:
-        close(_current.pop())
-    _current.append(Session(args, Run(args, name), title, training))
     values = collections.namedtuple("Settings", [*defaults, "seed"])
-    return values(*(getattr(args, COMMON.get(key, key)) for key in defaults), args.seed)
+    settings = values(*(getattr(args, COMMON.get(key, key)) for key in defaults), args.seed)
+    for check in checks:
+        if problem := check(settings):
+            parser.error(problem)
+    if _current:
+        finish(_current.pop())
+    else:
+        atexit.register(lambda: _current and finish(_current[-1]))
+    _current.append(Session(args, Run(args, name), title, training))
+    return settings
 
 
-def close(session: Session) -> None:
-    """Release a session's output folder (a finished run has done so already)."""
-    session.run.outputs.close()
+def finish(session: Session | None = None) -> None:
+    """End the (current) run: write its ``results.json`` and put its files in place, once."""
+    session = session or current()
+    if session is not None:
+        session.run.finish()
 
 
-__all__ = ["Flag", "Session", "current", "setup"]
+def record(**values: Any) -> None:
+    """Keep ``values`` (numbers the section prints) in the current run's ``results.json``."""
+    if (session := current()) is not None:
+        session.run.results.update(values)
+
+
+def save(fig: Any, name: str) -> Any:
+    """Show ``fig`` (in a notebook) and, in a chapter's run, save it as PNG ``name`` in the run's
+    folder. Returns the figure."""
+    session = current()
+    if session is None:
+        if in_kernel():
+            show_png(png_bytes(fig))
+        return fig
+    savefig(fig, session.run.path(name))
+    return fig
+
+
+__all__ = ["Flag", "Session", "current", "finish", "record", "save", "setup"]
