@@ -1,51 +1,49 @@
 # %% [markdown]
 # # 3.7 Concise implementation of softmax regression
 #
-# A Flax NNX `Linear(784, 10)` on flattened images returns logits $\mathbf{o}$; the loss is optax's
-# softmax cross-entropy with integer labels, computed stably as
-# $\log \sum_j e^{o_j} - o_y$ (log-sum-exp, eq. 3.7.2) instead of $-\log \mathrm{softmax}(\mathbf{o})_y$,
-# and the optimizer `optax.sgd`. Same jitted step and evaluation as the scratch version; expect
-# about the same curves (test accuracy ≈ 0.83).
+# The model of 3.6 from library parts: a Flax NNX `Linear(784, 10)` on flattened images returns
+# logits $\mathbf{o}$, optax's cross-entropy takes the logits, and `optax.sgd` updates. The same
+# `train_ch3` trains it. Expect about the curves of 3.6 (test accuracy ≈ 0.83).
 #
 # As a script: `python scripts/ch3_07_softmax_regression_concise.py [--epochs N] [--out DIR]`; in a
-# notebook the flags take their defaults (or the words of `$JAXLIN_ARGS`).
+# notebook the defaults hold (or the words of `$JAXLIN_ARGS`).
 
+# %% [markdown]
+# The set-up: the book's settings, each a flag when this file runs as a script.
 
 # %%
 import jax
+import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from jaxlin import nnx_model
-from jaxlin.run.cli import Run, make_parser
-from jaxlin.run.experiment import add_training_args, finish_classifier, load_data, train_classifier
+from jaxlin import load_data_fashion_mnist, nnx_model, predict_ch3, train_ch3
+from jaxlin.run import setup
 
-parser = make_parser("D2L 3.7 Concise softmax regression with Flax NNX and Optax on Fashion-MNIST.",
-                     epochs=10, lr=0.1, batch_size=256)
-add_training_args(parser)
-args = parser.parse_args()
-run = Run(args, "ch3_07_softmax_regression_concise")
-init_key, train_key = jax.random.split(jax.random.key(args.seed))
-
+num_epochs, lr, batch_size, seed = setup("ch3_07_softmax_regression_concise",
+                                         "3.7 Concise softmax regression",
+                                         num_epochs=10, lr=0.1, batch_size=256, training=True)
 
 # %% [markdown]
 # ## The data
-
+#
+# The minibatches of 3.5 and 3.6, reshuffled every epoch from `data_key`.
 
 # %%
-data, load_seconds = load_data(args, run)
-
+init_key, data_key = jax.random.split(jax.random.key(seed))
+train_iter, test_iter = load_data_fashion_mnist(batch_size, key=data_key)
 
 # %% [markdown]
-# ## The model (3.7.1)
+# ## Initializing the model parameters (3.7.1)
 #
-# Flatten, then one fully connected layer; weights $\mathcal{N}(0, 0.01^2)$, bias 0.
-
+# The book's `nn.Sequential(nn.Flatten(), nn.Linear(784, 10))` with weights $\mathcal{N}(0, 0.01^2)$.
+# In Flax NNX a layer is built with its input size and an `nnx.Rngs` that draws its weights.
+# `nnx_model` splits the module into the same contract as the scratch models — `init(key)` gives
+# the parameters as a pytree, `net(params, X)` the forward pass — so the step, `train_ch3` and the
+# evaluation of chapter 3 serve it unchanged.
 
 # %%
 class SoftmaxRegression(nnx.Module):
-    """Flatten, then one fully connected layer of ``num_outputs`` logits."""
-
     def __init__(self, num_inputs: int = 784, num_outputs: int = 10, *, rngs: nnx.Rngs):
         self.linear = nnx.Linear(num_inputs, num_outputs, kernel_init=nnx.initializers.normal(0.01),
                                  rngs=rngs)
@@ -56,25 +54,36 @@ class SoftmaxRegression(nnx.Module):
 
 init, net = nnx_model(lambda rngs: SoftmaxRegression(rngs=rngs))
 params = init(init_key)
-loss = optax.softmax_cross_entropy_with_integer_labels     # log-sum-exp, eq. 3.7.2
-
 
 # %% [markdown]
-# ## Training (3.7.3-3.7.4)
+# ## Softmax revisited (3.7.2)
 #
-# The test accuracy after every epoch.
-
+# $\exp(o_j)$ overflows for large logits and $\log \hat{y}_y$ of an underflowed probability is
+# $-\infty$. Combining the softmax and the log avoids both:
+# $-\log \hat{y}_y = \log \sum_k \exp(o_k) - o_y$, computed with the largest $o_k$ subtracted first
+# (log-sum-exp). `optax.softmax_cross_entropy_with_integer_labels` does this, and takes the
+# logits, as PyTorch's `CrossEntropyLoss` does. On two examples, true class 2 for both: the naive
+# form of 3.6 (`exp`, normalize, `-log`) gives 0.408 for the first and $\infty$ for the second
+# ($e^{1000}$ overflows, the probability becomes 0), the stable one 0.408 and 2000.
 
 # %%
-result = train_classifier(args, run, net, params, loss, optax.sgd(args.lr), data, key=train_key)
-
+loss = optax.softmax_cross_entropy_with_integer_labels
+o, y = jnp.array([[1.0, 2.0, 3.0], [1000.0, 0.0, -1000.0]]), jnp.array([2, 2])
+naive = -jnp.log((jnp.exp(o) / jnp.exp(o).sum(axis=1, keepdims=True))[jnp.arange(2), y])
+print(naive, loss(o, y))
 
 # %% [markdown]
-# ## The curves and some predictions
+# ## Optimization algorithm (3.7.3) and training (3.7.4)
 #
-# The book's three curves, then test images titled true over predicted label.
-
+# `optax.sgd(lr)` is minibatch SGD on the mean loss, the book's `torch.optim.SGD`. An optax
+# optimizer is two pure functions, `init(params)` and `update(grads, state)`; `train_ch3` makes its
+# state and carries it, so nothing changes in place. Expect curves like those of 3.6.
 
 # %%
-results = finish_classifier(run, net, result, data, load_seconds=load_seconds,
-                            title="softmax regression (concise)")
+params, history = train_ch3(net, params, train_iter, test_iter, loss, num_epochs, optax.sgd(lr))
+
+# %% [markdown]
+# Test images titled with the true over the predicted label, a wrong prediction in red.
+
+# %%
+predict_ch3(net, params, test_iter)

@@ -51,21 +51,15 @@ def has_main(name: str) -> bool:
 
 def run_script(name: str, argv: list[str]):
     """Run ``scripts/<name>.py`` with ``sys.argv = [path, *argv]`` as ``__main__`` and return its
-    module global ``results``; its SystemExit (bad flags, ``--help``, failures) propagates."""
+    module global ``results`` (or, for a chapter whose run ``setup`` opened, that run's results,
+    written as the interpreter's exit would); its SystemExit (bad flags, ``--help``, failures)
+    propagates."""
     if has_main(name):
         return load_script(name).main(argv)
-    path = SCRIPTS / f"{name}.py"
-    saved = sys.argv
-    sys.argv = [str(path), *argv]
-    try:
-        namespace = runpy.run_path(str(path), run_name="__main__")
-    finally:
-        sys.argv = saved
+    namespace = chapter_namespace(name, argv)
     if "results" in namespace:
         return namespace["results"]
-    from jaxlin.run.session import current, finish    # what the interpreter's exit would do
-    finish()
-    return current().run.results
+    return namespace["__jaxlin_run__"].run.results
 
 
 def book_epoch_if(mode: str, net, loss, updater, batch_size: int, **kwargs):
@@ -131,10 +125,22 @@ def house(house_dir):
 
 def chapter_namespace(name: str, argv: list[str]) -> dict:
     """Run ``scripts/<name>.py ARGV`` as ``__main__`` in this process and return its namespace
-    (the cells' globals: a chapter's own definitions, for tests that check them)."""
+    (the cells' globals: a chapter's own definitions, for tests that check them). The run its
+    ``setup`` opened ends as at the interpreter's exit (``namespace["__jaxlin_run__"]``); one
+    that ended early is closed, so that no later test joins it."""
+    from jaxlin.run import session
     path = SCRIPTS / f"{name}.py"
     saved, sys.argv = sys.argv, [str(path), *argv]
     try:
-        return runpy.run_path(str(path), run_name="__main__")
+        namespace = runpy.run_path(str(path), run_name="__main__")
+    except BaseException:
+        for opened in session._current:
+            opened.run.outputs.close()
+        session._current.clear()
+        raise
     finally:
         sys.argv = saved
+    opened = session.current()
+    session.finish(opened)
+    namespace["__jaxlin_run__"] = opened
+    return namespace

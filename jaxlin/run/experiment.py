@@ -315,6 +315,8 @@ def train_in_run(session: Any, net: Net, params: Any, train_iter: Batches, test_
     arrays, batch size and key go to :func:`train_classifier` (the compiled epoch, or
     ``--loop book``; checkpoints, Ctrl-C), the curves are drawn live in a notebook, and
     :func:`finish_classifier` writes the figures and ``results.json``."""
+    if session.run.done:                     # a notebook's training cell run again: a new run
+        session.run = Run(session.args, session.run.script)
     if train_iter.resize is not None:
         session.run.usage_error("train_ch3 in a run takes 28x28 images (load_data_fashion_mnist without resize)")
     args = argparse.Namespace(**vars(session.args))

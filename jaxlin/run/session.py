@@ -128,10 +128,13 @@ def setup(name: str, title: str, *, training: bool = False, checks: Sequence[Che
 
 
 def finish(session: Session | None = None) -> None:
-    """End the (current) run: write its ``results.json`` and put its files in place, once."""
+    """End the (current) run: write its ``results.json`` and put its files in place (once); the
+    book's calls after it are plain functions again."""
     session = session or current()
     if session is not None:
         session.run.finish()
+        if session in _current:
+            _current.remove(session)
 
 
 def record(**values: Any) -> None:
