@@ -14,7 +14,7 @@ Activation = Callable[[jax.Array], jax.Array]
 
 
 def relu(x: jax.Array) -> jax.Array:
-    """ReLU(x) = max(x, 0) (eq. 4.1.4).
+    """ReLU(x) = max(x, 0) (eq. 4.1.4); written out in scripts/ch4_02_mlp_scratch.py (4.2.2).
 
     Written with ``where`` so the derivative at x = 0 is the left derivative, 0, as
     the book chooses (``jnp.maximum`` would split a tie and give 1/2).

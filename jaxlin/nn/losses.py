@@ -32,7 +32,8 @@ def pick(values: jax.Array, y: jax.Array) -> jax.Array:
 
 
 def cross_entropy(y_hat: jax.Array, y: jax.Array) -> jax.Array:
-    """l = −log ŷ_y for each example (eq. 3.4.8): picks ŷ[range(n), y]; NaN for y outside [0, C)."""
+    """l = −log ŷ_y for each example (eq. 3.4.8): picks ŷ[range(n), y]; NaN for y outside [0, C).
+    Written out in scripts/ch3_06_softmax_regression_scratch.py (3.6.4)."""
     return -jnp.log(pick(y_hat, y))
 
 
@@ -63,7 +64,8 @@ def binary_cross_entropy_logits(o: jax.Array, y: jax.Array) -> jax.Array:
 
 
 def accuracy(y_hat: jax.Array, y: jax.Array) -> jax.Array:
-    """The NUMBER of correct predictions, argmax ŷ == y, as in the book (divide by n yourself)."""
+    """The NUMBER of correct predictions, argmax ŷ == y, as in the book (divide by n yourself).
+    Written out in scripts/ch3_06_softmax_regression_scratch.py (3.6.5)."""
     if y_hat.ndim > 1 and y_hat.shape[1] > 1:
         y_hat = jnp.argmax(y_hat, axis=1)
     return (y_hat.astype(y.dtype) == y.reshape(y_hat.shape)).sum()

@@ -29,7 +29,8 @@ def init_mlp(key: jax.Array, num_inputs: int = 784, num_hiddens: Sequence[int] |
 def dropout_layer(X: jax.Array, dropout: float, *, key: jax.Array) -> jax.Array:
     """Inverted dropout (eq. 4.6.1): zero each unit with probability p, scale the rest by 1/(1 − p).
 
-    p = 0 returns ``X``; p = 1 returns zeros. ``key`` must be fresh for every step.
+    p = 0 returns ``X``; p = 1 returns zeros. ``key`` must be fresh for every step. Written
+    out in scripts/ch4_06_dropout.py (4.6.4).
     """
     if not 0 <= dropout <= 1:
         raise ValueError(f"dropout must lie in [0, 1], got {dropout}")
@@ -54,6 +55,8 @@ def num_layers(params: Params) -> int:
 def mlp(params: Params, X: jax.Array, *, key: jax.Array | None = None,
         dropouts: Sequence[float] = ()) -> jax.Array:
     """H = ReLU(XW1 + b1), O = HW2 + b2 (eq. 4.1.5), for any number of hidden layers; logits.
+    Written out as ``net`` in scripts/ch4_02_mlp_scratch.py (4.2.3) and, with dropout, in
+    scripts/ch4_06_dropout.py (4.6.4).
 
     With ``dropouts`` (one rate per hidden layer, 4.6) and a ``key`` (training), hidden
     layer i is followed by :func:`dropout_layer` with its own key ``fold_in(key, i)``;

@@ -11,6 +11,7 @@ Params = dict[str, jax.Array]
 
 def softmax(X: jax.Array) -> jax.Array:
     """softmax(X)_ij = exp(X_ij) / Σ_k exp(X_ik) (eq. 3.6.1), the book's row-wise version.
+    Written out in scripts/ch3_06_softmax_regression_scratch.py (3.6.2).
 
     Overflows for large logits; the loss uses :func:`softmax_cross_entropy` instead.
     """
@@ -36,7 +37,8 @@ def flatten(X: jax.Array, num_inputs: int) -> jax.Array:
 
 
 def softmax_regression(params: Params, X: jax.Array) -> jax.Array:
-    """ŷ = softmax(XW + b) on flattened inputs (eq. 3.4.5)."""
+    """ŷ = softmax(XW + b) on flattened inputs (eq. 3.4.5); written out as ``net`` in
+    scripts/ch3_06_softmax_regression_scratch.py (3.6.3)."""
     W, b = params["W"], params["b"]
     return softmax(flatten(X, W.shape[0]) @ W + b.reshape(1, -1))
 

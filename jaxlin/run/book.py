@@ -57,7 +57,8 @@ def train_ch3(net: Net, params: Any, train_iter: Iterable, test_iter: Iterable, 
 
     History records ``epoch``, ``train_loss``, ``train_acc`` and ``test_acc``. In a Jupyter
     kernel the three curves are drawn live, one figure updated once per epoch (the book's
-    ``Animator``, y axis ``ylim``; None: fitted to the curves); with ``plot_path`` the final
+    ``Animator``, y axis ``ylim``; None: fitted to the curves; written out in
+    scripts/ch3_06_softmax_regression_scratch.py, 3.6.6); with ``plot_path`` the final
     figure is saved there as PNG. A NaN or infinite loss raises
     :class:`~jaxlin.train.fit.DivergenceError`; raw uint8 images a ``TypeError`` naming
     ``to_float``, before any step.

@@ -36,7 +36,8 @@ def train_epoch_ch3(step: Step, params: Any, opt_state: Any,
     :func:`~jaxlin.train.epoch.make_indexed_step`, ``(X, y, idx[, key])``. Returns the new
     params and optimizer state and the epoch's metric sums, kept on the device
     (``loss_sum``, ``n``, ``correct`` for classifiers, and ``bad_step``, the first step
-    whose loss was not finite, or -1). No host sync per step.
+    whose loss was not finite, or -1). No host sync per step. Written out in
+    scripts/ch3_06_softmax_regression_scratch.py (3.6.6).
     """
     sums: dict[str, jax.Array] | None = None
     for i, batch in enumerate(train_iter):

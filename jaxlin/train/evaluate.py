@@ -80,7 +80,8 @@ def evaluate_accuracy(net: Net, params: Any, data: Arrays | Iterable, *,
     """Accuracy over a whole data set: correct predictions summed, then divided by N.
 
     ``data`` is a pair of arrays ``(X, y)`` or an iterable of ``(X, y)`` batches; every
-    example counts once, the last partial batch included.
+    example counts once, the last partial batch included. Written out in
+    scripts/ch3_06_softmax_regression_scratch.py (3.6.5).
     """
     correct, n = _total(net, params, data, "correct", prepare=prepare)
     return correct / n
