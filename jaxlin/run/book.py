@@ -145,7 +145,7 @@ def load_data_fashion_mnist(batch_size: int, resize: int | None = None, *, key: 
 
 
 def predict_ch3(net: Any, params: Any, images: Any, labels: jax.Array | None = None, n: int = 8,
-                path: str | os.PathLike | None = None) -> list[tuple[str, str]]:
+                path: str | os.PathLike | None = None, *, show: bool = True) -> list[tuple[str, str]]:
     """The book's ``predict_ch3``: the first ``n`` images titled "true: coat\\npred: shirt ✗"
     (a wrong prediction marked ✗ and titled in red).
 
@@ -161,7 +161,7 @@ def predict_ch3(net: Any, params: Any, images: Any, labels: jax.Array | None = N
     trues, predicted = get_fashion_mnist_labels(labels), get_fashion_mnist_labels(preds)
     titles = [f"true: {t}\npred: {p}" + ("" if t == p else " ✗") for t, p in zip(trues, predicted)]
     colors = ["black" if t == p else "tab:red" for t, p in zip(trues, predicted)]
-    show_images(images, 1, n, titles=titles, scale=1.6, path=path, title_colors=colors)
+    show_images(images, 1, n, titles=titles, scale=1.6, path=path, title_colors=colors, show=show)
     return list(zip(trues, predicted))
 
 

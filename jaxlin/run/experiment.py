@@ -293,9 +293,10 @@ def finish_classifier(run: Run, net: Net, result: FitResult, data: FashionMNIST,
     print(f"{seconds['load_data']:.2f} s loading data, {seconds['compile']:.2f} s compiling, "
           f"{seconds['train']:.2f} s training, on {jax.devices()[0].device_kind}")
     run.results.update(title=title, history=result.history, final=final)   # kept if a figure fails
-    plot_history(result.history, run.path("curves.png"), title=title)
+    # saved, not shown: a notebook has drawn the curves live and shows the chapter's predict_ch3
+    plot_history(result.history, run.path("curves.png"), title=title, show=False)
     pairs = predict_ch3(net, host_local(result.params), data.test_images, data.test_labels, n=8,
-                        path=run.path("predictions.png"))
+                        path=run.path("predictions.png"), show=False)
     run.finish({"title": title, "status": "finished", "history": result.history, "final": final,
                 "predictions": [{"true": t, "predicted": p} for t, p in pairs]}, seconds=seconds)
     return run.results

@@ -111,9 +111,11 @@ def plot(X: Any, Y: Any = None, xlabel: str | None = None, ylabel: str | None = 
 
 def plot_history(history: Sequence[dict[str, float]], path: str | os.PathLike | None = None,
                  keys: Sequence[str] = ("train_loss", "train_acc", "test_acc"),
-                 title: str | None = None, yscale: str = "linear", ylabel: str | None = None) -> Any:
+                 title: str | None = None, yscale: str = "linear", ylabel: str | None = None,
+                 show: bool = True) -> Any:
     """The book's training figure: one curve per metric against the epoch (whole-number ticks);
-    the y label defaults to "loss", "accuracy" or "loss / accuracy" after ``keys``."""
+    the y label defaults to "loss", "accuracy" or "loss / accuracy" after ``keys``. Saved to
+    ``path`` if given (and shown in a notebook unless ``show`` is False)."""
     present = [k for k in keys if history and k in history[0]]
     epochs = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
@@ -127,7 +129,7 @@ def plot_history(history: Sequence[dict[str, float]], path: str | os.PathLike | 
     if title:
         ax.set_title(title)
     if path is not None:
-        savefig(fig, path)
+        savefig(fig, path, show=show)
     return fig
 
 
@@ -143,8 +145,9 @@ def _pixel_range(img: np.ndarray) -> dict[str, float]:
 
 def show_images(imgs: Any, num_rows: int, num_cols: int, titles: Sequence[str] | None = None,
                 scale: float = 1.5, path: str | os.PathLike | None = None, cmap: str = "gray_r",
-                title_colors: Sequence[str] | None = None) -> Any:
-    """A grid of images (the book's ``show_images``); saved as PNG when ``path`` is given.
+                title_colors: Sequence[str] | None = None, show: bool = True) -> Any:
+    """A grid of images (the book's ``show_images``); saved as PNG when ``path`` is given (and
+    shown in a notebook unless ``show`` is False).
 
     Whatever the dtype, a grayscale image is drawn with one colormap (``gray_r``: dark on white,
     as Fashion-MNIST shows its garments) over the pixel range matplotlib uses for RGB images,
@@ -165,5 +168,5 @@ def show_images(imgs: Any, num_rows: int, num_cols: int, titles: Sequence[str] |
                 colored = title_colors is not None and i < len(title_colors)
                 ax.set_title(titles[i], fontsize=8, **({"color": title_colors[i]} if colored else {}))
     if path is not None:
-        savefig(fig, path)
+        savefig(fig, path, show=show)
     return fig
