@@ -25,6 +25,7 @@ import atexit
 import collections
 import dataclasses
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from jaxlin.run.cli import Run
@@ -121,9 +122,11 @@ def setup(name: str, title: str, *, training: bool = False, checks: Sequence[Che
             parser.error(problem)
     if _current:
         finish(_current.pop())
-    else:
-        atexit.register(lambda: _current and finish(_current[-1]))
-    _current.append(Session(args, Run(args, name), title, training))
+    session = Session(args, Run(args, name), title, training)
+    # Registered after Run's own exit handler (which drops the files not yet put in place):
+    # atexit runs last in, first out, so the run is finished first.
+    atexit.register(finish, session)
+    _current.append(session)
     return settings
 
 
@@ -143,16 +146,23 @@ def record(**values: Any) -> None:
         session.run.results.update(values)
 
 
-def save(fig: Any, name: str) -> Any:
+def save(fig: Any, name: str) -> None:
     """Show ``fig`` (in a notebook) and, in a chapter's run, save it as PNG ``name`` in the run's
-    folder. Returns the figure."""
+    folder. Returns nothing, so that a notebook cell ending with it shows the figure once."""
     session = current()
     if session is None:
         if in_kernel():
             show_png(png_bytes(fig))
-        return fig
+        return
     savefig(fig, session.run.path(name))
-    return fig
 
 
-__all__ = ["Flag", "Session", "current", "finish", "record", "save", "setup"]
+def out_path(name: str) -> Path:
+    """Where a section writes its file ``name`` (5.5's ``x-file``): in a chapter's run, its
+    folder (aside until the run ends, listed in ``results.json``); without one, ``name`` in the
+    working folder, as the book writes it."""
+    session = current()
+    return session.run.path(name) if session is not None else Path(name)
+
+
+__all__ = ["Flag", "Session", "current", "finish", "out_path", "record", "save", "setup"]
