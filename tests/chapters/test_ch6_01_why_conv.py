@@ -83,7 +83,7 @@ def test_the_chapter_shift_moves_one_column_right(chapter):
 
 
 def test_the_chapter_results(chapter):
-    results = chapter["results"]
+    results = chapter["__jaxlin_run__"].run.results
     assert results["tied_dense_equals_corr2d"] and results["conv_equivariant"]
     assert results["dense_equivariance_gap"] > 1.0            # a free dense layer is not equivariant
     assert list(results["param_counts"].values()) == [10 ** 9, 10 ** 12, 1999 ** 2, 21 ** 2]
