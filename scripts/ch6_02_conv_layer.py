@@ -10,22 +10,26 @@
 # in a notebook the flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
 
+# %% [markdown]
+# The set-up: the section's two training settings, stated once, the book's 10 epochs and
+# learning rate 0.03 for learning the edge kernel in 6.2.4 (`--epochs`, `--lr` as a script).
+# One key from `--seed`, split by role: `init_key` draws the layer of 6.2.2, `learn_key` the
+# starting kernel of 6.2.4. `setup` opens the run's output folder, where `save` puts the figure
+# and `record` the numbers (`results.json`).
+
+
 # %%
 import jax
 import jax.numpy as jnp
 import jax.scipy.signal
 
 import jaxlin
-from jaxlin import savefig
-from jaxlin.run.cli import Run, make_parser
+from jaxlin.run import setup
 from jaxlin.run.plot import plt
+from jaxlin.run.session import record, save
 
-parser = make_parser("D2L 6.2 Convolutions for images: corr2d, a Conv2D layer, edge detection and "
-                     "learning a kernel.", epochs=10, lr=3e-2)
-args = parser.parse_args()
-run = Run(args, "ch6_02_conv_layer")
-num_epochs, lr = args.epochs, args.lr
-init_key, learn_key = jax.random.split(jax.random.key(args.seed))
+num_epochs, lr, seed = setup("ch6_02_conv_layer", "6.2 Convolutions for images", num_epochs=10, lr=3e-2)
+init_key, learn_key = jax.random.split(jax.random.key(seed))
 
 
 # %% [markdown]
@@ -142,7 +146,7 @@ for ax, img, title in zip(axes, [X_edges, Y_edges, X_edges.T, Y_transposed],
                           ["X (6×8)", "corr2d(X, K) (6×7)", "X.T (8×6)", "corr2d(X.T, K) (8×5)"]):
     ax.imshow(img, cmap="gray", vmin=-1, vmax=1)
     ax.set(title=title, xticks=range(img.shape[1]), yticks=range(img.shape[0]))
-savefig(fig, run.path("edge_detection.png"))
+save(fig, "edge_detection.png")
 
 
 # %% [markdown]
@@ -231,12 +235,17 @@ print("correlate2d(X, K) == corr2d(X, K):",
 # sees 2×2 of those, i.e. a 3×3 patch of the input. Stacking layers widens the receptive field,
 # which is how deep networks see large structures with small kernels. No code: the next
 # section's shape formula makes the arithmetic exact.
-#
+
+
+# %% [markdown]
 # ## Results
+#
+# What this section found, kept in the run's `results.json` by `record`: the book's 2×2
+# `corr2d` example (`[[19, 25], [37, 43]]`), the edge map and its transpose's all-zero map,
+# the losses every second epoch, the learned kernel (close to `[1, -1]`) and whether the true
+# convolution equals the flipped cross-correlation (`True`).
 
 
 # %%
-results = {"corr2d_example": Y_example, "edges": Y_edges, "edges_transposed": Y_transposed,
-           "losses": losses, "learned_kernel": learned,
-           "flip_matches_convolution": flip_matches}
-run.finish(results)
+record(corr2d_example=Y_example, edges=Y_edges, edges_transposed=Y_transposed, losses=losses,
+       learned_kernel=learned, flip_matches_convolution=flip_matches)

@@ -94,4 +94,4 @@ def test_convolution_is_correlation_with_the_flipped_kernel(chapter):
     true_conv = jax.scipy.signal.convolve2d(X, K, mode="valid")
     np.testing.assert_allclose(true_conv, chapter["corr2d"](X, jnp.flip(K)), rtol=1e-5, atol=1e-5)
     assert not np.allclose(true_conv, chapter["corr2d"](X, K), atol=1e-3)       # unflipped differs
-    assert chapter["results"]["flip_matches_convolution"] is True
+    assert chapter["__jaxlin_run__"].run.results["flip_matches_convolution"] is True
