@@ -11,18 +11,24 @@
 # flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
 
+# %% [markdown]
+# The set-up: no settings beyond `--seed`, whose key is split by role: `data_key` draws the
+# 8×8 input, the four `layer_keys` the kernels of the convolutions (their values do not
+# change a shape, but every draw in JAX takes a key). `setup` opens the run's output folder,
+# where `record` keeps the shapes (`results.json`).
+
+
 # %%
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
 import jaxlin
-from jaxlin.run.cli import Run, make_parser
+from jaxlin.run import setup
+from jaxlin.run.session import record
 
-parser = make_parser("D2L 6.3 Padding and stride: output shapes of four convolutions on an 8×8 input.")
-args = parser.parse_args()
-run = Run(args, "ch6_03_padding_and_strides")
-data_key, *layer_keys = jax.random.split(jax.random.key(args.seed), 5)
+(seed,) = setup("ch6_03_padding_and_strides", "6.3 Padding and stride")
+data_key, *layer_keys = jax.random.split(jax.random.key(seed), 5)
 
 
 # %% [markdown]
@@ -132,9 +138,12 @@ for kernel, padding, stride, flax_shape in layers:
 
 # %% [markdown]
 # ## Results
+#
+# What this section found, kept in the run's `results.json` by `record`: the four output
+# shapes, (8, 8), (8, 8), (4, 4) and (2, 2), as the formula gives them, as `conv2d` computes
+# them and as `nnx.Conv` does.
 
 
 # %%
-results = {"formula_shapes": formula_shapes, "conv2d_shapes": conv2d_shapes,
-           "flax_shapes": [shape_pad_1, shape_pad_2_1, shape_stride_2, shape_odd]}
-run.finish(results)
+record(formula_shapes=formula_shapes, conv2d_shapes=conv2d_shapes,
+       flax_shapes=[shape_pad_1, shape_pad_2_1, shape_stride_2, shape_odd])

@@ -66,7 +66,7 @@ def test_comp_conv2d_adds_batch_first_and_channel_last(chapter):
 
 
 def test_the_chapter_shapes(chapter):
-    results = chapter["results"]
+    results = chapter["__jaxlin_run__"].run.results
     assert [tuple(s) for s in results["formula_shapes"]] == BOOK_SHAPES
     assert [tuple(s) for s in results["conv2d_shapes"]] == BOOK_SHAPES
     assert [tuple(s) for s in results["flax_shapes"]] == BOOK_SHAPES
