@@ -11,18 +11,23 @@
 # their defaults (or the words of `$JAXLIN_ARGS`).
 
 
+# %% [markdown]
+# The set-up: no settings beyond `--seed`, whose key is split by role: `x_key` and `k_key`
+# draw the random input and kernel of the 1×1-convolution check in 6.4.3 (the book's small
+# examples are fixed arrays and need no key). `setup` opens the run's output folder, where
+# `record` keeps the numbers (`results.json`).
+
+
 # %%
 import jax
 import jax.numpy as jnp
 
 import jaxlin
-from jaxlin.run.cli import Run, make_parser
+from jaxlin.run import setup
+from jaxlin.run.session import record
 
-parser = make_parser("D2L 6.4 Multiple input and output channels: corr2d_multi_in, corr2d_multi_in_out "
-                     "and the 1×1 convolution.")
-args = parser.parse_args()
-run = Run(args, "ch6_04_channels")
-x_key, k_key = jax.random.split(jax.random.key(args.seed))
+(seed,) = setup("ch6_04_channels", "6.4 Multiple input and output channels")
+x_key, k_key = jax.random.split(jax.random.key(seed))
 
 
 # %% [markdown]
@@ -131,9 +136,12 @@ print("below 1e-6:", max_diff_1x1 < 1e-6)
 
 # %% [markdown]
 # ## Results
+#
+# What this section found, kept in the run's `results.json` by `record`: the book's
+# multi-input example (`[[56, 72], [104, 120]]`), its three-output-channel stack, whether
+# `lax.conv_general_dilated` gives the same, and the largest difference between the 1×1
+# convolution and its matrix product (below 1e-6).
 
 
 # %%
-results = {"multi_in": Y_multi_in, "multi_in_out": Y_multi_out, "lax_matches": lax_matches,
-           "max_diff_1x1": max_diff_1x1}
-run.finish(results)
+record(multi_in=Y_multi_in, multi_in_out=Y_multi_out, lax_matches=lax_matches, max_diff_1x1=max_diff_1x1)

@@ -70,6 +70,6 @@ def test_library_refuses_mismatched_channels():
 
 
 def test_the_chapter_results(chapter):
-    results = chapter["results"]
+    results = chapter["__jaxlin_run__"].run.results
     np.testing.assert_array_equal(results["multi_in_out"], BOOK_OUT)
     assert results["lax_matches"] and results["max_diff_1x1"] < 1e-6
