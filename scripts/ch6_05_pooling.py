@@ -11,17 +11,22 @@
 # defaults (or the words of `$JAXLIN_ARGS`).
 
 
+# %% [markdown]
+# The set-up: nothing to set, as every example here is a fixed array (`arange`), the same
+# whatever the seed, so the settings `setup` returns go unused. It still opens the run's
+# output folder, where `record` keeps the pooled arrays (`results.json`).
+
+
 # %%
 import jax.numpy as jnp
 from flax import nnx
 from jax import lax
 
 import jaxlin
-from jaxlin.run.cli import Run, make_parser
+from jaxlin.run import setup
+from jaxlin.run.session import record
 
-parser = make_parser("D2L 6.5 Pooling: max and average pooling, padding and stride, several channels.")
-args = parser.parse_args()
-run = Run(args, "ch6_05_pooling")
+setup("ch6_05_pooling", "6.5 Pooling")
 
 
 # %% [markdown]
@@ -143,11 +148,15 @@ print("same as nnx:", bool((Y_max_2 == nnx.max_pool(X16, (2, 2), strides=(2, 2))
 
 # %% [markdown]
 # ## Results
+#
+# What this section found, kept in the run's `results.json` by `record`: the book's max and
+# average pools of the 3×3 example (`[[4, 5], [7, 8]]`, `[[2, 3], [5, 6]]`), the padded and
+# strided pools of the 4×4 example, both channels of the two-channel input, and the library's
+# `max_pool2d` and `avg_pool2d` of the 4×4 example.
 
 
 # %%
-results = {"max": Y_max, "avg": Y_avg, "window_3": Y_window_3[0, :, :, 0],
-           "padding_stride": Y_pad_stride[0, :, :, 0], "rectangular": Y_rect[0, :, :, 0],
-           "reduce_window": Y_reduce_window[0, :, :, 0], "channels": jnp.moveaxis(Y_channels[0], -1, 0),
-           "max_pool2d": Y_max_2[0, :, :, 0], "avg_pool2d": Y_avg_2[0, :, :, 0]}
-run.finish(results)
+record(max=Y_max, avg=Y_avg, window_3=Y_window_3[0, :, :, 0], padding_stride=Y_pad_stride[0, :, :, 0],
+       rectangular=Y_rect[0, :, :, 0], reduce_window=Y_reduce_window[0, :, :, 0],
+       channels=jnp.moveaxis(Y_channels[0], -1, 0), max_pool2d=Y_max_2[0, :, :, 0],
+       avg_pool2d=Y_avg_2[0, :, :, 0])

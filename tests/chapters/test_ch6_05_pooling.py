@@ -64,7 +64,7 @@ def test_max_pooling_padding_never_wins_on_negative_input():
 
 
 def test_the_chapter_results(chapter):
-    results = chapter["results"]
+    results = chapter["__jaxlin_run__"].run.results
     np.testing.assert_array_equal(results["window_3"], [[10.0]])
     for key in ("padding_stride", "rectangular", "reduce_window", "max_pool2d"):
         np.testing.assert_array_equal(results[key], [[5.0, 7.0], [13.0, 15.0]])
