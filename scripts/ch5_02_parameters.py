@@ -12,6 +12,14 @@
 # take their defaults (or the words of `$JAXLIN_ARGS`).
 
 
+# %% [markdown]
+# The set-up: this section has no settings beyond `--seed`. Its key is split by role, one for
+# the input `X` (two rows of four uniform numbers, the book's `torch.rand(size=(2, 4))`), one
+# per network (`net`, `rgnet`, the tied MLP) and one for the re-initializations, so each draw
+# is the same for the same seed whatever the others do. `setup` opens the run's output folder,
+# where `record` keeps the numbers (`results.json`).
+
+
 # %%
 import jax
 import jax.numpy as jnp
@@ -19,15 +27,13 @@ from flax import nnx
 
 from jaxlin import my_init, named_parameters, num_parameters, reinit, reinit_, tied_mlp, untie
 from jaxlin.chapters.ch5_02_parameters import first_dead_layer
-from jaxlin.run.cli import Run, make_parser
+from jaxlin.run import setup
+from jaxlin.run.session import record
 
 init = nnx.initializers
 
-parser = make_parser("D2L 5.2 Parameter management: access, initialize and tie the nnx.Params of a "
-                     "Flax NNX model.")
-args = parser.parse_args()
-run = Run(args, "ch5_02_parameters")
-key_X, key_net, key_rg, key_init, key_tied = jax.random.split(jax.random.key(args.seed), 5)
+(seed,) = setup("ch5_02_parameters", "5.2 Parameter management")
+key_X, key_net, key_rg, key_init, key_tied = jax.random.split(jax.random.key(seed), 5)
 X = jax.random.uniform(key_X, (2, 4))
 
 
@@ -214,8 +220,10 @@ custom = custom_initialization(keys, net)
 #
 # One `nnx.Linear(8, 8)` used at two places is one object: the state keeps it once, an edit through
 # one place shows at the other, and its gradient is the sum over both uses,
-# $\partial L / \partial W = \sum_{\text{uses}} \partial L / \partial W_{\text{use}}$ (checked against an
-# untied copy). Expect $(4 \cdot 8 + 8) + (8 \cdot 8 + 8) + (8 + 1) = 121$ parameters.
+# $\partial L / \partial W = \sum_{\text{uses}} \partial L / \partial W_{\text{use}}$. The book states
+# the sum; here we check it. `untie` copies the network with the same values in both places as
+# two independent layers; `nnx.grad` of $L = \sum \text{net}(X)$ on the tied network, against the
+# sum of the untied copy's gradients at its layers 2 and 4, differs only by float rounding.
 
 
 # %%
@@ -231,6 +239,15 @@ def tied_gradient_difference(tied: nnx.Sequential, X: jax.Array) -> float:
     return max(float(jnp.abs(a - b).max()) for a, b in zip(jax.tree.leaves(g_tied), jax.tree.leaves(summed)))
 
 
+# %% [markdown]
+# The book's `shared` layer: `tied_mlp` builds Linear(4, 8), ReLU, the shared Linear(8, 8),
+# ReLU, the same layer again, ReLU, Linear(8, 1). The cell prints `True` for
+# `tied.layers[2] is tied.layers[4]`, the three layers the state holds, the edited entry equal
+# at both places (the book's `net[2].weight.data[0, 0] = 100`), the count
+# $(4 \cdot 8 + 8) + (8 \cdot 8 + 8) + (8 + 1) = 121$ and `True` for the gradient sum.
+
+
+# %%
 def tied_parameters(rngs: nnx.Rngs, X: jax.Array) -> dict:
     """5.2.3: one nnx.Linear used at two places is one object, kept once in the state; its gradient
     sums both uses."""
@@ -258,8 +275,13 @@ tied = tied_parameters(nnx.Rngs(key_tied), X)
 
 # %% [markdown]
 # ## Results
+#
+# What this section found, kept in the run's `results.json` by `record`: the parameters by
+# path and their count (49), the 18 nested arrays of `rgnet` and where its rows die, the
+# initialization checks (std near 0.01, zero biases, the constants 1 and 42, `my_init`'s zero
+# or large weights, the pure `reinit` leaving the model alone) and the tied network's checks.
 
 
 # %%
-results = {**access, "nested_parameters": nested, "rgnet_dead_rows": rgnet_dead_rows, "init": builtin | pure | custom, "tied": tied}
-run.finish(results)
+record(**access, nested_parameters=nested, rgnet_dead_rows=rgnet_dead_rows, init=builtin | pure | custom,
+       tied=tied)
