@@ -11,19 +11,24 @@
 # flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
 
+# %% [markdown]
+# The set-up: no settings beyond `--seed`, whose key is split by role: `key_X` draws the book's
+# input `X` (two examples of 20 features, `torch.rand(2, 20)`), `key_net` initializes the
+# networks. `setup` opens the run's output folder, where `record` keeps the shapes
+# (`results.json`).
+
+
 # %%
 import flax.linen as nn
 import jax
 from flax import nnx
 
 from jaxlin import abstract_params, infer_shapes, named_parameters, nnx_model
-from jaxlin.run.cli import Run, make_parser
+from jaxlin.run import setup
+from jaxlin.run.session import record
 
-parser = make_parser("D2L 5.3 Deferred initialization: Linen infers input sizes from data; NNX needs "
-                     "them up front.")
-args = parser.parse_args()
-run = Run(args, "ch5_03_deferred_init")
-key_X, key_net = jax.random.split(jax.random.key(args.seed))
+(seed,) = setup("ch5_03_deferred_init", "5.3 Deferred initialization")
+key_X, key_net = jax.random.split(jax.random.key(seed))
 X = jax.random.uniform(key_X, (2, 20))
 
 
@@ -116,8 +121,12 @@ print("\nLinen's inferred shapes equal NNX's declared ones:", same)
 
 # %% [markdown]
 # ## Results
+#
+# What this section found, kept in the run's `results.json` by `record`: Linen's shapes inferred
+# from a (2, 20) input (first kernel (20, 256)) and from 30 features ((30, 256)), NNX's declared
+# shapes and its `TypeError` without `in_features`, whether each abstract `eval_shape` matches
+# the real `init`, and whether the two libraries' shapes agree (`True`).
 
 
 # %%
-results = linen | explicit | {"same_shapes": same}
-run.finish(results)
+record(**linen, **explicit, same_shapes=same)
