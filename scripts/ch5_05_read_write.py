@@ -12,6 +12,14 @@
 # take their defaults (or the words of `$JAXLIN_ARGS`). The files go to the run's output folder.
 
 
+# %% [markdown]
+# The set-up: no settings beyond `--seed`, whose key is split by role: `key_X` draws the input,
+# `key_net` the MLP to save and `key_clone` the fresh MLP that loads its parameters (other
+# values until it does). `setup` opens the run's output folder: `out_path(name)` is where the
+# section writes its files (the book writes them to the working folder), and `record` keeps
+# the round trips (`results.json`).
+
+
 # %%
 import jax
 import jax.numpy as jnp
@@ -19,13 +27,11 @@ import numpy as np
 from flax import nnx
 
 from jaxlin import MLP, load_params, save_params
-from jaxlin.run.cli import Run, make_parser
+from jaxlin.run import setup
+from jaxlin.run.session import out_path, record
 
-parser = make_parser("D2L 5.5 File I/O: save and load arrays, lists and dicts of arrays, and a model's "
-                     "parameters.")
-args = parser.parse_args()
-run = Run(args, "ch5_05_read_write")
-key_X, key_net, key_clone = jax.random.split(jax.random.key(args.seed), 3)
+(seed,) = setup("ch5_05_read_write", "5.5 File I/O")
+key_X, key_net, key_clone = jax.random.split(jax.random.key(seed), 3)
 
 
 # %% [markdown]
@@ -59,31 +65,30 @@ def abstract_params_of(make) -> dict:
 # %% [markdown]
 # ## Loading and saving arrays (5.5.1)
 #
-# One array to `x-file.npy`, a list of two to `x-files.npz` (named `arr_0`, `arr_1`), a dict to
-# `mydict.npz` (named by its keys). Each is read back and compared with what was written.
+# The book's `torch.save(x, 'x-file')` and `torch.load('x-file')` are `jnp.save` and `jnp.load`
+# here: one array to `x-file.npy`. A list of two goes to `x-files.npz` (NumPy names them `arr_0`,
+# `arr_1`), a dict to `mydict.npz` (named by its keys); both are read back without pickle. The
+# cell prints `x2 = [0 1 2 3]`, then `(x2, y2)` with `y2` four zeros, then the dict; `same`
+# compares each with what was written.
 
 
 # %%
-def arrays(run: Run) -> dict:
-    """5.5.1: an array, a list and a dict of arrays, saved and read back."""
-    print("# Loading and saving arrays")
-    x = jnp.arange(4)
-    jnp.save(run.path("x-file.npy"), x)
-    x2 = jnp.load(run.path("x-file.npy"))
-    print("x2 =", x2)
-    y = jnp.zeros(4)
-    np.savez(run.path("x-files.npz"), x, y)
-    x2, y2 = load_npz(run.path("x-files.npz")).values()
-    print("(x2, y2) =", x2, y2)
-    mydict = {"x": x, "y": y}
-    np.savez(run.path("mydict.npz"), **mydict)
-    mydict2 = load_npz(run.path("mydict.npz"))
-    print("mydict2 =", mydict2)
-    return {"array": same(x, jnp.load(run.path("x-file.npy"))), "list": same([x, y], [x2, y2]),
-            "dict": same(mydict, mydict2)}
-
-
-round_trips = arrays(run)
+print("# Loading and saving arrays")
+x = jnp.arange(4)
+jnp.save(out_path("x-file.npy"), x)
+x2 = jnp.load(out_path("x-file.npy"))
+print("x2 =", x2)
+round_trips = {"array": same(x, x2)}
+y = jnp.zeros(4)
+np.savez(out_path("x-files.npz"), x, y)
+x2, y2 = load_npz(out_path("x-files.npz")).values()
+print("(x2, y2) =", x2, y2)
+round_trips["list"] = same([x, y], [x2, y2])
+mydict = {"x": x, "y": y}
+np.savez(out_path("mydict.npz"), **mydict)
+mydict2 = load_npz(out_path("mydict.npz"))
+print("mydict2 =", mydict2)
+round_trips["dict"] = same(mydict, mydict2)
 
 
 # %% [markdown]
@@ -102,7 +107,7 @@ X = jax.random.normal(key_X, (2, 20))
 Y = net(X)
 params = nnx.to_pure_dict(nnx.state(net, nnx.Param))
 # Orbax refuses to overwrite a checkpoint; this run's folder is ours to replace.
-checkpoint = save_params(run.path("mlp.params"), params, force=True)
+checkpoint = save_params(out_path("mlp.params"), params, force=True)
 print(f"saved {checkpoint.name}/: an Orbax checkpoint directory")
 clone = MLP(rngs=nnx.Rngs(key_clone))           # a fresh model, with other values
 restored = load_params(checkpoint, like=abstract_params_of(lambda: MLP(rngs=nnx.Rngs(0))))
@@ -138,8 +143,11 @@ for name, make in others.items():
 
 # %% [markdown]
 # ## Results
+#
+# What this section found, kept in the run's `results.json` by `record`: the five round trips
+# (array, list, dict, the MLP's params and its outputs), each `True`, and the two one-line
+# errors of the checkpoints that do not fit, each naming `mlp.params`.
 
 
 # %%
-results = {"round_trips": round_trips, "mismatch_errors": errors}
-run.finish(results)
+record(round_trips=round_trips, mismatch_errors=errors)
