@@ -9,25 +9,35 @@
 # As a script: `python scripts/ch5_06_use_gpu.py [--out DIR]`; in a notebook the flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
 
+# %% [markdown]
+# The set-up: no settings beyond `--seed`, whose key is split by role: `key_Y` draws the random
+# `Y` of 5.6.2, `key_net` the linear layer of 5.6.3. `setup` opens the run's output folder,
+# where `record` keeps which devices the arrays ended on (`results.json`).
+
+
 # %%
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
 from jaxlin import cpu, nnx_model, num_gpus, try_all_gpus, try_gpu
-from jaxlin.run.cli import Run, make_parser
+from jaxlin.run import setup
+from jaxlin.run.session import record
 
-parser = make_parser("D2L 5.6 GPUs: list devices, pick one with try_gpu (the CPU when there is none), "
-                     "place and move data.")
-args = parser.parse_args()
-run = Run(args, "ch5_06_use_gpu")
-key_Y, key_net = jax.random.split(jax.random.key(args.seed))
+(seed,) = setup("ch5_06_use_gpu", "5.6 GPUs")
+key_Y, key_net = jax.random.split(jax.random.key(seed))
 
 
 # %% [markdown]
 # ## Computing devices (5.6.1)
 #
-# The devices JAX sees, and the book's helpers: `try_gpu(10)` asks for a GPU that does not exist.
+# The book lists devices with `torch.device('cpu')`, `torch.device('cuda')` and
+# `torch.cuda.device_count()`; JAX's `jax.devices()` lists what the default backend has (GPUs
+# when there are any, else the CPU) and `jax.default_backend()` names it. The book's helpers,
+# `cpu()`, `num_gpus()`, `try_gpu(i)` (GPU `i` if it exists, else the CPU) and `try_all_gpus()`,
+# work the same here. `try_gpu(10)` asks for a GPU that does not exist, so it falls back to the
+# CPU; on a machine without a GPU every line names the CPU (`cpu:0`) and `try_all_gpus()` is
+# `[CpuDevice(id=0)]`.
 
 
 # %%
@@ -40,8 +50,13 @@ print("try_gpu() =", try_gpu(), " try_gpu(10) =", try_gpu(10), " try_all_gpus() 
 # %% [markdown]
 # ## Tensors and GPUs (5.6.2)
 #
-# An array's `.device`; arrays created on or copied to a device; a sum of two arrays on one
-# device runs there. `device_put` to the device an array is already on makes no copy.
+# The book reads `x.device`, creates `X` on a GPU with `torch.ones(2, 3, device=try_gpu())`,
+# copies it with `X.cuda(1)` and adds `Y + Z` on the device both live on. JAX has the same
+# `.device`, the same `device=` argument, and `jax.device_put(X, device)` for the copy. Where
+# PyTorch raises when two tensors are on different GPUs, JAX raises too for arrays *committed*
+# to different devices (an array made without a device is uncommitted and follows the other).
+# The book's `Z.cuda(1) is Z` becomes: `device_put` to the device an array is already on makes
+# no copy, so the two share one buffer (the last line prints `True`).
 
 
 # %%
@@ -64,7 +79,11 @@ print("device_put(Z, try_gpu(1)) shares Z's buffer (no copy):", no_copy)
 # %% [markdown]
 # ## Neural networks and GPUs (5.6.3)
 #
-# Params placed on a device with `device_put`; the forward pass runs where they and the input live.
+# The book moves a model with `net.to(device=try_gpu())`. In JAX the model is a pure function and
+# its parameters a pytree of arrays, so moving the model is `jax.device_put(params, try_gpu())`,
+# which places every leaf. The forward pass `net(params, X)` then runs on the device its inputs
+# are committed to (`X` was made there in 5.6.2): the cell prints the output, of shape (2,), and
+# the one device that holds the output and every parameter.
 
 
 # %%
@@ -78,13 +97,14 @@ print("params live on", {leaf.device for leaf in jax.tree.leaves(params)})
 
 # %% [markdown]
 # ## Results
+#
+# What this section found, kept in the run's `results.json` by `record`: the devices, what the
+# book's helpers returned, the device of `Y + Z`, whether `device_put` to an array's own device
+# made no copy (`True`) and whether the network's output landed on `try_gpu()` (`True`).
 
 
 # %%
-results = {"devices": [str(d) for d in jax.devices()], "num_gpus": num_gpus(),
-           "try_gpu": str(try_gpu()), "try_gpu_10": str(try_gpu(10)),
-           "try_all_gpus": [str(d) for d in try_all_gpus()],
-           "sum_device": str(S.device), "device_put_same_device_no_copy": bool(no_copy),
-           "net_output_device": str(out.device),
-           "net_output_on_try_gpu": out.device == try_gpu()}
-run.finish(results)
+record(devices=[str(d) for d in jax.devices()], num_gpus=num_gpus(), try_gpu=str(try_gpu()),
+       try_gpu_10=str(try_gpu(10)), try_all_gpus=[str(d) for d in try_all_gpus()],
+       sum_device=str(S.device), device_put_same_device_no_copy=bool(no_copy),
+       net_output_device=str(out.device), net_output_on_try_gpu=out.device == try_gpu())
