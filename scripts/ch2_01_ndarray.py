@@ -10,25 +10,33 @@
 # flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
 
+# %% [markdown]
+# The set-up: this section has no settings beyond `--seed`, which makes the one key that the
+# random array of 2.1.1 is drawn from (the book's `torch.randn` reads a global generator; JAX
+# takes the key as an argument, so the same seed draws the same numbers). `setup` also opens
+# the run's output folder, where `record` keeps each section's values in `results.json`.
+
+
 # %%
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxlin.run.cli import Run, make_parser
+from jaxlin.run import setup
+from jaxlin.run.session import record
 
-parser = make_parser("D2L 2.1 Data manipulation: creating, reshaping, combining, broadcasting and "
-                     "indexing JAX arrays.")
-args = parser.parse_args()
-run = Run(args, "ch2_01_ndarray")
-key = jax.random.key(args.seed)
+(seed,) = setup("ch2_01_ndarray", "2.1 Data manipulation")
+key = jax.random.key(seed)
 
 
 # %% [markdown]
 # ## Getting started (2.1.1)
 #
-# A range, its shape and size, reshaping (`-1` lets JAX infer one axis), constant arrays, and
-# random ones: no global random state, the normal draw is a function of an explicit key.
+# The book's `torch.arange(12)`, its `shape` and `numel()`, `reshape(3, 4)` (`-1` lets the
+# library infer one axis), `zeros`/`ones` of shape (2, 3, 4), `randn(3, 4)` and a tensor from a
+# nested list. `jax.numpy` has the same names (`x.size` for `numel()`); the one difference is
+# the random draw: no global random state, `jax.random.normal(key, (3, 4))` is a function of
+# an explicit key. The cell prints `x = [ 0 1 ... 11]`, `(12,)` and 12, then the arrays.
 
 
 # %%
@@ -49,14 +57,16 @@ def getting_started(key: jax.Array) -> dict:
     return {"x_shape": list(x.shape), "x_size": int(x.size)}
 
 
-results = getting_started(key)
+record(**getting_started(key))
 
 
 # %% [markdown]
 # ## Operations (2.1.2)
 #
-# Elementwise operators on arrays of one shape, $e^x$, concatenation along rows or columns,
-# comparison and sum.
+# The book applies `+ - * / **` elementwise to `x = [1, 2, 4, 8]` and `y = [2, 2, 2, 2]`, then
+# $e^x$, `torch.cat` along rows (`dim=0`, shape (6, 4)) and columns (`dim=1`, shape (3, 8)),
+# `X == Y` and `X.sum()`. `jnp.concatenate(..., axis=...)` is `torch.cat`; everything else is
+# spelled as in the book. Expect `x ** y = [1 4 16 64]`, `x / y = [0.5 1 2 4]` and `X.sum() = 66`.
 
 
 # %%
@@ -82,13 +92,17 @@ def operations() -> tuple[dict, jax.Array, jax.Array]:
 
 
 computed, X, Y = operations()
-results.update(computed)
+record(**computed)
 
 
 # %% [markdown]
 # ## Broadcasting (2.1.3)
 #
-# A (3, 1) and a (1, 2) array add to a (3, 2) one: each is copied along its axes of length 1.
+# The book adds `a = arange(3).reshape(3, 1)` and `b = arange(2).reshape(1, 2)`: arrays of
+# different shapes combine when each axis either matches or has length 1, and the length-1
+# axes are (virtually) copied, here to (3, 2). JAX follows NumPy's rules exactly (this
+# project's tests make *rank* promotion, (n,) against (n, 1), an error, but not this). Expect
+# `a + b = [[0 1] [1 2] [2 3]]`.
 
 
 # %%
@@ -102,15 +116,17 @@ def broadcasting() -> dict:
     return {"broadcast": broadcast}
 
 
-results.update(broadcasting())
+record(**broadcasting())
 
 
 # %% [markdown]
 # ## Indexing and slicing (2.1.4)
 #
-# Reading works as in NumPy; writing `X[1, 2] = 9` raises a `TypeError`, and `.at[...].set(...)`
-# returns the updated copy while `X` stays as it was. Immutability is what lets `jit`, `grad`
-# and `vmap` treat functions as pure.
+# The book reads `X[-1]` and `X[1:3]`, then writes `X[1, 2] = 9` and `X[0:2, :] = 12` in
+# place. Reading works as in NumPy; writing raises a `TypeError` in JAX, and
+# `X.at[1, 2].set(9)` returns the updated copy while `X` stays as it was. Immutability is what
+# lets `jit`, `grad` and `vmap` treat functions as pure. The cell prints the `TypeError`, the
+# updated copy (rows 0-1 all 12, row 2 `[8 9 10 11]`) and `X[1, 2] = 6`, unchanged.
 
 
 # %%
@@ -132,15 +148,17 @@ def indexing_and_slicing(X: jax.Array) -> dict:
     return {"last_row": X[-1], "updated": X_updated, "unchanged_after_update": X[1, 2]}
 
 
-results.update(indexing_and_slicing(X))
+record(**indexing_and_slicing(X))
 
 
 # %% [markdown]
 # ## Saving memory (2.1.5)
 #
-# The book checks `id(Y)` before and after `Y = Y + X`. In JAX a jitted function that donates
-# its first argument (`donate_argnums=0`) writes its result into that buffer; look for
-# "same buffer: True" and the donated input being deleted.
+# The book checks `id(Y)` before and after `Y = Y + X` (a new tensor), then saves memory with
+# `Z[:] = X + Y` and `X += Y`. JAX arrays cannot be written, so the saving is asked of the
+# compiler: a jitted function that donates its first argument (`donate_argnums=0`) lets XLA
+# write its result into that buffer, and the donated array is deleted. Look for "same buffer:
+# True" (on backends that reuse donated buffers) and "the donated input is deleted: True".
 
 
 # %%
@@ -169,13 +187,16 @@ def saving_memory(X: jax.Array, Y: jax.Array) -> dict:
             "X_plus_Y": X_new}
 
 
-results.update(saving_memory(X, Y))
+record(**saving_memory(X, Y))
 
 
 # %% [markdown]
 # ## Conversion to other Python objects (2.1.6)
 #
-# To NumPy and back, and a size-1 array to a Python scalar (`.item()`, `float`, `int`).
+# The book converts a tensor to NumPy (`X.numpy()`) and back (`torch.tensor(A)`), and a
+# size-1 tensor to a Python scalar with `.item()`, `float` and `int`. In JAX, `np.asarray(X)`
+# copies the device array to the host and `jnp.asarray(A)` puts it back on the device; the
+# scalar conversions are the same. Expect `ndarray`, `ArrayImpl`, then `3.5 3.5 3`.
 
 
 # %%
@@ -190,14 +211,4 @@ def conversion(X: jax.Array) -> dict:
     return {"item": a.item(), "int": int(a[0])}
 
 
-results.update(conversion(X))
-
-
-# %% [markdown]
-# ## Results
-#
-# Everything above, written to `results.json` in the run folder.
-
-
-# %%
-run.finish(results)
+record(**conversion(X))
