@@ -23,10 +23,12 @@ from __future__ import annotations
 import argparse
 import atexit
 import collections
+import contextlib
 import dataclasses
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from jaxlin.run.cli import Run
 from jaxlin.run.flags import make_parser, positive_float, positive_int
@@ -38,11 +40,13 @@ Check = Callable[[tuple], "str | None"]
 
 @dataclasses.dataclass(frozen=True)
 class Flag:
-    """A chapter's own flag beyond a plain default: ``impl=Flag("scratch", choices=(...), help=...)``."""
+    """A chapter's own flag beyond a plain default: ``impl=Flag("scratch", choices=(...), help=...)``
+    (``nargs="+"``: one or more values, a list)."""
     default: Any
     help: str | None = None
     choices: tuple | None = None
     type: Any = None
+    nargs: str | None = None
 
 
 # The flags every chapter names alike: a default given for one of these gets that flag, and
@@ -54,14 +58,16 @@ def _add_flag(parser: argparse.ArgumentParser, name: str, spec: Any) -> None:
     flag = spec if isinstance(spec, Flag) else Flag(spec)
     default, kind = flag.default, flag.type
     if kind is None:
-        kind = {bool: None, int: positive_int, float: positive_float}.get(type(default), type(default))
+        sample = default[0] if flag.nargs and default else default
+        kind = {bool: None, int: positive_int, float: positive_float}.get(type(sample), type(sample))
     option = "--" + name.replace("_", "-")
     text = flag.help or name.replace("_", " ")
     if isinstance(default, bool):
         parser.add_argument(option, dest=name, action=argparse.BooleanOptionalAction, default=default,
                             help=text)
     else:
-        parser.add_argument(option, dest=name, type=kind, default=default, choices=flag.choices, help=text)
+        parser.add_argument(option, dest=name, type=kind, default=default, choices=flag.choices, help=text,
+                            nargs=flag.nargs)
 
 
 @dataclasses.dataclass
@@ -90,21 +96,25 @@ def setup(name: str, title: str, *, training: bool = False, checks: Sequence[Che
     ``num_epochs``, ``lr`` and ``batch_size`` become ``--epochs``, ``--lr``, ``--batch-size``;
     any other name ``--its-name`` (an int: a positive integer, a float: a positive number,
     a bool: ``--name/--no-name``, or a :class:`Flag`). Returns a named tuple of the values
-    in the order given, then ``seed``. Each of ``checks`` gets that tuple and returns a
-    problem (one line naming the flags: exit status 2, as a bad flag) or None.
+    in the order given, then ``seed`` (``seed=N`` makes ``--seed``'s default N, not 0). Each of
+    ``checks`` gets that tuple and returns a problem (one line naming the flags: exit status 2,
+    as a bad flag) or None.
 
     The run ends when the next ``setup`` opens or the interpreter exits (or ``train_ch3``
     finishes it): its ``results.json`` holds what :func:`record` recorded and lists the
     figures :func:`save` saved.
     """
     parser = make_parser(f"D2L {title}.")
+    if "seed" in defaults:
+        parser.set_defaults(seed=defaults.pop("seed"))
     for key, spec in defaults.items():
         if key in COMMON:
             default = spec.default if isinstance(spec, Flag) else spec
             kind = positive_int if key != "lr" else positive_float
             parser.add_argument("--" + COMMON[key].replace("_", "-"), dest=COMMON[key], type=kind, default=default,
-                                help={"num_epochs": "number of epochs", "lr": "learning rate",
-                                      "batch_size": "minibatch size"}[key])
+                                help=(spec.help if isinstance(spec, Flag) and spec.help else
+                                      {"num_epochs": "number of epochs", "lr": "learning rate",
+                                       "batch_size": "minibatch size"}[key]))
         else:
             _add_flag(parser, key, spec)
     if training:
@@ -165,4 +175,44 @@ def out_path(name: str) -> Path:
     return session.run.path(name) if session is not None else Path(name)
 
 
-__all__ = ["Flag", "Session", "current", "finish", "out_path", "record", "save", "setup"]
+def final_path(name: str) -> Path:
+    """Where the file written to :func:`out_path` ``(name)`` will be once the run ends (the path
+    to print: the folder it is written in is gone by then)."""
+    session = current()
+    return session.run.final_path(name) if session is not None else Path(name)
+
+
+def usage_error(message: str) -> NoReturn:
+    """A bad flag found after the set-up (a data file it names that cannot be read): the usage
+    and one line, exit status 2, as for any bad flag; the run ends with nothing written."""
+    session = current()
+    if session is None:
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+    _current.remove(session)
+    session.run.done = True               # nothing to write: its exit handler does nothing
+    session.run.usage_error(message)
+
+
+def fail(message: str) -> NoReturn:
+    """A section that cannot go on (say, predictions Kaggle would refuse): ``results.json``
+    records ``status: failed``, the error and the numbers recorded so far; one line, exit
+    status 1."""
+    session = current()
+    if session is None:
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(1)
+    session.run.fail(message)
+
+
+def guard() -> Any:
+    """``with guard():`` around a section's own training: in a chapter's run, a
+    :class:`~jaxlin.train.fit.DivergenceError` (a NaN loss) still ends with ``results.json``
+    saying so and exit status 1, Ctrl-C with status 130 (the run keeps no checkpoint);
+    without a run, nothing."""
+    session = current()
+    return session.run.guard() if session is not None else contextlib.nullcontext()
+
+
+__all__ = ["Flag", "Session", "current", "fail", "final_path", "finish", "guard", "out_path", "record", "save",
+           "setup", "usage_error"]

@@ -67,15 +67,14 @@ def test_polynomial_cross_validation():
     assert len(losses) == 4 and all(np.isfinite(losses))
 
 
-def test_polynomial_bad_input(tmp_path):
-    main = main_of("ch4_04_underfit_overfit")
-    with pytest.raises(ValueError, match="patience"):
-        main(["--out", str(tmp_path), "--patience", "0"])
-    with pytest.raises(ValueError, match="--folds"):
-        main(["--out", str(tmp_path), "--folds", "1"])
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--out", str(tmp_path), "--lr", "-1"])
-    assert exit_info.value.code == 2
+@pytest.mark.parametrize("argv, says", [
+    (["--patience", "0"], "--patience"), (["--min-delta", "-1"], "--min-delta"),
+    (["--folds", "1"], "--folds must be 0 (skip cross-validation) or at least 2"), (["--folds", "-2"], "--folds"),
+    (["--lr", "-1"], "--lr"),
+])
+def test_polynomial_bad_input_exits_2_naming_the_flag(argv, says, tmp_path, capsys):
+    assert exit_code(main_of("ch4_04_underfit_overfit"), ["--out", str(tmp_path), *argv]) == 2
+    assert says in capsys.readouterr().err and not (tmp_path / "results.json").exists()
 
 
 @pytest.mark.parametrize("impl", ["scratch", "concise"])
