@@ -10,6 +10,12 @@
 # flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
 
+# %% [markdown]
+# The set-up: this section has no settings (`--seed` exists but nothing here is random).
+# `setup` opens the run's output folder: the CSV the book writes to `../data/house_tiny.csv`
+# goes there (`out_path`), and `record` keeps the table's columns and values in `results.json`.
+
+
 # %%
 import pandas as pd
 
@@ -20,31 +26,36 @@ from jaxlin.chapters.ch2_02_data_preprocessing import (
     to_jax,
     write_house_tiny,
 )
-from jaxlin.run.cli import Run, make_parser
+from jaxlin.run import setup
+from jaxlin.run.session import final_path, out_path, record
 
-parser = make_parser("D2L 2.2 Data preprocessing: read a CSV with pandas, impute and one-hot "
-                     "encode, convert to JAX.")
-args = parser.parse_args()
-run = Run(args, "ch2_02_data_preprocessing")
+setup("ch2_02_data_preprocessing", "2.2 Data preprocessing")
 
 
 # %% [markdown]
 # ## Reading the data set (2.2.1)
 #
-# The book's `house_tiny.csv`, written into the run folder and read back.
+# The book writes four rows of houses (`NumRooms`, `Alley`, `Price`, with `NA` for the missing
+# values) to `house_tiny.csv` and reads it back with `pd.read_csv`. Nothing here is JAX yet:
+# pandas does the tabular work on the host. `write_house_tiny` writes the book's rows to the
+# file `out_path` names (in the run's folder; without a run, the working folder). The cell
+# prints where the file will be and the table, with `NaN` where the CSV has `NA`.
 
 
 # %%
-data_file = write_house_tiny(run.path("house_tiny.csv"))
+data_file = write_house_tiny(out_path("house_tiny.csv"))
 data = pd.read_csv(data_file)
-print(f"# {run.final_path('house_tiny.csv')}\n{data}")
+print(f"# {final_path('house_tiny.csv')}\n{data}")
 
 
 # %% [markdown]
 # ## Handling missing data (2.2.2)
 #
-# Inputs are the first two columns, the output the price. `NumRooms`' NaN becomes the column
-# mean; `Alley` becomes two 0/1 columns, `Alley_Pave` and `Alley_nan`.
+# The book splits the table with `iloc` (inputs: the first two columns, output: the price),
+# replaces `NumRooms`' `NaN` by the column mean (`inputs.fillna(inputs.mean())`, numeric
+# columns only) and one-hot encodes `Alley` with `pd.get_dummies(inputs, dummy_na=True)`: two
+# 0/1 columns, `Alley_Pave` and `Alley_nan`. The helpers are those one-liners, named. Expect
+# `NumRooms` 3.0, 2.0, 4.0, 3.0, then the two 0/1 columns.
 
 
 # %%
@@ -58,7 +69,10 @@ print("\n# Alley one-hot encoded, NaN as its own category\n", inputs, sep="")
 # %% [markdown]
 # ## Conversion to the tensor format (2.2.3)
 #
-# The numeric table as JAX arrays `X` (4, 3) and `y` (4,).
+# The book converts the all-numeric table with `torch.tensor(inputs.to_numpy(dtype=float))`,
+# float64. `to_jax` does `jnp.asarray` of the NumPy values: JAX's default is float32 (64-bit
+# needs `jax_enable_x64`), which is what a model will want anyway. Expect `X` of shape (4, 3)
+# with rows like `[3. 1. 0.]` and `y = [127500. 106000. 178100. 140000.]`.
 
 
 # %%
@@ -68,8 +82,10 @@ print("\n# As JAX arrays\nX =\n", X, "\ny =", y)
 
 # %% [markdown]
 # ## Results
+#
+# What this section found, kept in the run's `results.json` by `record`: the columns after
+# encoding (`NumRooms`, `Alley_Pave`, `Alley_nan`), the inputs `X` and the outputs `y` as lists.
 
 
 # %%
-results = {"columns": list(inputs.columns), "inputs": X.tolist(), "outputs": y.tolist()}
-run.finish(results)
+record(columns=list(inputs.columns), inputs=X.tolist(), outputs=y.tolist())
