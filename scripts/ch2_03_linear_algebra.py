@@ -8,21 +8,28 @@
 # As a script: `python scripts/ch2_03_linear_algebra.py [--out DIR]`; in a notebook the
 # flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
+# %% [markdown]
+# The set-up: this section has no settings (`--seed` exists, but every array here is a range
+# or a constant, as in the book). `setup` opens the run's output folder, where `record` keeps
+# the values the book states (sums, products, norms) in `results.json`.
+
 # %%
 import jax
 import jax.numpy as jnp
 
-from jaxlin.run.cli import Run, make_parser
+from jaxlin.run import setup
+from jaxlin.run.session import record
 
-parser = make_parser("D2L 2.3 Linear algebra: scalars, vectors, matrices, tensors, reductions, "
-                     "products and norms.")
-args = parser.parse_args()
-run = Run(args, "ch2_03_linear_algebra")
+setup("ch2_03_linear_algebra", "2.3 Linear algebra")
 
 # %% [markdown]
 # ## Scalars and vectors (2.3.1-2.3.2)
 #
-# A scalar is a 0-d array; a vector a 1-d one, whose length is its only dimension.
+# The book makes two scalars `torch.tensor(3.0)` and `torch.tensor(2.0)` and applies `+ * / **`,
+# then a vector `torch.arange(4)`, indexes it (`x[3]`) and reads `len(x)` and `x.shape`. In
+# JAX a scalar is a 0-d array, $x \in \mathbb{R}$, and a vector $\mathbf{x} \in \mathbb{R}^4$ a 1-d one
+# whose length is its only dimension; the calls are the book's. Expect `5.0 6.0 1.5 9.0`, then
+# `x = [0 1 2 3]`, `x[3] = 3`, `len(x) = 4` and `(4,)`.
 
 
 # %%
@@ -42,8 +49,11 @@ scalars_and_vectors()
 # %% [markdown]
 # ## Matrices and tensors (2.3.3-2.3.4)
 #
-# A matrix $\mathbf{A} \in \mathbb{R}^{m \times n}$ and its transpose $\mathbf{A}^\top$;
-# a square matrix is symmetric when $\mathbf{B} = \mathbf{B}^\top$. Tensors add more axes.
+# The book reshapes `arange(20)` to a (5, 4) matrix $\mathbf{A} \in \mathbb{R}^{m \times n}$, prints its
+# transpose `A.T` ($a^\top_{ij} = a_{ji}$, shape (4, 5)), checks that its 3×3 `B` is symmetric
+# ($\mathbf{B} = \mathbf{B}^\top$, `B == B.T` all `True`), and makes a third-order tensor of
+# shape (2, 3, 4). `jnp` spells all of it the same; `.all()` reduces the comparison to one
+# boolean. Expect `B is symmetric: True` and the (2, 3, 4) tensor of 0..23.
 
 
 # %%
@@ -69,8 +79,11 @@ symmetric, X = matrices_and_tensors()
 # %% [markdown]
 # ## Elementwise arithmetic (2.3.5)
 #
-# Two arrays of one shape add and multiply elementwise (the Hadamard product
-# $\mathbf{A} \odot \mathbf{B}$); a scalar combines with every element.
+# The book clones `A` into `B` (`A.clone()`) and shows `A + B` and the Hadamard product
+# $\mathbf{A} \odot \mathbf{B}$ ($[\mathbf{A} \odot \mathbf{B}]_{ij} = a_{ij} b_{ij}$), then a scalar added to and
+# multiplied with a tensor. JAX needs no clone: an array is never changed in place, so
+# `jnp.array(A)` (a copy) and `A` itself behave alike. Expect `A * B` with squares 0..361 and
+# `(a * X).shape = (2, 3, 4)`.
 
 
 # %%
@@ -91,8 +104,12 @@ x = jnp.arange(4, dtype=jnp.float32)
 # %% [markdown]
 # ## Reductions (2.3.6)
 #
-# `sum` and `mean` over all elements or along chosen axes; `keepdims=True` keeps the
-# reduced axis with length 1, so `A / A.sum(axis=1, keepdims=True)` broadcasts row by row.
+# The book sums all elements ($\sum_i x_i$), along axis 0 (columns) and axis 1 (rows), takes
+# means, then keeps the reduced axis (`keepdim=True`, in JAX `keepdims=True`) so that
+# `A / A.sum(axis=1, keepdims=True)` broadcasts row by row, and ends with `cumsum`. Keeping
+# the axis matters more in JAX here: this project's tests raise on rank promotion, and
+# (5, 4) / (5, 1) has equal ranks. Expect `A.sum() = 190`, `sum(axis=0) = [40 45 50 55]`,
+# `sum(axis=1) = [6 22 38 54 70]`, `A.mean() = 9.5`.
 
 
 # %%
@@ -124,8 +141,11 @@ reduced = reduction(A, x)
 # %% [markdown]
 # ## Products (2.3.7-2.3.9)
 #
-# The dot product $\mathbf{x}^\top\mathbf{y} = \sum_i x_i y_i$, the matrix-vector product
-# $\mathbf{A}\mathbf{x}$ (one dot product per row) and the matrix product $\mathbf{AB}$.
+# The book's `torch.dot(x, y)`, `torch.mv(A, x)` and `torch.mm(A, B)`: the dot product
+# $\mathbf{x}^\top\mathbf{y} = \sum_i x_i y_i$, the matrix-vector product $\mathbf{A}\mathbf{x}$ (one dot product per
+# row) and the matrix product $\mathbf{AB}$. JAX writes `jnp.dot` and `@` for both products (XLA
+# picks the kernel from the shapes). Expect `dot(x, y) = 6`, `A @ x = [14 38 62 86 110]` and
+# `A @ B` with every row the row sums of `A`.
 
 
 # %%
@@ -149,8 +169,10 @@ multiplied = products(A, x)
 # %% [markdown]
 # ## Norms (2.3.10)
 #
-# $\|\mathbf{u}\|_2 = \sqrt{\sum_i u_i^2}$, $\|\mathbf{u}\|_1 = \sum_i |u_i|$ and the Frobenius
-# norm of a matrix, the $\ell_2$ norm of all its elements: 5, 7 and 6 here.
+# The book's `torch.norm(u)`, `torch.abs(u).sum()` and `torch.norm(torch.ones((4, 9)))`:
+# $\|\mathbf{u}\|_2 = \sqrt{\sum_i u_i^2}$, $\|\mathbf{u}\|_1 = \sum_i |u_i|$ and the Frobenius norm
+# $\|\mathbf{X}\|_F = \sqrt{\sum_{ij} x_{ij}^2}$, the $\ell_2$ norm of all a matrix's elements.
+# `jnp.linalg.norm` is the first and the third. Expect 5, 7 and 6.
 
 
 # %%
@@ -169,8 +191,8 @@ normed = norms()
 # %% [markdown]
 # ## Results
 #
-# The values above, written to `results.json` in the run folder.
+# What this section found, kept in the run's `results.json` by `record`: the transpose's shape
+# (4, 5), `B`'s symmetry, the reductions, the products and the three norms (5, 7, 6).
 
 # %%
-results = {"A_T_shape": list(A.T.shape), "symmetric": symmetric, **reduced, **multiplied, **normed}
-run.finish(results)
+record(A_T_shape=list(A.T.shape), symmetric=symmetric, **reduced, **multiplied, **normed)
