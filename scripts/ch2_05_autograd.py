@@ -10,26 +10,35 @@
 # flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
 
+# %% [markdown]
+# The set-up: this section's only setting is `--seed`, the key of 2.5.4's random `a` (the
+# book's `torch.randn(size=())` reads a global generator; JAX takes the key explicitly, so a
+# seed gives the same `a`). `x` is the book's `torch.arange(4.0)`. `setup` opens the run's
+# output folder, where `record` keeps each section's gradients in `results.json`.
+
+
 # %%
 import jax
 import jax.numpy as jnp
 
 from jaxlin.chapters.ch2_05_autograd import control_flow_f, graph_forward, graph_grads_vjp
-from jaxlin.run.cli import Run, make_parser
+from jaxlin.run import setup
+from jaxlin.run.session import record
 
-parser = make_parser("D2L 2.5 Automatic differentiation: gradients as function transformations "
-                     "with jax.grad and jax.vjp.")
-args = parser.parse_args()
-run = Run(args, "ch2_05_autograd")
-key = jax.random.key(args.seed)
+(seed,) = setup("ch2_05_autograd", "2.5 Automatic differentiation")
+key = jax.random.key(seed)
 x = jnp.arange(4.0)
 
 
 # %% [markdown]
 # ## A simple example (2.5.1)
 #
-# $y = 2\mathbf{x}^\top\mathbf{x}$ has the gradient $\nabla_{\mathbf{x}} y = 4\mathbf{x}$; a second
-# gradient is a fresh value, nothing accumulates.
+# The book sets `x.requires_grad_(True)`, computes $y = 2\mathbf{x}^\top\mathbf{x}$, calls
+# `y.backward()` and reads `x.grad`, which equals $\nabla_{\mathbf{x}} y = 4\mathbf{x}$; before the
+# next gradient (of `x.sum()`) it must call `x.grad.zero_()`, since PyTorch accumulates. In JAX
+# `y` is a Python function and `jax.grad(y)` a new function returning the gradient as a value:
+# nothing is recorded, nothing accumulates, so there is nothing to zero. Expect
+# `[0. 4. 8. 12.]` (all `True` against `4x`), then `[1. 1. 1. 1.]`.
 
 
 # %%
@@ -47,15 +56,18 @@ def simple_example(x: jax.Array) -> dict:
     return {"grad": grad, "grad_sum": grad_sum}
 
 
-results = {"x": x, **simple_example(x)}
+record(x=x, **simple_example(x))
 
 
 # %% [markdown]
 # ## Backward for non-scalar variables (2.5.2)
 #
-# For $\mathbf{y} = \mathbf{x} \odot \mathbf{x}$ the book's `y.backward(ones)` is a vector-Jacobian
-# product: `jax.vjp` with $\mathbf{v} = \mathbf{1}$ gives $2\mathbf{x}$, the full Jacobian is
-# $\mathrm{diag}(2\mathbf{x})$.
+# For a vector $\mathbf{y} = \mathbf{x} \odot \mathbf{x}$ the book calls `y.sum().backward()` (the
+# same as `y.backward(torch.ones(len(x)))`): a vector-Jacobian product
+# $\mathbf{v}^\top \frac{\partial \mathbf{y}}{\partial \mathbf{x}}$ with $\mathbf{v} = \mathbf{1}$. JAX names each piece:
+# `jax.grad` of the sum, `jax.vjp(square, x)` returning the value and its pullback
+# $\mathbf{v} \mapsto \mathbf{v}^\top J$, and `jax.jacobian` for the whole matrix. Expect $2\mathbf{x}$ =
+# `[0. 2. 4. 6.]` twice, then the Jacobian $\mathrm{diag}(2\mathbf{x})$.
 
 
 # %%
@@ -77,14 +89,17 @@ def non_scalar_backward(x: jax.Array) -> dict:
     return {"grad_of_sum_x_squared": grad_of_sum, "jacobian": jacobian}
 
 
-results.update(non_scalar_backward(x))
+record(**non_scalar_backward(x))
 
 
 # %% [markdown]
 # ## Detaching computation (2.5.3)
 #
-# With $u = \mathrm{stop\_gradient}(x^2)$ held constant, $z = u x$ has $\partial z / \partial x = u$,
-# while the gradient of $y = x^2$ itself stays $2x$.
+# The book computes `u = y.detach()` with $y = x^2$, then $z = u x$: with $u$ held constant,
+# $\partial z / \partial x = u$, while the gradient of $y$ itself stays $2x$. JAX's `detach` is
+# `jax.lax.stop_gradient`, an identity whose derivative is zero: inside the function handed to
+# `jax.grad`, it marks the value that is a constant for differentiation. Expect
+# `[0. 1. 4. 9.]` (equal to `u`) and `True` for $2x$.
 
 
 # %%
@@ -101,14 +116,17 @@ def detaching(x: jax.Array) -> dict:
     return {"grad_detached": grad_detached}
 
 
-results.update(detaching(x))
+record(**detaching(x))
 
 
 # %% [markdown]
 # ## Gradients through Python control flow (2.5.4)
 #
-# `f` loops and branches on its input, yet is piecewise linear in `a`, so $f'(a) = f(a)/a$:
-# `jax.grad` runs the Python code on concrete values (under `jit` it would need `lax.cond`).
+# The book's `f` doubles `b = 2a` in a `while` loop until $\|b\| \ge 1000$ and then branches on
+# the sign of `b.sum()`; whatever path it takes, $f(a) = k a$ for some constant $k$, so
+# $f'(a) = f(a)/a$. `jax.grad` runs the Python code on concrete values, so loops and branches
+# work as in PyTorch (under `jit` they would need `lax.while_loop`/`lax.cond`, see the context
+# managers below). `a` is drawn from the set-up's key. Expect `equal: True`.
 
 
 # %%
@@ -125,14 +143,17 @@ def control_flow(key: jax.Array) -> dict:
                              "grad_equals_f_over_a": control_ok}}
 
 
-results.update(control_flow(key))
+record(**control_flow(key))
 
 
 # %% [markdown]
 # ## The computation graph, step by step
 #
-# $z = (x + y)\,w$ at $(2, 3, 4)$: the forward values, then the backward pass one `jax.vjp` at a
-# time, matching `jax.grad` of the whole function: $(4, 4, 5)$.
+# The book's picture of a computation graph, made runnable: $u = x + y$, $z = u\,w$ at
+# $(x, y, w) = (2, 3, 4)$. The forward pass gives $u = 5$, $z = 20$; backpropagation applies the
+# chain rule node by node, $\partial z/\partial w = u = 5$, $\partial z/\partial u = w = 4$ and
+# $\partial z/\partial x = \partial z/\partial u \cdot \partial u/\partial x = 4$. Each step is one
+# `jax.vjp` (a node's pullback), and `jax.grad` of the whole function agrees: `[4.0, 4.0, 5.0]`.
 
 
 # %%
@@ -151,25 +172,115 @@ def computation_graph() -> dict:
             "graph_grads_jax_grad": [float(g) for g in whole]}
 
 
-results.update(computation_graph())
-
-
-# %%
-def record_versus_transformations() -> None:
-    """How the book's recorded tape differs from differentiating functions."""
-    print("\n# autograd.record() versus function transformations")
-    print("The book records operations inside `with autograd.record():` and replays them\n"
-          "backwards. JAX differentiates a function instead: grad, vjp, jacobian and jit\n"
-          "compose (jax.jit(jax.grad(f)) is one compiled gradient), and the only state is\n"
-          "what the function returns.")
-
-
-record_versus_transformations()
+record(**computation_graph())
 
 
 # %% [markdown]
-# ## Results
+# ## Context managers: `with`, and what replaces `torch.no_grad()`
+#
+# The book's MXNet code records the forward pass inside `with autograd.record():`, and its
+# PyTorch code (3.2's `sgd`) updates the parameters inside `with torch.no_grad():` so that the
+# update is not recorded. Both are Python *context managers*: `with cm as v: body` calls
+# `cm.__enter__()` (its return value is bound to `v`), runs `body`, then always calls
+# `cm.__exit__(exc_type, exc, traceback)` — with `None`s after a normal exit, with the
+# exception if `body` raised (returning a false value lets the exception go on). It is the
+# shape of "set something up, and undo it whatever happens". The tiny class below logs both
+# calls; expect `['enter', 'body', 'exit']`, then `['enter', 'exit after ValueError']` and the
+# `ValueError` still caught outside.
 
 
 # %%
-run.finish(results)
+class Trace:
+    """A context manager that logs when it is entered and left."""
+    def __init__(self):
+        self.log = []
+
+    def __enter__(self):
+        self.log.append("enter")
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        self.log.append("exit" if exc_type is None else f"exit after {exc_type.__name__}")
+        return False                        # do not swallow the exception
+
+
+with Trace() as trace:
+    trace.log.append("body")
+print(trace.log)
+try:
+    with Trace() as failing:
+        raise ValueError("raised in the body")
+except ValueError as err:
+    print(failing.log, "and the ValueError still reaches the caller:", err)
+record(context_manager={"normal": trace.log, "raised": failing.log})
+
+# %% [markdown]
+# JAX has no `torch.no_grad()` because it has nothing to switch off: no operation is recorded,
+# and a gradient exists only where you call `jax.grad` on a function. The book's update
+# `with torch.no_grad(): w -= lr * w.grad` is, in JAX, plain arithmetic on the value
+# `jax.grad` returned, $\mathbf{w} \leftarrow \mathbf{w} - \eta \nabla_{\mathbf{w}} L$, and `w` is a new
+# array. What a `no_grad` block computes *inside* a function being differentiated is
+# `jax.lax.stop_gradient`: the value is used, its derivative is zero. For
+# $L(\mathbf{w}) = \sum_i w_i x_i$ the gradient is $\mathbf{x}$, so with $\eta = 0.1$ expect
+# `w = [0. -0.1 -0.2 -0.3]`; the gradient of `stop_gradient(w ** 2).sum()` is `[0. 0. 0. 0.]`.
+
+
+# %%
+def linear_loss(w):
+    return jnp.sum(w * x)
+
+
+w, lr = jnp.zeros(4), 0.1
+w = w - lr * jax.grad(linear_loss)(w)       # no context needed: nothing was recorded
+print("w after one step:", w)
+frozen = jax.grad(lambda w: jax.lax.stop_gradient(w ** 2).sum())(w)
+print("gradient through stop_gradient:", frozen)
+record(no_grad_step=w, stop_gradient_grad=frozen)
+
+# %% [markdown]
+# JAX's own context managers change how the code inside the `with` block runs, and restore the
+# setting on exit. `jax.disable_jit()` runs jitted functions op by op, as plain Python on
+# concrete values: useful to debug a jitted function with `print` or a debugger. 2.5.4's
+# `control_flow_f` cannot be jitted, since its `while` and `if` ask for the value of a traced
+# array (a `TracerBoolConversionError`); under `jax.disable_jit()` the very same
+# `jax.jit(control_flow_f)` runs. Expect the error's name, then `f(a)` twice, equal.
+
+
+# %%
+a = jax.random.normal(key, ())
+f_jit = jax.jit(control_flow_f)
+try:
+    f_jit(a)
+except jax.errors.ConcretizationTypeError as err:
+    jit_error = type(err).__name__
+    print("jax.jit(control_flow_f)(a) raises", jit_error)
+with jax.disable_jit():
+    eager = f_jit(a)
+print("under jax.disable_jit():", float(eager), "== f(a):", float(control_flow_f(a)))
+record(disable_jit={"jit_error": jit_error, "eager": float(eager), "f_a": float(control_flow_f(a))})
+
+# %% [markdown]
+# `jax.default_device(device)` puts the arrays created inside the block on `device` (the book
+# moves tensors with `.to(device)` or creates them with `device=`; 5.6 does this in full). And
+# `jax.numpy_rank_promotion("raise")` makes an implicit broadcast between arrays of different
+# *ranks*, such as (3,) + (2, 3), an error instead of a silent reshape; this project's tests
+# set it for everything, since an (n,) against (n, 1) broadcast in a loss is a classic bug.
+# Expect the array's device (`cpu` on a CPU-only machine), then `(2, 3)` under `"allow"` and a
+# `ValueError` under `"raise"`.
+
+
+# %%
+with jax.default_device(jax.devices("cpu")[0]):
+    on_cpu = jnp.ones(3)
+platform = next(iter(on_cpu.devices())).platform
+print("created under jax.default_device(cpu):", on_cpu.devices(), platform)
+with jax.numpy_rank_promotion("allow"):
+    allowed = (jnp.ones(3) + jnp.ones((2, 3))).shape
+print('(3,) + (2, 3) under "allow":', allowed)
+with jax.numpy_rank_promotion("raise"):
+    try:
+        jnp.ones(3) + jnp.ones((2, 3))
+    except ValueError as err:
+        raised = type(err).__name__
+        print('under "raise":', raised, "-", str(err).split(" and ")[0])
+record(default_device=platform, rank_promotion={"allow": list(allowed), "raise": raised})

@@ -103,6 +103,20 @@ def test_ch2_05_autograd_values(runs):
     assert results["graph_grads_jax_grad"] == [4.0, 4.0, 5.0]
 
 
+def test_ch2_05_context_managers(runs):
+    """2.5's context managers: a class's __enter__/__exit__, and JAX's own (no torch.no_grad)."""
+    results, _ = runs["ch2_05_autograd"]
+    assert results["context_manager"] == {"normal": ["enter", "body", "exit"],
+                                          "raised": ["enter", "exit after ValueError"]}
+    assert np.asarray(results["no_grad_step"]).tolist() == pytest.approx([0.0, -0.1, -0.2, -0.3])
+    assert np.asarray(results["stop_gradient_grad"]).tolist() == [0.0] * 4
+    disabled = results["disable_jit"]
+    assert disabled["jit_error"] == "TracerBoolConversionError"
+    assert disabled["eager"] == disabled["f_a"] == results["control_flow"]["f_a"]
+    assert results["default_device"] == "cpu"
+    assert results["rank_promotion"] == {"allow": [2, 3], "raise": "ValueError"}
+
+
 def test_ch2_02_prints_where_the_csv_is_after_the_run(tmp_path, capsys):
     """The CSV is written aside while the run works; the printed path is its final place."""
     main_of("ch2_02_data_preprocessing")(["--out", str(tmp_path)])
