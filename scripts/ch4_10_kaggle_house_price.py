@@ -10,235 +10,148 @@
 # As a script: `python scripts/ch4_10_kaggle_house_price.py [--model linear|mlp] [--train-csv F --test-csv F]`
 # (default: the CSVs in `$JAXLIN_KAGGLE_HOUSE_DIR`); in a notebook the flags take their defaults (or the words of `$JAXLIN_ARGS`).
 
+# %% [markdown]
+# The set-up: the book's settings, stated once (each a flag as a script): $K = 5$ folds, 100
+# epochs, minibatches of 64 and, for the linear model, Adam's learning rate 5 with no weight
+# decay. `--model mlp` has its own defaults (0.001 and $3 \cdot 10^{-3}$), so `--lr` and
+# `--weight-decay` default to "the model's"; `hyperparameters` fills them in. The book
+# downloads the two CSVs; jaxlin downloads nothing: `--train-csv`/`--test-csv` name them, or
+# `$JAXLIN_KAGGLE_HOUSE_DIR` holds them. One key, split by role: the K-fold fits and the final
+# fit on all the data.
 
 # %%
-import argparse
-import time
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from jaxlin import FitResult, plot, write_json
-from jaxlin.chapters.ch4_10_kaggle_house_price import (
-    HouseModel,
-    average_log_rmse,
-    k_fold_log_rmse,
-    linear_model,
-    mlp_model,
-    train_and_pred,
-    write_submission,
-)
-from jaxlin.data.kaggle_house import (
-    DATA_DIR_ENV,
-    TEST_FILE,
-    TRAIN_FILE,
-    HouseData,
-    find_csvs,
-    load_house_data,
-)
-from jaxlin.run.cli import Parser, Run, make_parser, positive_float, positive_int
+from jaxlin import write_json
+from jaxlin.chapters.ch4_10_kaggle_house_price import (DEFAULTS, average_log_rmse, hyperparameters,
+                                                       k_fold_log_rmse, linear_model, load_data, mlp_model,
+                                                       plot_log_rmse, train_and_pred, write_submission)
+from jaxlin.data.kaggle_house import DATA_DIR_ENV, TEST_FILE, TRAIN_FILE
+from jaxlin.run import Flag, setup
+from jaxlin.run.flags import nonnegative_float
+from jaxlin.run.session import fail, final_path, guard, out_path, record, save
 
-DEFAULTS = {"linear": (5.0, 0.0), "mlp": (0.001, 3e-3)}
-
-
-# %%
-def nonnegative_float(text: str) -> float:
-    """argparse type: a finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not (value >= 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
-
-
-def make_house_parser() -> Parser:
-    """The common flags plus the model, its hyperparameters, K and the two CSVs."""
-    parser = make_parser("D2L 4.10 Predicting house prices on Kaggle: preprocessing, log-RMSE, K-fold and a "
-                         "submission.", epochs=100, batch_size=64)
-    parser.add_argument("--model", choices=sorted(DEFAULTS), default="linear", help="the regressor")
-    parser.add_argument("--lr", type=positive_float, default=None,
-                        help="Adam's learning rate (default: 5 for linear, as the book, 0.001 for mlp)")
-    parser.add_argument("--weight-decay", type=nonnegative_float, default=None,
-                        help="L2 weight decay (default: 0 for linear, as the book, 3e-3 for mlp)")
-    parser.add_argument("--k", type=positive_int, default=5, help="number of folds")
-    parser.add_argument("--hidden", type=positive_int, nargs="+", default=[64],
-                        help="hidden layer widths of the mlp")
-    parser.add_argument("--train-csv", default=None,
-                        help=f"the training CSV (default: ${DATA_DIR_ENV}/{TRAIN_FILE})")
-    parser.add_argument("--test-csv", default=None,
-                        help=f"the test CSV to predict (default: ${DATA_DIR_ENV}/{TEST_FILE})")
-    return parser
-
-
-def hyperparameters(args: argparse.Namespace) -> tuple[float, float]:
-    """The learning rate and weight decay: the flags where given, else the model's defaults."""
-    lr, weight_decay = DEFAULTS[args.model]
-    lr = lr if args.lr is None else args.lr
-    weight_decay = weight_decay if args.weight_decay is None else args.weight_decay
-    return lr, weight_decay
-
-
-parser = make_house_parser()
-args = parser.parse_args()
-lr, weight_decay = hyperparameters(args)
-if args.k < 2:
-    parser.error(f"--k must be at least 2, got {args.k}")
-
+model_name, num_epochs, batch_size, lr, weight_decay, k, hidden, train_csv, test_csv, seed = setup(
+    "ch4_10_kaggle_house_price", "4.10 Predicting house prices on Kaggle",
+    model=Flag("linear", choices=tuple(sorted(DEFAULTS)), help="the regressor"), num_epochs=100, batch_size=64,
+    lr=Flag(None, help="Adam's learning rate (default: 5 for linear, as the book, 0.001 for mlp)"),
+    weight_decay=Flag(None, type=nonnegative_float, help="L2 weight decay (default: 0 for linear, as the book, "
+                                                         "3e-3 for mlp)"),
+    k=Flag(5, help="number of folds"), hidden=Flag([64], nargs="+", help="hidden layer widths of the mlp"),
+    train_csv=Flag(None, type=str, help=f"the training CSV (default: ${DATA_DIR_ENV}/{TRAIN_FILE})"),
+    test_csv=Flag(None, type=str, help=f"the test CSV to predict (default: ${DATA_DIR_ENV}/{TEST_FILE})"),
+    checks=[lambda s: s.k < 2 and f"--k must be at least 2, got {s.k}"])
+lr, weight_decay = hyperparameters(model_name, lr, weight_decay)
+kfold_key, final_key = jax.random.split(jax.random.key(seed))
 
 # %% [markdown]
 # ## Accessing and preprocessing the data set (4.10.3-4.10.4)
 #
-# The two CSVs read, the features standardized and one-hot encoded; printed: the shapes and a
-# few rows.
-
+# The book reads both CSVs with pandas, drops the `Id` column, and preprocesses the features of
+# train and test together: each numeric column standardized, $x \leftarrow (x - \mu) / \sigma$ (so
+# missing values, set to 0 after, become the mean), and each other column one-hot encoded with
+# an indicator for "missing" (`pd.get_dummies(..., dummy_na=True)`). `load_data` does exactly
+# that, and checks the files first: a missing file, a CSV with no rows, without `SalePrice`, or
+# with text in a column of numbers (or a number beyond float32) is one line naming the file,
+# column and line, exit status 2. The cell prints the book's look at the data: the shapes
+# (1460, 81) and (1459, 80), the first four rows of a few columns, and the 2919 × 331 feature
+# matrix.
 
 # %%
-def load_data(parser: Parser, args: argparse.Namespace) -> tuple[HouseData, Path, Path, float]:
-    """4.10.3-4.10.4: read and preprocess both CSVs; a missing or unreadable file is a usage error.
-
-    Returns the data, the two CSV paths and the seconds it took."""
-    tic = time.perf_counter()
-    try:
-        train_csv, test_csv = find_csvs(args.train_csv, args.test_csv)
-        data = load_house_data(train_csv, test_csv)
-    except FileNotFoundError as err:
-        parser.error(str(err))
-    except ValueError as err:           # unreadable (e.g. not UTF-8 text) or the wrong columns
-        named = str(train_csv) in str(err) or str(test_csv) in str(err)
-        parser.error(str(err) if named else f"cannot read --train-csv {train_csv} or --test-csv "
-                                            f"{test_csv} as the house-price CSVs: {err}")
-    return data, train_csv, test_csv, time.perf_counter() - tic
-
-
-def show_data(data: HouseData) -> None:
-    """The book's look at the data: both shapes, a few rows and columns, the feature matrix's shape."""
-    print(data.train.shape)
-    print(data.test.shape)
-    print(data.train.iloc[0:4, [0, 1, 2, 3, -3, -2, -1]])
-    print((data.train_features.shape[0] + data.test_features.shape[0], data.train_features.shape[1]))
-
-
-data, train_csv, test_csv, load_seconds = load_data(parser, args)
-run = Run(args, "ch4_10_kaggle_house_price")
-key = jax.random.key(args.seed)
-kfold_key, final_key = jax.random.split(key)
-show_data(data)
-
+data, csvs, load_seconds = load_data(train_csv, test_csv)
+print(data.train.shape)
+print(data.test.shape)
+print(data.train.iloc[0:4, [0, 1, 2, 3, -3, -2, -1]])
+print((data.train_features.shape[0] + data.test_features.shape[0], data.train_features.shape[1]))
 
 # %% [markdown]
-# ## K-fold cross-validation (4.10.5-4.10.6)
+# ## Training (4.10.5)
 #
-# Each fold's training and validation log-RMSE per epoch; the figure shows fold 1 on a log scale.
-
+# The book's `get_net` is one `nn.Linear(331, 1)` trained with Adam on the squared loss; the
+# competition scores the relative error, as the log-RMSE
+# $\sqrt{\frac{1}{n}\sum_i (\log y_i - \log \hat y_i)^2}$, with predictions below 1 clipped to 1
+# (`torch.clamp`) before the log. `linear_model()` is that model as a pure `init`/`net` pair;
+# `mlp_model` (jaxlin's addition) is a small MLP that predicts $\log y$ instead, with the
+# widths of `--hidden`. The book's `train`, here `train` in the chapter module, starts fresh
+# parameters from its key, runs each epoch's Adam steps as one compiled function and records
+# the log-RMSE after each epoch over every example.
 
 # %%
-def curve(history: list[dict[str, float]], name: str) -> np.ndarray:
-    """One metric over the epochs, as an array (``plot`` reads a list as several curves)."""
-    return np.array([h[name] for h in history])
-
-
-def k_fold_validation(run: Run, model: HouseModel, k: int, X: jax.Array, y: jax.Array, *, key: jax.Array,
-                   **hyper) -> tuple[list[FitResult], dict[str, float]]:
-    """4.10.6: K-fold cross-validation; each fold's final log-RMSE and the average (printed)."""
-    with run.guard():                      # divergence: results.json says so, exit status 1
-        folds = k_fold_log_rmse(model, k, X, y, key=key, **hyper)
-    for i, fold in enumerate(folds):
-        last = fold.history[-1]
-        print(f"fold {i + 1}, train log rmse {last['train_log_rmse']:f}, "
-              f"valid log rmse {last['valid_log_rmse']:f}")
-    average = average_log_rmse(folds)
-    print(f"{k}-fold validation: avg train log rmse: {average['train_log_rmse']:f}, "
-          f"avg valid log rmse: {average['valid_log_rmse']:f}")
-    return folds, average
-
-
-def plot_fold(fold: FitResult, args: argparse.Namespace, path) -> None:
-    """Train and validation log-RMSE per epoch of one fold."""
-    epochs = curve(fold.history, "epoch")
-    plot(epochs, [curve(fold.history, "train_log_rmse"), curve(fold.history, "valid_log_rmse")],
-         xlabel="epoch", ylabel="log rmse", xlim=[1, max(args.epochs, 2)], legend=["train", "valid"],
-         yscale="log", title=f"{args.model}, fold 1", path=path)
-
-
 X, y = jnp.asarray(data.train_features), jnp.asarray(data.train_labels)
-model = linear_model() if args.model == "linear" else mlp_model(X.shape[1], args.hidden)
-hyper = {"num_epochs": args.epochs, "learning_rate": lr, "weight_decay": weight_decay,
-         "batch_size": args.batch_size}
-folds, average = k_fold_validation(run, model, args.k, X, y, key=kfold_key, **hyper)
-plot_fold(folds[0], args, run.path("kfold_fold1.png"))
-
+model = linear_model() if model_name == "linear" else mlp_model(X.shape[1], hidden)
+hyper = {"num_epochs": num_epochs, "learning_rate": lr, "weight_decay": weight_decay, "batch_size": batch_size}
 
 # %% [markdown]
-# ## Submitting predictions (4.10.7)
+# ## K-fold cross-validation (4.10.6-4.10.7)
 #
-# Trained on all the training data; the test predictions go to `submission.csv` (Id, SalePrice).
-
+# The book's `k_fold`: split the training set into $K$ folds, train on $K - 1$ and validate on
+# the one left, each fold in turn, and average the final log-RMSEs; fold $i$ trains from
+# `fold_in(kfold_key, i)`. `with guard()` matters only to the script: a NaN loss (too large a
+# `--lr`) ends the run with `results.json` saying so and exit status 1. Expect, for the
+# linear model at the book's settings, an average training log-RMSE of about 0.166 and an
+# average validation log-RMSE of about 0.17 (the book reports about the same); the MLP gets
+# lower. The figure shows fold 1's curves on a log scale.
 
 # %%
-def train_on_all_data(run: Run, model: HouseModel, X: jax.Array, y: jax.Array, test_features: jax.Array,
-                      args: argparse.Namespace, *, key: jax.Array, **hyper) -> tuple[FitResult, np.ndarray]:
-    """4.10.7: train on all the training data and predict the test prices; plot the training log-RMSE."""
-    with run.guard():
-        final, prices = train_and_pred(model, X, y, test_features, key=key, **hyper)
-    print(f"train log rmse {final.history[-1]['train_log_rmse']:f}")
-    plot(curve(final.history, "epoch"), curve(final.history, "train_log_rmse"), xlabel="epoch",
-         ylabel="log rmse", xlim=[1, max(args.epochs, 2)], yscale="log",
-         title=f"{args.model}, all training data", path=run.path("train_all.png"))
-    return final, prices
+with guard():
+    folds = k_fold_log_rmse(model, k, X, y, key=kfold_key, **hyper)
+for i, fold in enumerate(folds):
+    last = fold.history[-1]
+    print(f"fold {i + 1}, train log rmse {last['train_log_rmse']:f}, valid log rmse {last['valid_log_rmse']:f}")
+average = average_log_rmse(folds)
+print(f"{k}-fold validation: avg train log rmse: {average['train_log_rmse']:f}, "
+      f"avg valid log rmse: {average['valid_log_rmse']:f}")
+save(plot_log_rmse(folds[0].history, ["train", "valid"], f"{model_name}, fold 1", num_epochs), "kfold_fold1.png")
 
+# %% [markdown]
+# ## Submitting predictions on Kaggle (4.10.8)
+#
+# The book's `train_and_pred`: the same model trained on all 1460 examples, its training
+# log-RMSE printed (about 0.163 for the linear model) and plotted, and its prices for the
+# 1459 test houses predicted.
 
-def submit(run: Run, data: HouseData, final: FitResult, prices: np.ndarray) -> Path:
-    """Write submission.csv (exit status 1 on prices Kaggle would refuse) and preprocessing.json;
-    returns where submission.csv will be when the run ends."""
-    try:
-        write_submission(run.path("submission.csv"), data.test_ids, prices)
-    except ValueError as err:          # e.g. negative prices from a too large --lr
-        run.fail(f"{err}; try a smaller --lr", {"train_all": {"history": final.history}})
-    write_json(run.path("preprocessing.json"), data.preprocessing.to_dict())
-    submission = run.final_path("submission.csv")
-    print(f"wrote {submission} ({len(prices)} predictions)")
-    return submission
+# %%
+with guard():
+    final, prices = train_and_pred(model, X, y, jnp.asarray(data.test_features), key=final_key, **hyper)
+print(f"train log rmse {final.history[-1]['train_log_rmse']:f}")
+save(plot_log_rmse(final.history, ["train"], f"{model_name}, all training data", num_epochs), "train_all.png")
 
+# %% [markdown]
+# The predictions go to `submission.csv`, Kaggle's two columns `Id,SalePrice`, in the run's
+# folder (the book writes it to the working folder), and the fitted preprocessing (each
+# column's mean and standard deviation, the one-hot categories) to `preprocessing.json`.
+# `write_submission` refuses prices that are not positive and finite, which Kaggle would
+# reject: then the run fails with one line (exit status 1) saying to try a smaller `--lr`.
+# The cell prints where the file is once the run has ended.
 
-final, prices = train_on_all_data(run, model, X, y, jnp.asarray(data.test_features), args,
-                                  key=final_key, **hyper)
-submission = submit(run, data, final, prices)
-
+# %%
+try:
+    write_submission(out_path("submission.csv"), data.test_ids, prices)
+except ValueError as err:                  # e.g. negative prices from a too large --lr
+    record(train_all={"history": final.history})
+    fail(f"{err}; try a smaller --lr")
+write_json(out_path("preprocessing.json"), data.preprocessing.to_dict())
+submission = final_path("submission.csv")
+print(f"wrote {submission} ({len(prices)} predictions)")
 
 # %% [markdown]
 # ## Results
-
+#
+# What this section found, kept in the run's `results.json` by `record`: the model and its
+# settings, the data's shapes, each fold's final log-RMSE with its history, their average
+# (the book's number), the final fit, where the submission is and the seconds each part took.
 
 # %%
-def collect_results(args: argparse.Namespace, hyper: dict, data: HouseData, csvs: tuple[Path, Path],
-                    folds: list[FitResult], average: dict, final: FitResult, submission: Path,
-                    num_predictions: int, load_seconds: float) -> dict:
-    """results.json: the settings, the data's shapes, each fold, the final fit and the seconds."""
-    fits = [*folds, final]
-    seconds = {"load": load_seconds} | {part: sum(f.seconds[part] for f in fits)
-                                       for part in ("compile", "train", "eval")}
-    return {
-        "model": args.model,
-        "hyperparameters": {"k": args.k, "lr": hyper["learning_rate"], "weight_decay": hyper["weight_decay"],
-                            "num_epochs": args.epochs, "batch_size": args.batch_size}
-        | ({"hidden": args.hidden} if args.model == "mlp" else {}),
-        "data": {"train_csv": str(csvs[0]), "test_csv": str(csvs[1]),
-                 "train_shape": list(data.train.shape), "test_shape": list(data.test.shape),
-                 "num_features": int(data.train_features.shape[1])},
-        "folds": [{"fold": i + 1, **{k: v for k, v in f.history[-1].items() if k != "epoch"},
-                   "history": f.history} for i, f in enumerate(folds)],
-        "average": average,
-        "train_all": {"train_log_rmse": final.history[-1]["train_log_rmse"], "history": final.history},
-        "submission": str(submission),
-        "num_predictions": num_predictions,
-        "seconds": seconds,
-    }
-
-
-results = collect_results(args, hyper, data, (train_csv, test_csv), folds, average, final,
-                          submission, len(prices), load_seconds)
-run.finish(results)
+fits = [*folds, final]
+record(model=model_name,
+       hyperparameters={"k": k, "lr": lr, "weight_decay": weight_decay, "num_epochs": num_epochs,
+                        "batch_size": batch_size} | ({"hidden": hidden} if model_name == "mlp" else {}),
+       data={"train_csv": str(csvs[0]), "test_csv": str(csvs[1]), "train_shape": list(data.train.shape),
+             "test_shape": list(data.test.shape), "num_features": int(data.train_features.shape[1])},
+       folds=[{"fold": i + 1, **{n: v for n, v in f.history[-1].items() if n != "epoch"}, "history": f.history}
+              for i, f in enumerate(folds)],
+       average=average,
+       train_all={"train_log_rmse": final.history[-1]["train_log_rmse"], "history": final.history},
+       submission=str(submission), num_predictions=len(prices),
+       seconds={"load": load_seconds} | {part: sum(f.seconds[part] for f in fits) for part in ("compile", "train", "eval")})

@@ -1,4 +1,5 @@
-"""D2L 4.10 Predicting house prices on Kaggle: the models, their training, K-fold and log-RMSE.
+"""D2L 4.10 Predicting house prices on Kaggle: the models, their training, K-fold and log-RMSE;
+the chapter's loader (a CSV that cannot be read is a usage error) and its figures.
 
 The data and their preprocessing are in :mod:`jaxlin.data.kaggle_house`.
 """
@@ -6,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -19,14 +21,48 @@ import pandas as pd
 from flax import nnx
 
 from jaxlin.data.io import atomic_path
-from jaxlin.data.kaggle_house import ID, LABEL
+from jaxlin.data.kaggle_house import ID, LABEL, HouseData, find_csvs, load_house_data
 from jaxlin.data.model_selection import k_fold
 from jaxlin.nn.linear import init_linreg, linreg
 from jaxlin.nn.losses import squared_loss
 from jaxlin.nn.nnx_adapter import nnx_model
+from jaxlin.run.plot import plot
+from jaxlin.run.session import usage_error
 from jaxlin.train.epoch import make_train_epoch
 from jaxlin.train.fit import FitResult, fit
 from jaxlin.train.step import Net
+
+# ------------------------------------------------------------------ settings and data
+
+# Adam's learning rate and the weight decay of each model: the book's for the linear one;
+# the MLP's, which trains on log prices, chosen by its 5-fold validation log-RMSE.
+DEFAULTS = {"linear": (5.0, 0.0), "mlp": (0.001, 3e-3)}
+
+
+def hyperparameters(model: str, lr: float | None, weight_decay: float | None) -> tuple[float, float]:
+    """The learning rate and weight decay: those given, else the model's :data:`DEFAULTS`."""
+    default_lr, default_decay = DEFAULTS[model]
+    return (default_lr if lr is None else lr), (default_decay if weight_decay is None else weight_decay)
+
+
+def load_data(train_csv: str | None, test_csv: str | None) -> tuple[HouseData, tuple[Path, Path], float]:
+    """4.10.3-4.10.4: find, read and preprocess both CSVs (None: those in
+    ``$JAXLIN_KAGGLE_HOUSE_DIR``); returns the data, the two paths and the seconds it took.
+
+    A file that cannot be found or read, or that holds the wrong columns, is a usage error
+    (:func:`~jaxlin.run.session.usage_error`: one line naming it, exit status 2)."""
+    tic = time.perf_counter()
+    try:
+        csvs = find_csvs(train_csv, test_csv)
+        data = load_house_data(*csvs)
+    except FileNotFoundError as err:
+        usage_error(str(err))
+    except ValueError as err:           # unreadable (e.g. not UTF-8 text) or the wrong columns
+        named = any(str(path) in str(err) for path in csvs)
+        usage_error(str(err) if named else f"cannot read --train-csv {csvs[0]} or --test-csv {csvs[1]} "
+                                           f"as the house-price CSVs: {err}")
+    return data, csvs, time.perf_counter() - tic
+
 
 # ------------------------------------------------------------------ metric
 
@@ -194,8 +230,26 @@ def train_and_pred(model: HouseModel, train_features: jax.Array, train_labels: j
     return result, prices
 
 
+# ------------------------------------------------------------------ figures
+
+def curve(history: Sequence[dict[str, float]], name: str) -> np.ndarray:
+    """One metric over the epochs, as an array (``plot`` reads a list as several curves)."""
+    return np.array([h[name] for h in history])
+
+
+def plot_log_rmse(history: Sequence[dict[str, float]], names: Sequence[str], title: str,
+                  num_epochs: int) -> Any:
+    """The log-RMSE of ``names`` ("train", "valid") per epoch of one fit, on a log scale (a
+    legend when there are several)."""
+    curves = [curve(history, f"{name}_log_rmse") for name in names]
+    return plot(curve(history, "epoch"), curves if len(curves) > 1 else curves[0], xlabel="epoch",
+                ylabel="log rmse", xlim=[1, max(num_epochs, 2)], legend=list(names) if len(names) > 1 else None,
+                yscale="log", title=title)
+
+
 __all__ = [
-    "HouseMLP", "HouseModel", "adam", "average_log_rmse", "k_fold_log_rmse", "linear_model",
-    "log_rmse", "log_space_squared_error", "mlp_model", "predict_prices", "squared_log_error",
-    "targets", "train", "train_and_pred", "train_epoch", "write_submission",
+    "DEFAULTS", "HouseMLP", "HouseModel", "adam", "average_log_rmse", "curve", "hyperparameters",
+    "k_fold_log_rmse", "linear_model", "load_data", "log_rmse", "log_space_squared_error", "mlp_model",
+    "plot_log_rmse", "predict_prices", "squared_log_error", "targets", "train", "train_and_pred",
+    "train_epoch", "write_submission",
 ]
