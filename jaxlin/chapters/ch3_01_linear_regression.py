@@ -142,3 +142,40 @@ def time_vectorization(n: int = 10000, *, jax_loop_steps: int = 1000,
                  and np.array_equal(np.asarray(c[:steps]), np.asarray(add(a, b)[:steps])))
     return {"n": n, "jax_loop_steps": steps, "extrapolated": steps < n, "repeats": repeats,
             "loops_agree_with_add": agree, "seconds": seconds, "speedups": vectorization_speedups(seconds)}
+
+
+def print_timings(t: dict[str, Any]) -> None:
+    """Each time of :func:`time_vectorization` in a unit that suits it (s, ms, µs: the book's
+    ``0.00000 sec`` for a vectorized add says nothing), then the speed-ups."""
+    s, n, steps = t["seconds"], t["n"], t["jax_loop_steps"]
+    fmt = format_seconds
+    print(f"Python loop over NumPy scalars, c[i] = a[i] + b[i]: {fmt(s['numpy_loop'])} ({n} steps)")
+    if t["extrapolated"]:
+        print(f"Python loop of JAX c = c.at[i].set(a[i] + b[i]): {fmt(s['jax_loop'])} for {steps} steps, "
+              f"{fmt(s['jax_loop_extrapolated'])} extrapolated to {n} (not run in full)")
+    else:
+        print(f"Python loop of JAX c = c.at[i].set(a[i] + b[i]): {fmt(s['jax_loop'])} ({n} steps)")
+    print(f"d = a + b (eager JAX): {fmt(s['eager'])} (median of {t['repeats']}; the first call, "
+          f"which compiles the add, {fmt(s['eager_first'])})")
+    print(f"d = jit(add)(a, b): {fmt(s['jit'])} (median of {t['repeats']}; compiled once beforehand "
+          f"in {fmt(s['jit_compile'])})")
+    print(f"d = a + b (NumPy, for reference): {fmt(s['numpy_vectorized'])}")
+    print("speed-ups of the vectorized add: " + ", ".join(f"{k} {v:,.0f}x" for k, v in t["speedups"].items()))
+
+
+def plot_timings(t: dict[str, Any]) -> Any:
+    """The figure of the seconds of each way to add the vectors, on a log scale."""
+    from jaxlin.run.plot import plt, set_axes
+    s = t["seconds"]
+    jax_loop = "JAX .at[].set loop" + (" (extrap.)" if t["extrapolated"] else "")
+    bars = {jax_loop: s["jax_loop_extrapolated"], "NumPy loop": s["numpy_loop"], "eager a + b": s["eager"],
+            "jit add": s["jit"], "NumPy a + b": s["numpy_vectorized"]}
+    fig, ax = plt.subplots(figsize=(6.4, 3.0))
+    names, values = list(bars)[::-1], list(bars.values())[::-1]
+    ax.barh(np.arange(len(bars)), values, color="tab:blue")
+    for i, v in enumerate(values):
+        ax.text(v, i, f" {format_seconds(v)}", va="center", fontsize=8)
+    set_axes(ax, f"seconds to add two vectors of {t['n']:,} (log scale)", None, xscale="log")
+    ax.set_yticks(np.arange(len(bars)), names)   # after set_axes, which resets the y axis
+    ax.set_xlim(min(bars.values()) / 3, max(bars.values()) * 30)
+    return fig
