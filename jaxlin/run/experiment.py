@@ -73,8 +73,7 @@ def add_training_args(parser: argparse.ArgumentParser) -> None:
                              "history saved as one step per finished epoch (default: none saved)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the latest checkpoint in --checkpoint-dir")
-    add_process_args(parser)                 # joins the other processes before any checkpoint is read
-    parser.add_check(check_checkpoint_args)
+    add_process_args(parser)        # the set-up joins the processes, then checks the checkpoints
 
 
 def check_checkpoint_args(args: argparse.Namespace) -> str | None:

@@ -13,10 +13,11 @@ prints the run's lines; every process prints its own errors.
 No process waits forever (``--peer-timeout``, default 60 s): initialization that does
 not see every process in time (a wrong ``--num-processes``, a peer that never
 started), a peer that dies (its connections close: the survivors' next collective
-fails; a silent one misses JAX's heartbeats), the death of process 0 (JAX's runtime
-then aborts the others: the abort is held while they say so) and an end of run that the
-others never reach all end the process with one ``error:`` line and exit status 1. The
-runtime's own multi-line log of a lost peer is left out of stderr (``relay.py``).
+fails; a silent one misses JAX's heartbeats), the death of process 0 (its port closes) and an end of run that the
+others never reach all end the process with one ``error:`` line and exit status 1. When process 0
+dies, JAX's runtime in the others logs it in its own lines (kept as they come) before
+jaxlin's one line; a process other than 0 also watches the coordinator's port, in case
+no collective is under way to fail.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import argparse
 import atexit
 import functools
 import os
+import socket
 import sys
 import threading
 import traceback
@@ -31,7 +33,6 @@ from typing import Any, NoReturn
 
 import jax
 
-from jaxlin.run import relay
 
 ENV = {"coordinator": "JAXLIN_COORDINATOR", "num_processes": "JAXLIN_NUM_PROCESSES",
        "process_id": "JAXLIN_PROCESS_ID", "peer_timeout": "JAXLIN_PEER_TIMEOUT"}
@@ -102,16 +103,14 @@ def start_processes(args: argparse.Namespace) -> str | None:
     threading.Thread(target=watchdog, daemon=True).start()
     gone = f"{who} lost the coordinator {args.coordinator}: process 0 died or was killed (see its output)"
     lost = gone if (i, n) == (1, 2) else lost_contact(i, n)
-    global _relayed                         # exit_now() stops it
-    _relayed = relay.start(lost, gone, lambda coordinator_gone: leave(gone if coordinator_gone else lost))
-    if _relayed is not None:
-        relay.hold_aborts()
     try:                                    # JAX's own limits lie beyond ours: our message comes first
         jax.distributed.initialize(args.coordinator, n, i, initialization_timeout=timeout + 30,
                                    heartbeat_timeout_seconds=timeout, shutdown_timeout_seconds=timeout + 30)
     except Exception as err:   # noqa: BLE001  (JAX raises RuntimeError, ValueError or its own)
         leave(f"{who}: cannot join {args.coordinator}: {first_line(err)}")
     joined.set()
+    if i != 0:
+        threading.Thread(target=watch_coordinator, args=(args.coordinator, gone), daemon=True).start()
     sys.excepthook = functools.partial(_excepthook, lost)
     atexit.register(_finish, who, timeout)   # runs before JAX's own shutdown (atexit is LIFO)
     if i != 0:                              # the run's lines and bars are process 0's
@@ -119,6 +118,24 @@ def start_processes(args: argparse.Namespace) -> str | None:
         sys.stdout.flush()
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # XLA's prints too
     return None
+
+
+_ending = threading.Event()                 # set once this process begins its orderly exit
+
+
+def watch_coordinator(where: str, gone: str, every: float = 1.0) -> None:
+    """Connect to the coordinator's port every ``every`` s; when it refuses twice in a row
+    (process 0 died: nothing listens there any more), say ``gone`` and end this process."""
+    host, _, port = where.rpartition(":")
+    refused = 0
+    while not _ending.wait(every):
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+            refused = 0
+        except OSError:
+            refused += 1
+            if refused == 2 and not _ending.is_set():
+                leave(gone)
 
 
 def lost_contact(i: int, n: int) -> str:
@@ -147,14 +164,13 @@ def end_now_if_cooperating(status: int) -> None:
 
 
 _leaving = threading.Lock()
-_relayed: relay.Relayed | None = None       # this process's stderr relay, once started
 
 
 def exit_now(status: int) -> NoReturn:
-    """End the process at once, after the relay passed on its last lines."""
+    """End the process at once, its buffered lines written."""
     try:
         sys.stdout.flush()
-        relay.stop(_relayed, leaving=True)
+        sys.stderr.flush()
     finally:
         os._exit(status)
 
@@ -182,6 +198,7 @@ def _excepthook(lost: str, kind: type, err: BaseException, tb: Any) -> None:
 def _finish(who: str, timeout: int) -> None:
     """At exit: wait (at most ``timeout`` s) for every process to finish, then disconnect."""
     done: list[BaseException | None] = []
+    _ending.set()                            # process 0 closes the coordinator once all are here
 
     def shutdown() -> None:
         try:
@@ -198,4 +215,3 @@ def _finish(who: str, timeout: int) -> None:
               f"(one failed or died: see its output)")
     if done[0] is not None:
         leave(f"{who}: the other processes did not finish cleanly: {first_line(done[0])}")
-    relay.stop(_relayed)                     # the run's last lines reach stderr before the exit

@@ -122,8 +122,10 @@ def setup(name: str, title: str, *, training: bool = False, checks: Sequence[Che
         add_training_args(parser)
     args = parser.parse_args(argv)
     if training:
+        from jaxlin.run.experiment import check_checkpoint_args
         from jaxlin.run.processes import start_processes
-        if problem := start_processes(args):
+        # joined before the checkpoint folder is read: reading it may start JAX's runtime
+        if (problem := start_processes(args)) or (problem := check_checkpoint_args(args)):
             parser.error(problem)
     values = collections.namedtuple("Settings", [*defaults, "seed"])
     settings = values(*(getattr(args, COMMON.get(key, key)) for key in defaults), args.seed)
