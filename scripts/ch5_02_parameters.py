@@ -40,8 +40,11 @@ X = jax.random.uniform(key_X, (2, 4))
 # %% [markdown]
 # ## The networks
 #
-# The book's single-hidden-layer MLP, 4 inputs, 8 hidden units, 1 output, and the nested `block2`:
-# four copies of `block1` (Linear(4, 8), ReLU, Linear(8, 4), ReLU) in a Sequential.
+# The book's single-hidden-layer MLP, `nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))`
+# (4 inputs, 8 hidden units, 1 output), and the nested `block2`: four copies of `block1`
+# (Linear(4, 8), ReLU, Linear(8, 4), ReLU) in a Sequential. In NNX each `nnx.Linear` is told its
+# input size and draws its weights when it is built, from the `nnx.Rngs` it is given: the key
+# is explicit, so the same seed builds the same network. Nothing is printed yet.
 
 
 # %%
@@ -63,8 +66,12 @@ net = mlp_4_8_1(nnx.Rngs(key_net))
 # %% [markdown]
 # ## Parameter access (5.2.1)
 #
-# One layer's parameters as a dict, one `nnx.Param` and its array, the gradient as a separate
-# state (no `.grad` attribute), then every parameter by path. The count is
+# The book reads `net[2].state_dict()`, `net[2].bias`, its `.data` and its `.grad` (None before
+# a backward pass), then every parameter by name with `named_parameters()`. In NNX:
+# `nnx.state(net.layers[2], nnx.Param)` is the layer's parameters (a dict once made pure),
+# `net.layers[2].bias` an `nnx.Param` and `bias[...]` its array. There is no `.grad`: JAX keeps
+# no gradient on a parameter, `nnx.grad` returns one as a state of the same structure. The cell
+# prints each of these, every parameter by path with its shape, and the count
 # $4 \cdot 8 + 8 + 8 \cdot 1 + 1 = 49$.
 
 
@@ -126,9 +133,13 @@ nested, rgnet_dead_rows = nested_blocks(nnx.Rngs(key_rg), X)
 # %% [markdown]
 # ## Built-in initialization (5.2.2.1)
 #
-# `reinit_` redraws the kernels in place: $W \sim \mathcal{N}(0, 0.01^2)$ with zero biases, then the
-# constant 1, then Xavier on the first layer and 42 on the second only. Look at `W[:, 0]` after each
-# step; an initializer can also be given at construction (`kernel_init=`).
+# The book writes `init_normal(m)` with `nn.init.normal_(m.weight, mean=0, std=0.01)` and calls
+# `net.apply(init_normal)`; likewise the constant 1, then Xavier on `net[0]` and 42 on `net[2]`
+# only. In JAX an initializer is a pure function `(key, shape, dtype) -> array`
+# (`nnx.initializers.normal(0.01)`), so `reinit_` takes a key for each redraw and writes the new
+# arrays into the model's `nnx.Param`s in place, as the book does. Look at `W[:, 0]` after each
+# step (the book's `net[0].weight.data[0]`, its first row, since PyTorch stores the transpose);
+# an initializer can also be given at construction (`kernel_init=`).
 
 
 # %%
@@ -188,8 +199,12 @@ pure = pure_reinit(keys[7], net)
 # %% [markdown]
 # ## Custom initialization (5.2.2.2)
 #
-# The book's initializer: $w \sim U(-10, 10)$, then zeroed where $|w| < 5$, so every weight is 0 or at
-# least 5 in size. Then the in-place edits `+= 1` and `[0, 0] = 42` on the first kernel.
+# The book's `my_init`: $w \sim U(-10, 10)$, then zeroed where $|w| < 5$ (`m.weight.data *=
+# m.weight.data.abs() >= 5`), so every weight is 0 or at least 5 in size. Here `my_init` is an
+# initializer like the built-in ones, `(key, shape, dtype) -> array`, so it also serves as a
+# `kernel_init`. The cell prints each kernel's name and shape as the book's `Init` lines, the
+# first two rows, then the book's in-place edits `+= 1` and `[0, 0] = 42` on the first kernel
+# (an `nnx.Param` can be written to like the book's `.data`).
 
 
 # %%

@@ -94,10 +94,14 @@ round_trips["dict"] = same(mydict, mydict2)
 # %% [markdown]
 # ## Loading and saving model parameters (5.5.2)
 #
-# The MLP's params go to the checkpoint `mlp.params/`; a second MLP, built from another key, gets them
-# through `nnx.update` (the book's `load_state_dict`). Then
-# $\mathrm{clone}(\mathbf{X}) = \mathrm{net}(\mathbf{X})$ exactly: expect a table of `True`, and five
-# `True` round trips.
+# The book saves `net.state_dict()` with `torch.save(..., 'mlp.params')`, builds a `clone =
+# MLP()` and loads it with `clone.load_state_dict(torch.load('mlp.params'))`. In JAX the
+# parameters are a pytree of arrays, which Orbax writes as a checkpoint *directory*,
+# `mlp.params/`; restoring needs the tree's structure, shapes and dtypes up front (Orbax reads
+# each array straight into its place), given here as the abstract params of a fresh MLP. A
+# second MLP, built from another key, gets them through `nnx.update` (the book's
+# `load_state_dict`). Then $\mathrm{clone}(\mathbf{X}) = \mathrm{net}(\mathbf{X})$ exactly: expect a
+# table of `True`, and five `True` round trips.
 
 
 # %%
