@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT
 
 PACKAGE = ROOT / "jaxlin"
-LAYERS = {"jaxlin": 0, "jaxlin._lazy": 0, "jaxlin.checks": 0, "jaxlin.nn": 1, "jaxlin.train": 2,
+LAYERS = {"jaxlin": 0, "jaxlin._lazy": 0, "jaxlin.checks": 0, "jaxlin.notebooks": 4, "jaxlin.nn": 1, "jaxlin.train": 2,
           "jaxlin.data": 3, "jaxlin.run": 4, "jaxlin.bench": 4,
           "jaxlin.chapters": 5}
 HEAVY = ("flax", "optax", "matplotlib", "tqdm", "pandas", "tensorflow", "tensorflow_datasets", "torch")
@@ -192,3 +192,14 @@ def test_scripts_import_exported_names_from_jaxlin():
                 found += [f"{path.name}:{node.lineno} {a.name} from {node.module}"
                           for a in node.names if a.name in exported]
     assert found == []
+
+
+def test_the_wheel_lists_every_subpackage_and_carries_the_chapters():
+    """pyproject names the packages one by one (the chapters ride along as jaxlin._chapters, from
+    scripts/): a new subpackage left off that list would be missing from the wheel."""
+    import tomllib
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = {module_name(p.parent) for p in PACKAGE.rglob("__init__.py")}
+    assert set(setuptools["packages"]) == found | {"jaxlin._chapters"}
+    assert setuptools["package-dir"]["jaxlin._chapters"] == "scripts"
+    assert setuptools["package-data"]["jaxlin._chapters"] == ["ch*.py"]

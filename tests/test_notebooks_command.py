@@ -1,5 +1,6 @@
-"""``python -m jaxlin.run.notebooks DIR`` as a real process: never replaces a notebook without
-``--force``; a bad target or pattern is one line (exit 2), an unwritable folder one line (exit 1)."""
+"""``python -m jaxlin.notebooks DIR`` as a real process: writes each chapter as a script and a
+notebook, never replaces one without ``--force``; a bad target or pattern is one line (exit 2),
+an unwritable folder or a missing jupytext one line (exit 1)."""
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ PATTERN = ["--pattern", "ch2_0[12]_*.py"]           # two small chapters
 
 
 def notebooks(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jaxlin.run.notebooks", *argv], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "jaxlin.notebooks", *argv], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -32,11 +33,13 @@ def test_an_existing_notebook_is_replaced_only_with_force(tmp_path):
     written = [Path(line) for line in first.stdout.splitlines()]
     assert [p.name for p in written] == ["ch2_01_ndarray.ipynb", "ch2_02_data_preprocessing.ipynb"]
     assert json.loads(written[0].read_text())["metadata"]["kernelspec"]["name"] == "python3"
+    for notebook in written:                         # and the chapter file itself, to run as a script
+        assert notebook.with_suffix(".py").read_text() == (ROOT / "scripts" / f"{notebook.stem}.py").read_text()
     edited = written[1].read_text().replace('"cells": [', '"cells": [ ', 1)       # the reader's edit
     written[1].write_text(edited)
     again = notebooks(str(tmp_path), *PATTERN)
     assert again.returncode == 2
-    assert f"{written[0]} exists (and 1 more): pass --force" in one_error_line(again)
+    assert f"{written[0]} exists (and 3 more): pass --force" in one_error_line(again)
     assert written[1].read_text() == edited
     forced = notebooks(str(tmp_path), *PATTERN, "--force")
     assert forced.returncode == 0, forced.stderr
@@ -68,3 +71,14 @@ def test_an_unwritable_folder_is_one_line_and_exit_1(tmp_path):
     proc = notebooks(str(folder), *PATTERN)
     assert proc.returncode == 1
     assert one_error_line(proc).startswith(f"error: cannot write the notebooks to {folder}: ")
+
+
+def test_without_jupytext_it_names_the_extra(tmp_path):
+    code = ("import sys, importlib.util; real = importlib.util.find_spec; "
+            "importlib.util.find_spec = lambda n, *a: None if n == 'jupytext' else real(n, *a); "
+            "from jaxlin.notebooks import main; main(sys.argv[1:])")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "nb")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 1
+    assert 'pip install "jaxlin[notebook]"' in one_error_line(proc)
+    assert not (tmp_path / "nb").exists()
