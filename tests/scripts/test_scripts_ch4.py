@@ -113,7 +113,7 @@ def test_weight_decay_bad_input(tmp_path):
 def test_numerical_stability_script(tmp_path):
     results = main_of("ch4_08_numerical_stability_and_init")(["--out", str(tmp_path), "--quiet"])
     assert set(results_with_figures(tmp_path)["files"]) == {
-        "sigmoid_gradient.png", "activation_variance.png", "standardization.png"}
+        "sigmoid_gradient.png", "activation_variance.png", "relu_init.png", "standardization.png"}
     assert results["sigmoid_grad"]["0"] == pytest.approx(0.25) and results["sigmoid_grad"]["8"] < 1e-3
     assert np.abs(np.asarray(results["matrix_product"]["product"])).max() > 1e15
     linear = results["activation_statistics"]["linear"]
@@ -124,6 +124,18 @@ def test_numerical_stability_script(tmp_path):
     assert std["condition_number"] < 2 < 1e4 < raw["condition_number"]
     assert std["final_loss"] < 0.01 < 1.0 < raw["final_loss"]
     np.testing.assert_allclose(results["standardized_w_in_raw_units"], [10.0, 1.0, 0.01], rtol=0.02)
+    # He init keeps the activations' scale through 10 ReLU layers; Xavier loses 1/√2 a layer,
+    # N(0, 0.01²) at width 256 loses √(256·10⁻⁴/2) ≈ 0.113 a layer (4.8.2, Var[w] = 2/n_in)
+    relu = results["relu_init"]
+    assert 0.7 < relu["He normal"]["ratio_last_to_first"] < 1.4
+    assert relu["He normal"]["factor_per_layer"] == pytest.approx(1.0, abs=0.05)
+    assert relu["He normal"]["rms_last"] == pytest.approx(1.0, abs=0.3)      # E[h²] stays E[x²] = 1
+    assert relu["Xavier normal"]["factor_per_layer"] == pytest.approx(2 ** -0.5, abs=0.03)
+    assert relu["N(0, 0.01²)"]["factor_per_layer"] == pytest.approx((256 * 1e-4 / 2) ** 0.5, abs=0.01)
+    norm = results["normalization"]
+    np.testing.assert_allclose(norm["min_max"], [[0, 0], [1 / 3, 0.01], [2 / 3, 0.02], [1, 1]], atol=1e-6)
+    A = np.asarray(norm["input"])
+    np.testing.assert_allclose(norm["standardized"], (A - A.mean(0)) / A.std(0), rtol=1e-5)
 
 
 @pytest.fixture(scope="module")
