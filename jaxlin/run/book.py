@@ -73,14 +73,15 @@ def train_ch3(net: Net, params: Any, train_iter: Iterable, test_iter: Iterable, 
     session = current()
     if session is not None and session.training and isinstance(train_iter, Batches) \
             and train_iter.key is not None and isinstance(test_iter, Batches):
-        from jaxlin.run.experiment import train_in_run       # the run around fit (imports this module)
+        from jaxlin.run.classifier import train_in_run       # the run around fit (imports this module)
         result = train_in_run(session, net, params, train_iter, test_iter, loss, num_epochs, updater)
         return Trained(result.params, result.history)
     num_epochs = check_positive_int(num_epochs, "num_epochs")
     # a conv net's convolutions as matrix products on XLA:CPU (jaxlin.train.lowering); else the net itself
     step = make_train_step(default_lowering().net(net), loss, updater)
     opt_state = init_opt_state(updater, params)
-    animator = Animator(xlabel="epoch", ylabel="loss / accuracy", xlim=(1, max(num_epochs, 2)), ylim=ylim, path=plot_path,
+    animator = Animator(xlabel="epoch", ylabel="loss / accuracy", xlim=(1, max(num_epochs, 2)), ylim=ylim,
+                        path=plot_path,
                         legend=("train loss", "train acc", "test acc"))
     history: list[dict[str, float]] = []
     try:
@@ -129,10 +130,11 @@ def load_data_fashion_mnist(batch_size: int, resize: int | None = None, *, key: 
                                                      fashion_mnist_dir=fashion_mnist_dir)
     args, run, timer = session.args, session.run, Timer()
     try:
-        data = fashion_mnist.load_fashion_mnist_arrays(data_dir=data_dir or args.data_dir,
-                                                       fashion_mnist_dir=fashion_mnist_dir or args.fashion_mnist_dir)
+        data = fashion_mnist.load_fashion_mnist_arrays(
+            data_dir=data_dir or args.data_dir, fashion_mnist_dir=fashion_mnist_dir or args.fashion_mnist_dir)
         jax.block_until_ready(data)
-    except (fashion_mnist.FashionMNISTNotFound, fashion_mnist.ChecksumError, fashion_mnist.DamagedData) as err:
+    except (fashion_mnist.FashionMNISTNotFound, fashion_mnist.ChecksumError,
+            fashion_mnist.DamagedData) as err:
         run.fail(str(err))
     except KeyboardInterrupt:
         run.interrupted(f"interrupted while loading the data; run it again with {run.command()}")

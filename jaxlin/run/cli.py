@@ -128,7 +128,9 @@ class Run:
         print(f"outputs in {self.out}/: {', '.join([RESULTS, *self.results['files']])}")
 
     def usage_error(self, message: str) -> NoReturn:
-        """A bad option found after parsing (e.g. against the data): usage, message, exit status 2."""
+        """A bad option found after parsing (e.g. against the data): usage, message, exit status 2;
+        nothing is written (the run is over: its exit handler does nothing)."""
+        self.done = True
         if hasattr(self, "outputs"):
             self.outputs.close()                # nothing to publish: the folder stays as it was
         parser = getattr(self.args, "_parser", None)

@@ -13,11 +13,11 @@ prints the run's lines; every process prints its own errors.
 No process waits forever (``--peer-timeout``, default 60 s): initialization that does
 not see every process in time (a wrong ``--num-processes``, a peer that never
 started), a peer that dies (its connections close: the survivors' next collective
-fails; a silent one misses JAX's heartbeats), the death of process 0 (its port closes) and an end of run that the
-others never reach all end the process with one ``error:`` line and exit status 1. When process 0
-dies, JAX's runtime in the others logs it in its own lines (kept as they come) before
-jaxlin's one line; a process other than 0 also watches the coordinator's port, in case
-no collective is under way to fail.
+fails; a silent one misses JAX's heartbeats), the death of process 0 (its port closes)
+and an end of run that the others never reach all end the process with one ``error:``
+line and exit status 1. When process 0 dies, JAX's runtime in the others logs it in its
+own lines (kept as they come) before jaxlin's one line; a process other than 0 also
+watches the coordinator's port, in case no collective is under way to fail.
 """
 from __future__ import annotations
 
