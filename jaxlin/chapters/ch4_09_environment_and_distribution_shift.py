@@ -13,8 +13,11 @@ weighted and the unweighted classifier with one loss and one code path.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from jaxlin.checks import check_positive_int
@@ -23,6 +26,7 @@ from jaxlin.nn.losses import binary_cross_entropy_logits
 from jaxlin.train.fit import FitResult, fit
 
 Params = dict[str, jax.Array]
+FMTS = ("m--", "g-.", "r:")   # unweighted, weighted, trained on target: the same in both figures
 
 
 # ------------------------------------------------------------------ data
@@ -137,9 +141,48 @@ def decision_boundary(params: Params, x1: jax.Array) -> jax.Array:
     return -(w[0] * x1 + b) / w[1]
 
 
+# ------------------------------------------------------------------ the figures
+
+def plot_target_error(fits: dict[str, FitResult], num_epochs: int) -> Any:
+    """The target-domain error per epoch of each classifier."""
+    from jaxlin.run.plot import plot
+    epochs = np.array([h["epoch"] for h in fits["unweighted"].history])
+    return plot(epochs, [np.array([h["target_loss"] for h in f.history]) for f in fits.values()],
+                xlabel="epoch", ylabel="target-domain error", legend=list(fits), xlim=[1, max(num_epochs, 2)],
+                ylim=[0, 0.7], fmts=FMTS, figsize=(5, 3.5), title="logistic regression on the target domain")
+
+
+def plot_domains(Xs: jax.Array, ys: jax.Array, beta: jax.Array, Xt: jax.Array, yt: jax.Array,
+                 boundaries: dict[str, Params]) -> Any:
+    """Source inputs sized by β and target inputs, coloured by label, with the decision lines;
+    one legend for both panels, outside on the right (inside, every corner holds points or lines)."""
+    from matplotlib.lines import Line2D
+
+    from jaxlin.run.plot import plt, set_axes
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4), sharex=True, sharey=True)
+    x1 = np.linspace(-4, 4, 200)
+    size = 40 * np.asarray(beta).reshape(-1) / float(np.mean(beta))
+    for ax, X, y, s, title in ((axes[0], Xs, ys, np.clip(size, 1, 200), "source, marker size ∝ β(x)"),
+                               (axes[1], Xt, yt, 4, "target (test sample)")):
+        X, y = np.asarray(X), np.asarray(y).reshape(-1)
+        ax.scatter(X[:, 0], X[:, 1], s=s, c=np.where(y > 0.5, "tab:orange", "tab:blue"), alpha=0.35,
+                   linewidths=0)
+        ax.plot(x1, x1 ** 2 - 1, "k-", label="rule: x2 = x1² − 1")
+        for (name, params), fmt in zip(boundaries.items(), FMTS):
+            ax.plot(x1, np.asarray(decision_boundary(params, jnp.asarray(x1))), fmt, label=name)
+        set_axes(ax, "x1", "x2", (-4, 4), (-4, 5))
+        ax.set_title(title)
+    handles, labels = axes[0].get_legend_handles_labels()
+    classes = [Line2D([], [], ls="", marker="o", color=c, alpha=0.6) for c in ("tab:orange", "tab:blue")]
+    axes[1].legend(handles + classes, labels + ["label 1", "label 0"], loc="upper left",
+                   bbox_to_anchor=(1.02, 1.0), fontsize=8)
+    return fig
+
+
 __all__ = [
     "decision_boundary", "domain_data", "effective_sample_size", "gaussian_log_density_ratio",
     "importance_weights", "init_logistic_regression", "log_importance_weights",
-    "logistic_regression", "parabola_labels", "sample_inputs", "train_logistic_regression",
+    "logistic_regression", "parabola_labels", "plot_domains", "plot_target_error", "sample_inputs",
+    "train_logistic_regression",
     "weighted_error", "weighted_logistic_loss", "with_weights",
 ]

@@ -187,6 +187,14 @@ def test_shift_weighting_lowers_the_target_error(tmp_path, monkeypatch):
         assert (tmp_path / name).is_file() and name in saved["files"]
     assert {f["file"] for f in figures} == {"target_error.png", "domains.png"}
     assert all(not f["legend_covers"] for f in figures)          # the domains' legend beside the panels
+    # label shift (4.9.3.2): q(y) estimated from C q̂ = μ(ŷ) without target labels
+    label = results["label_shift"]
+    np.testing.assert_allclose(label["q_hat"], label["q_target"], atol=0.03)
+    np.testing.assert_allclose(label["q_target"], [0.1, 0.3, 0.6])
+    np.testing.assert_allclose(label["beta"], np.asarray(label["q_hat"]) / np.asarray(label["p_source"]), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(label["confusion_matrix"]).sum(axis=0), 1.0, rtol=1e-5)
+    accuracy = label["target_accuracy"]
+    assert accuracy["corrected"] > accuracy["source classifier"] + 0.02
 
 
 @pytest.mark.parametrize("name", ["ch4_02_mlp_scratch", "ch4_09_environment_and_distribution_shift",
