@@ -23,15 +23,19 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import functools
+import json
 import os
 import socket
 import sys
 import threading
 import traceback
+from collections.abc import Iterator
 from typing import Any, NoReturn
 
 import jax
+import numpy as np
 
 
 ENV = {"coordinator": "JAXLIN_COORDINATOR", "num_processes": "JAXLIN_NUM_PROCESSES",
@@ -118,6 +122,49 @@ def start_processes(args: argparse.Namespace) -> str | None:
         sys.stdout.flush()
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # XLA's prints too
     return None
+
+
+# Flags each process may set for itself: its index and what it writes or reads locally.
+OWN_FLAGS = frozenset({"process_id", "out", "quiet", "data_dir", "fashion_mnist_dir", "checkpoint_dir"})
+FLAGS_BYTES = 16384
+
+
+def agree_on_flags(args: argparse.Namespace) -> str | None:
+    """Of several processes, each one's flags (all but :data:`OWN_FLAGS`) against process 0's:
+    the first difference, naming the flag and both values, or None. Every process gets the
+    same answer (one all-gather of the flags, as JSON)."""
+    if jax.process_count() == 1:
+        return None
+    from jax.experimental import multihost_utils
+    flags = {k: v for k, v in vars(args).items() if not k.startswith("_") and k not in OWN_FLAGS}
+    text = json.dumps(flags, sort_keys=True, default=str).encode()[:FLAGS_BYTES]
+    mine = np.zeros(FLAGS_BYTES + 4, np.uint8)
+    mine[:4], mine[4:4 + len(text)] = np.frombuffer(np.uint32(len(text)).tobytes(), np.uint8), list(text)
+    with stdout_to_stderr():                # gloo's "[Gloo] Rank 0 is connected..." as it first connects
+        every = np.asarray(multihost_utils.process_allgather(mine))
+    seen = [json.loads(row[4:4 + int(row[:4].view(np.uint32)[0])].tobytes()) for row in every]
+    for i, other in enumerate(seen[1:], start=1):
+        for name in sorted(seen[0].keys() | other.keys()):
+            if seen[0].get(name) != other.get(name):
+                flag = "--" + name.replace("_", "-")
+                return (f"the processes disagree on {flag}: process 0 has {flag} {seen[0].get(name)}, "
+                        f"process {i} has {flag} {other.get(name)} (all flags but --process-id, --out and "
+                        f"the data and checkpoint folders must be the same)")
+    return None
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """File descriptor 1 points at 2 for a while: a library's banner stays off the run's stdout."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 _ending = threading.Event()                 # set once this process begins its orderly exit

@@ -123,9 +123,10 @@ def setup(name: str, title: str, *, training: bool = False, checks: Sequence[Che
     args = parser.parse_args(argv)
     if training:
         from jaxlin.run.experiment import check_checkpoint_args
-        from jaxlin.run.processes import start_processes
-        # joined before the checkpoint folder is read: reading it may start JAX's runtime
-        if (problem := start_processes(args)) or (problem := check_checkpoint_args(args)):
+        from jaxlin.run.processes import agree_on_flags, start_processes
+        # joined before the checkpoint folder is read (reading it may start JAX's runtime),
+        # and agreed on every flag before any data is loaded
+        if (problem := start_processes(args) or agree_on_flags(args) or check_checkpoint_args(args)):
             parser.error(problem)
     values = collections.namedtuple("Settings", [*defaults, "seed"])
     settings = values(*(getattr(args, COMMON.get(key, key)) for key in defaults), args.seed)

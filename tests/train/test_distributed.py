@@ -39,15 +39,17 @@ class Processes:
     """``n`` processes of ``argv --coordinator 127.0.0.1:PORT --num-processes N --process-id I``
     (N: ``declared``, else ``n``), their output in files; all killed on leaving the ``with`` block."""
 
-    def __init__(self, folder: Path, argv: list[str], n: int = 2, declared: int | None = None):
+    def __init__(self, folder: Path, argv: list[str], n: int = 2, declared: int | None = None,
+                 extra: list[list[str]] | None = None):
         self.folder, self.procs = folder, []
         address = f"127.0.0.1:{free_port()}"
         env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
         for i in range(n):
             out, err = (open(folder / f"p{i}.{s}", "w") for s in ("out", "err"))
             self.procs.append(subprocess.Popen(
-                [sys.executable, *argv, "--coordinator", address, "--num-processes", str(declared or n),
-                 "--process-id", str(i)], stdout=out, stderr=err, env=env, cwd=ROOT))
+                [sys.executable, *argv, *(extra[i] if extra else []), "--coordinator", address,
+                 "--num-processes", str(declared or n), "--process-id", str(i)],
+                stdout=out, stderr=err, env=env, cwd=ROOT))
             out.close(), err.close()
 
     def __enter__(self) -> Processes:
@@ -252,3 +254,21 @@ def test_a_wrong_num_processes_ends_every_process_with_a_clear_message(tmp_path)
             assert f"error: process {i} of 3: not every process joined" in run.text(i)
             assert "--num-processes 3" in run.text(i)
     assert time.monotonic() - start < 60
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("flag, values", [("--lr", ("0.1", "0.5")), ("--batch-size", ("256", "128"))])
+def test_processes_that_disagree_on_a_flag_end_with_status_2_naming_it(flag, values, fashion_mnist, tmp_path):
+    """Each process compares its flags with process 0's before any data is loaded: a mismatch
+    is one line in every process naming the flag and both values, status 2, no results."""
+    argv = [SCRIPT, "--epochs", "1", "--num-hiddens", "16", "--quiet", "--out", str(tmp_path / "out")]
+    with Processes(tmp_path, argv, extra=[[flag, v] for v in values]) as run:
+        assert run.wait(timeout=120) == [2, 2], run.text(0) + run.text(1)
+        for i in range(2):
+            errors = [line for line in run.text(i).splitlines() if "error:" in line]
+            assert len(errors) == 1 and "Traceback" not in run.text(i), run.text(i)
+            assert (f"process 0 has {flag} {values[0]}, process 1 has {flag} {values[1]}" in errors[0]
+                    or flag == "--lr" and f"process 0 has {flag} {float(values[0])}, process 1 has {flag} "
+                    f"{float(values[1])}" in errors[0]), errors
+            assert "Gloo" not in run.text(i, "out")                      # the banner stays off stdout
+    assert not (tmp_path / "out" / "results.json").exists()
