@@ -17,6 +17,7 @@ import ast
 import importlib.util
 import os
 import runpy
+import signal
 import sys
 from pathlib import Path
 
@@ -140,6 +141,9 @@ def chapter_namespace(name: str, argv: list[str]) -> dict:
         raise
     finally:
         sys.argv = saved
+        # a run that ended on a signal ignores later ones (a script's process is ending then)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     opened = session.current()
     session.finish(opened)
     namespace["__jaxlin_run__"] = opened

@@ -135,7 +135,13 @@ def fresh_folder(folder: Path) -> Path:
 
 
 def interrupted(args: argparse.Namespace, run: Run, progress: Progress, key: jax.Array) -> NoReturn:
-    """Ctrl-C: save the last finished epoch (unless it is saved already) and say how to resume."""
+    """Ctrl-C: save the last finished epoch (unless it is saved already) and say how to resume.
+    A second Ctrl-C or SIGTERM while it saves waits until the save is done."""
+    with run.held():
+        _save_and_exit(args, run, progress, key)
+
+
+def _save_and_exit(args: argparse.Namespace, run: Run, progress: Progress, key: jax.Array) -> NoReturn:
     results = {"history": progress.history}
     if progress.params is None:
         run.interrupted(f"interrupted during epoch {progress.epoch + 1}; no epoch finished, nothing to "
@@ -153,7 +159,16 @@ def interrupted(args: argparse.Namespace, run: Run, progress: Progress, key: jax
 def finish_classifier(run: Run, net: Net, result: FitResult, data: FashionMNIST, *,
                       load_seconds: float, title: str) -> dict[str, Any]:
     """Print the final line and the timings, save ``curves.png`` and ``predictions.png``, write
-    ``results.json``; return what it holds."""
+    ``results.json``; return what it holds. A Ctrl-C or SIGTERM meanwhile waits until all is
+    written, then ends the process with its status."""
+    with run.held() as arrived:
+        _finish(run, net, result, data, load_seconds=load_seconds, title=title)
+    run.exit_if_signalled(arrived)
+    return run.results
+
+
+def _finish(run: Run, net: Net, result: FitResult, data: FashionMNIST, *, load_seconds: float,
+            title: str) -> None:
     seconds = {"load_data": load_seconds} | result.seconds
     final = result.history[-1]
     print(f"loss {final['train_loss']:.3f}, train acc {final['train_acc']:.3f}, "
@@ -167,7 +182,6 @@ def finish_classifier(run: Run, net: Net, result: FitResult, data: FashionMNIST,
                         path=run.path("predictions.png"), show=False)
     run.finish({"title": title, "status": "finished", "history": result.history, "final": final,
                 "predictions": [{"true": t, "predicted": p} for t, p in pairs]}, seconds=seconds)
-    return run.results
 
 
 def takes_key(net: Net) -> bool:

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import jax
-import numpy as np
 
 from jaxlin.data.io import write_json
 from jaxlin.run.flags import Check, HelpFormatter, Parser, make_parser, positive_float, positive_int, seed
@@ -172,6 +171,37 @@ class Run:
         raise SystemExit(143 if self.terminated else 130)
 
     @contextlib.contextmanager
+    def held(self) -> Iterator[list[int]]:
+        """``with run.held() as arrived:`` a Ctrl-C or SIGTERM during the block (a checkpoint
+        being saved, the final figures and ``results.json`` being written) is noted in
+        ``arrived``, not raised: the block finishes. Then :meth:`exit_if_signalled`."""
+        if threading.current_thread() is not threading.main_thread():
+            yield []
+            return
+        arrived: list[int] = []
+        previous = {s: signal.signal(s, lambda signum, frame: arrived.append(signum))
+                    for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield arrived
+        except SystemExit:         # the run is ending: a later signal changes nothing (ignored, as
+            for s in previous:     # Python's finalization would reset a handler to the default)
+                signal.signal(s, signal.SIG_IGN)
+            raise
+        except BaseException:
+            _restore(previous)
+            raise
+        _restore(previous)
+
+    def exit_if_signalled(self, arrived: list[int]) -> None:
+        """After a :meth:`held` block that finished the run: a signal that came during it ends the
+        process now, with the status that signal means (130 for Ctrl-C, 143 for SIGTERM)."""
+        if arrived:
+            self.terminated = signal.SIGTERM in arrived
+            print(f"\n{'terminated (SIGTERM)' if self.terminated else 'interrupted'} while the run was "
+                  f"finishing: its outputs are complete, in {self.out}", file=sys.stderr)
+            raise SystemExit(143 if self.terminated else 130)
+
+    @contextlib.contextmanager
     def guard(self, results: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Training that diverges or is interrupted still ends with ``results.json``.
 
@@ -187,6 +217,11 @@ class Run:
         except KeyboardInterrupt:
             self.interrupted(f"interrupted; this script keeps no checkpoint: run it again with "
                              f"{self.command()}", partial)
+
+
+def _restore(handlers: dict[int, Any]) -> None:
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
 
 
 def _one_line_for_os_errors(previous: Callable[..., Any], run: Run, kind: type, err: BaseException,

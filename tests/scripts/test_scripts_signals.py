@@ -1,0 +1,67 @@
+"""A second signal loses nothing (issue 22): a Ctrl-C or SIGTERM while the first one's checkpoint
+is saved, or while the final figures and results.json are written, waits for that work."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import jaxlin.run.classifier
+from conftest import ROOT, SCRIPTS
+from helpers import MLP, exit_code, main_of, read_results
+from jaxlin.run.checkpoint import latest_checkpoint
+
+pytestmark = pytest.mark.data
+
+
+def test_sigterm_during_the_final_figures_still_writes_everything(fashion_mnist, tmp_path, monkeypatch, capsys):
+    plot = jaxlin.run.classifier.plot_history
+
+    def plot_then_sigterm(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)          # arrives while the curves are drawn
+        return plot(*args, **kwargs)
+
+    monkeypatch.setattr(jaxlin.run.classifier, "plot_history", plot_then_sigterm)
+    argv = ["--epochs", "2", "--num-hiddens", "16", "--out", str(tmp_path), "--quiet"]
+    assert exit_code(main_of(MLP), argv) == 143
+    err = capsys.readouterr().err
+    assert "terminated (SIGTERM) while the run was finishing" in err and "Traceback" not in err
+    results = read_results(tmp_path)
+    assert results["status"] == "finished" and len(results["history"]) == 2
+    assert (tmp_path / "curves.png").is_file() and (tmp_path / "predictions.png").is_file()
+
+
+def test_two_ctrl_c_half_a_second_apart_save_the_last_epoch(fashion_mnist, tmp_path):
+    """A real process: SIGINT once epoch 1 is printed, another 0.5 s later, while the first one's
+    checkpoint is being saved (Orbax is imported and writes then)."""
+    out = tmp_path / "out"
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)   # the child gets a handler
+    try:
+        proc = subprocess.Popen([sys.executable, str(SCRIPTS / f"{MLP}.py"), "--epochs", "50", "--num-hiddens",
+                                 "32", "--out", str(out), "--quiet"], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        for line in proc.stdout:                      # the first epoch's line
+            if line.startswith("epoch 1,"):
+                break
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    epoch = int(re.search(r"interrupted after epoch (\d+)", stderr).group(1))
+    assert epoch >= 1 and latest_checkpoint(out / "checkpoint") == epoch
+    results = read_results(out)
+    assert results["status"] == "interrupted" and len(results["history"]) == epoch
