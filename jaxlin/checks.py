@@ -89,9 +89,13 @@ def check_classifier_labels(y: Any, output_shape: Any, name: str = "labels") -> 
     shape = tuple(getattr(output_shape, "shape", output_shape))
     if len(shape) != 2 or shape[1] < 2:
         return
-    if np.ndim(y) == 2 and np.shape(y)[1] == 1 and np.issubdtype(np.result_type(y.dtype), np.integer):
+    integer = np.issubdtype(np.result_type(y.dtype), np.integer)
+    if integer and np.ndim(y) == 2 and np.shape(y)[1] == 1:
         raise ValueError(f"{name} have shape {tuple(np.shape(y))}: a classifier takes one class index "
                          f"per example, shape (n,); flatten them with y.reshape(-1)")
+    if integer and np.ndim(y) > 1:
+        raise ValueError(f"{name} have shape {tuple(np.shape(y))}: a classifier with {shape[1]} outputs "
+                         f"takes one integer class index per example, shape (n,)")
     if np.ndim(y) == 1:
         check_labels(y, shape[1], name)
 

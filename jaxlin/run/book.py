@@ -155,6 +155,7 @@ def predict_ch3(net: Any, params: Any, images: Any, labels: jax.Array | None = N
     book does); ``predict_ch3(net, params, images, labels)`` uint8 (N, 28, 28, 1) images.
     Returns the (true, predicted) text labels; the figure is saved to ``path`` if given.
     """
+    n = check_positive_int(n, "n")
     if labels is None:
         images, labels = next(iter(images))
     images, labels = images[:n], labels[:n]

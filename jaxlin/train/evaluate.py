@@ -69,6 +69,9 @@ def _total(net: Net, params: Any, data: Arrays | Iterable, name: str, **kwargs: 
     total = n = 0.0
     for X, y in batches:
         sums = evaluate_sums(net, params, X, y, **kwargs)
+        if name not in sums:                   # "correct": only a classifier's labels have it
+            raise ValueError(f"an accuracy needs a classifier: integer class labels of shape (n,) and "
+                             f"outputs (n, C); got {y.dtype} labels of shape {tuple(y.shape)}")
         total, n = total + sums[name], n + sums["n"]
     if n == 0:
         raise ValueError("the evaluation got no examples")

@@ -93,6 +93,9 @@ def fit(net: Net, params: Any, loss: Loss, updater: Updater, train: Arrays, *,
     check_data(net, params, prepare, jax.tree.map(local_rows, {"train": train, **evals}))
     batch_size = check_batch_size(batch_size, train[0].shape[0])
     num_epochs = check_positive_int(num_epochs, "num_epochs")
+    if not (isinstance(start_epoch, int) and 0 <= start_epoch <= num_epochs):
+        raise ValueError(f"start_epoch must be an int in [0, num_epochs={num_epochs}] (the epochs already "
+                         f"trained), got {start_epoch!r}")
     opt_state = init_opt_state(updater, params) if opt_state is None else opt_state
     if train_epoch is None:
         train_epoch = make_train_epoch(net, loss, updater, batch_size, prepare=prepare,

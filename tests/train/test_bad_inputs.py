@@ -86,3 +86,32 @@ def test_a_learning_rate_given_as_text_is_a_type_error():
         fit(net, PARAMS, cross_entropy, functools.partial(sgd, lr="0.1"), (X, Y), num_epochs=1,
             batch_size=10, key=jax.random.key(0))
     assert np.isfinite(float(sgd(PARAMS, PARAMS, 0.1, 1)["W"].sum()))
+
+
+def test_two_column_integer_labels_are_refused_before_training():
+    with pytest.raises(ValueError, match=r"train labels have shape \(40, 2\): a classifier with 3 outputs"):
+        fit(net, PARAMS, cross_entropy, UPDATER, (X, jnp.zeros((40, 2), jnp.int32)), num_epochs=1, batch_size=8,
+            key=jax.random.key(0))
+
+
+@pytest.mark.parametrize("start", [-1, 3, 1.5])
+def test_a_start_epoch_outside_the_run_is_refused(start):
+    with pytest.raises(ValueError, match="start_epoch must be an int in \\[0, num_epochs=2\\]"):
+        fit(net, PARAMS, cross_entropy, UPDATER, (X, Y), num_epochs=2, batch_size=8, key=jax.random.key(0),
+            start_epoch=start)
+
+
+def test_an_accuracy_of_float_targets_is_refused_naming_them():
+    with pytest.raises(ValueError, match=r"an accuracy needs a classifier.*float32 labels of shape \(40, 1\)"):
+        evaluate_accuracy(net, PARAMS, (X, jnp.zeros((40, 1))))
+
+
+def test_predict_ch3_of_no_image_is_refused():
+    from jaxlin import predict_ch3
+    images, labels = jnp.zeros((4, 28, 28, 1), jnp.uint8), jnp.zeros(4, jnp.int32)
+    with pytest.raises(ValueError, match="n must be a positive integer, got 0"):
+        predict_ch3(jaxlin_softmax_784, init_softmax_regression(jax.random.key(0)), images, labels, n=0)
+
+
+def jaxlin_softmax_784(params, X):
+    return net(params, X)
