@@ -40,24 +40,18 @@ key = jax.random.key(seed)
 
 
 # %%
-def getting_started(key: jax.Array) -> dict:
-    """2.1.1: a range, its shape and size, reshaping, constant and random arrays, an array from a list."""
-    print("# Getting started")
-    x = jnp.arange(12)
-    print("x =", x)
-    print("x.shape =", x.shape, " x.size =", x.size)
-    X = x.reshape(3, 4)
-    print("x.reshape(3, 4) =\n", X)
-    print("x.reshape(-1, 4).shape =", x.reshape(-1, 4).shape, "(-1 is inferred)")
-    print("zeros((2, 3, 4)) =\n", jnp.zeros((2, 3, 4)))
-    print("ones((2, 3, 4)) =\n", jnp.ones((2, 3, 4)))
-    # No global random state: the normal draw is a function of an explicit key.
-    print("normal(key, (3, 4)) =\n", jax.random.normal(key, (3, 4)))
-    print("array from a list =\n", jnp.array([[2, 1, 4, 3], [1, 2, 3, 4], [4, 3, 2, 1]]))
-    return {"x_shape": list(x.shape), "x_size": int(x.size)}
-
-
-record(**getting_started(key))
+print("# Getting started")
+x = jnp.arange(12)
+print("x =", x)
+print("x.shape =", x.shape, " x.size =", x.size)
+X = x.reshape(3, 4)
+print("x.reshape(3, 4) =\n", X)
+print("x.reshape(-1, 4).shape =", x.reshape(-1, 4).shape, "(-1 is inferred)")
+print("zeros((2, 3, 4)) =\n", jnp.zeros((2, 3, 4)))
+print("ones((2, 3, 4)) =\n", jnp.ones((2, 3, 4)))
+print("normal(key, (3, 4)) =\n", jax.random.normal(key, (3, 4)))   # no global random state: a key
+print("array from a list =\n", jnp.array([[2, 1, 4, 3], [1, 2, 3, 4], [4, 3, 2, 1]]))
+record(x_shape=list(x.shape), x_size=int(x.size))
 
 
 # %% [markdown]
@@ -70,29 +64,21 @@ record(**getting_started(key))
 
 
 # %%
-def operations() -> tuple[dict, jax.Array, jax.Array]:
-    """2.1.2: elementwise operators, exp, concatenation, comparison and sum; also returns X and Y."""
-    print("\n# Operations")
-    x = jnp.array([1.0, 2, 4, 8])
-    y = jnp.array([2, 2, 2, 2])
-    elementwise = {"x + y": x + y, "x - y": x - y, "x * y": x * y, "x / y": x / y, "x ** y": x ** y}
-    for name, value in elementwise.items():
-        print(f"{name:7s}= {value}")
-    print("exp(x) =", jnp.exp(x))
-    X = jnp.arange(12, dtype=jnp.float32).reshape(3, 4)
-    Y = jnp.array([[2.0, 1, 4, 3], [1, 2, 3, 4], [4, 3, 2, 1]])
-    rows, cols = jnp.concatenate((X, Y), axis=0), jnp.concatenate((X, Y), axis=1)
-    print("concatenate axis=0 =\n", rows, "\nconcatenate axis=1 =\n", cols)
-    print("X == Y =\n", X == Y)
-    print("X.sum() =", X.sum())
-    results = {"elementwise": elementwise, "exp": jnp.exp(x),
-               "concat_axis0_shape": list(rows.shape), "concat_axis1_shape": list(cols.shape),
-               "equal": X == Y, "sum": X.sum()}
-    return results, X, Y
-
-
-computed, X, Y = operations()
-record(**computed)
+print("\n# Operations")
+x = jnp.array([1.0, 2, 4, 8])
+y = jnp.array([2, 2, 2, 2])
+elementwise = {"x + y": x + y, "x - y": x - y, "x * y": x * y, "x / y": x / y, "x ** y": x ** y}
+for name, value in elementwise.items():
+    print(f"{name:7s}= {value}")
+print("exp(x) =", jnp.exp(x))
+X = jnp.arange(12, dtype=jnp.float32).reshape(3, 4)
+Y = jnp.array([[2.0, 1, 4, 3], [1, 2, 3, 4], [4, 3, 2, 1]])
+rows, cols = jnp.concatenate((X, Y), axis=0), jnp.concatenate((X, Y), axis=1)
+print("concatenate axis=0 =\n", rows, "\nconcatenate axis=1 =\n", cols)
+print("X == Y =\n", X == Y)
+print("X.sum() =", X.sum())
+record(elementwise=elementwise, exp=jnp.exp(x), concat_axis0_shape=list(rows.shape),
+       concat_axis1_shape=list(cols.shape), equal=X == Y, sum=X.sum())
 
 
 # %% [markdown]
@@ -106,17 +92,11 @@ record(**computed)
 
 
 # %%
-def broadcasting() -> dict:
-    """2.1.3: a (3, 1) plus a (1, 2) array."""
-    print("\n# Broadcasting")
-    a = jnp.arange(3).reshape(3, 1)
-    b = jnp.arange(2).reshape(1, 2)
-    broadcast = a + b  # (3, 1) + (1, 2): both copied along their size-1 axis to (3, 2)
-    print("a =\n", a, "\nb =\n", b, "\na + b =\n", broadcast)
-    return {"broadcast": broadcast}
-
-
-record(**broadcasting())
+print("\n# Broadcasting")
+a = jnp.arange(3).reshape(3, 1)
+b = jnp.arange(2).reshape(1, 2)
+print("a =\n", a, "\nb =\n", b, "\na + b =\n", a + b)   # both copied along their size-1 axis to (3, 2)
+record(broadcast=a + b)
 
 
 # %% [markdown]
@@ -130,25 +110,18 @@ record(**broadcasting())
 
 
 # %%
-def indexing_and_slicing(X: jax.Array) -> dict:
-    """2.1.4: reading by index and slice; writing with ``.at[...].set``, since ``X[1, 2] = 9`` raises."""
-    print("\n# Indexing and slicing")
-    print("X[-1] =", X[-1], "\nX[1:3] =\n", X[1:3])
-    try:
-        X[1, 2] = 9
-    except TypeError as err:
-        print("X[1, 2] = 9 raises TypeError:", str(err).splitlines()[0])
-    # Immutable arrays make functions pure (same input, same output), which is what
-    # lets jit, grad and vmap trace and transform them; updates return new arrays.
-    X_updated = X.at[1, 2].set(9)
-    print("X.at[1, 2].set(9) =\n", X_updated)
-    X_updated = X_updated.at[0:2, :].set(12)
-    print("then .at[0:2, :].set(12) =\n", X_updated)
-    print("X itself is unchanged: X[1, 2] =", X[1, 2])
-    return {"last_row": X[-1], "updated": X_updated, "unchanged_after_update": X[1, 2]}
-
-
-record(**indexing_and_slicing(X))
+print("\n# Indexing and slicing")
+print("X[-1] =", X[-1], "\nX[1:3] =\n", X[1:3])
+try:
+    X[1, 2] = 9
+except TypeError as err:
+    print("X[1, 2] = 9 raises TypeError:", str(err).splitlines()[0])
+X_updated = X.at[1, 2].set(9)             # a new array: X itself is never written
+print("X.at[1, 2].set(9) =\n", X_updated)
+X_updated = X_updated.at[0:2, :].set(12)
+print("then .at[0:2, :].set(12) =\n", X_updated)
+print("X itself is unchanged: X[1, 2] =", X[1, 2])
+record(last_row=X[-1], updated=X_updated, unchanged_after_update=X[1, 2])
 
 
 # %% [markdown]
@@ -162,32 +135,22 @@ record(**indexing_and_slicing(X))
 
 
 # %%
-def saving_memory(X: jax.Array, Y: jax.Array) -> dict:
-    """2.1.5: ``Z[:] = X + Y`` and ``X += Y`` as jitted functions that donate their first input's buffer."""
-    print("\n# Saving memory")
-    # The book checks id(Y) before and after Y = Y + X. Outside jit every op makes a
-    # new buffer; to reuse one, *donate* an input to a jitted function: XLA writes the
-    # result into the donated buffer, and the donated array is invalidated.
-    assign = jax.jit(lambda Z, X, Y: Z.at[:].set(X + Y), donate_argnums=0)  # Z[:] = X + Y
-    Z = jnp.zeros_like(Y)
-    before = Z.unsafe_buffer_pointer()
-    Z = assign(Z, X, Y)
-    same_buffer = Z.unsafe_buffer_pointer() == before
-    print("Z[:] = X + Y  ->  Z = assign(Z, X, Y): same buffer as the donated zeros:", same_buffer)
-    add_into = jax.jit(lambda X, Y: X + Y, donate_argnums=0)  # the book's X += Y
-    X_acc = jnp.array(X)  # a copy, so that X stays usable below
-    before = X_acc.unsafe_buffer_pointer()
-    X_new = add_into(X_acc, Y)
-    donated_deleted = X_acc.is_deleted()
-    print("X += Y  ->  X = add_into(X, Y): same buffer:", X_new.unsafe_buffer_pointer() == before)
-    print("  and the donated input is deleted:", donated_deleted,
-          "(reading it now would raise)")
-    print("X + Y =\n", X_new)
-    return {"donation": {"same_buffer": bool(same_buffer), "input_deleted": bool(donated_deleted)},
-            "X_plus_Y": X_new}
-
-
-record(**saving_memory(X, Y))
+print("\n# Saving memory")
+assign = jax.jit(lambda Z, X, Y: Z.at[:].set(X + Y), donate_argnums=0)  # Z[:] = X + Y
+Z = jnp.zeros_like(Y)
+before = Z.unsafe_buffer_pointer()
+Z = assign(Z, X, Y)
+same_buffer = Z.unsafe_buffer_pointer() == before
+print("Z[:] = X + Y  ->  Z = assign(Z, X, Y): same buffer as the donated zeros:", same_buffer)
+add_into = jax.jit(lambda X, Y: X + Y, donate_argnums=0)  # the book's X += Y
+X_acc = jnp.array(X)  # a copy, so that X stays usable below
+before = X_acc.unsafe_buffer_pointer()
+X_new = add_into(X_acc, Y)
+donated_deleted = X_acc.is_deleted()
+print("X += Y  ->  X = add_into(X, Y): same buffer:", X_new.unsafe_buffer_pointer() == before)
+print("  and the donated input is deleted:", donated_deleted, "(reading it now would raise)")
+print("X + Y =\n", X_new)
+record(donation={"same_buffer": bool(same_buffer), "input_deleted": bool(donated_deleted)}, X_plus_Y=X_new)
 
 
 # %% [markdown]
@@ -200,15 +163,10 @@ record(**saving_memory(X, Y))
 
 
 # %%
-def conversion(X: jax.Array) -> dict:
-    """2.1.6: to a NumPy array and back, and a size-1 array to Python scalars."""
-    print("\n# Conversion to other Python objects")
-    A = np.asarray(X)
-    B = jnp.asarray(A)
-    print("type(A) =", type(A).__name__, " type(B) =", type(B).__name__)
-    a = jnp.array([3.5])
-    print("a =", a, " a.item() =", a.item(), " float(a[0]) =", float(a[0]), " int(a[0]) =", int(a[0]))
-    return {"item": a.item(), "int": int(a[0])}
-
-
-record(**conversion(X))
+print("\n# Conversion to other Python objects")
+A = np.asarray(X)
+B = jnp.asarray(A)
+print("type(A) =", type(A).__name__, " type(B) =", type(B).__name__)
+a = jnp.array([3.5])
+print("a =", a, " a.item() =", a.item(), " float(a[0]) =", float(a[0]), " int(a[0]) =", int(a[0]))
+record(item=a.item(), int=int(a[0]))
