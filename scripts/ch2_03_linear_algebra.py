@@ -14,7 +14,6 @@
 # the values the book states (sums, products, norms) in `results.json`.
 
 # %%
-import jax
 import jax.numpy as jnp
 
 from jaxlin.run import setup
@@ -33,18 +32,13 @@ setup("ch2_03_linear_algebra", "2.3 Linear algebra")
 
 
 # %%
-def scalars_and_vectors() -> None:
-    """2.3.1-2.3.2: arithmetic on scalars; a vector's elements, length and shape."""
-    print("# Scalars")
-    x, y = jnp.array(3.0), jnp.array(2.0)
-    print("x + y =", x + y, " x * y =", x * y, " x / y =", x / y, " x ** y =", x ** y)
+print("# Scalars")
+x, y = jnp.array(3.0), jnp.array(2.0)
+print("x + y =", x + y, " x * y =", x * y, " x / y =", x / y, " x ** y =", x ** y)
 
-    print("\n# Vectors")
-    x = jnp.arange(4)
-    print("x =", x, " x[3] =", x[3], " len(x) =", len(x), " x.shape =", x.shape)
-
-
-scalars_and_vectors()
+print("\n# Vectors")
+x = jnp.arange(4)
+print("x =", x, " x[3] =", x[3], " len(x) =", len(x), " x.shape =", x.shape)
 
 # %% [markdown]
 # ## Matrices and tensors (2.3.3-2.3.4)
@@ -57,24 +51,16 @@ scalars_and_vectors()
 
 
 # %%
-def matrices_and_tensors() -> tuple[bool, jax.Array]:
-    """2.3.3-2.3.4: a matrix and its transpose, a symmetric matrix, a third-order tensor.
+print("\n# Matrices")
+A = jnp.arange(20).reshape(5, 4)
+print("A =\n", A, "\nA.T =\n", A.T)
+B = jnp.array([[1, 2, 3], [2, 0, 4], [3, 4, 5]])
+symmetric = bool((B == B.T).all())
+print("B == B.T =\n", B == B.T, "\nB is symmetric:", symmetric)
 
-    Returns whether the book's B is symmetric, and the tensor X."""
-    print("\n# Matrices")
-    A = jnp.arange(20).reshape(5, 4)
-    print("A =\n", A, "\nA.T =\n", A.T)
-    B = jnp.array([[1, 2, 3], [2, 0, 4], [3, 4, 5]])
-    symmetric = bool((B == B.T).all())
-    print("B == B.T =\n", B == B.T, "\nB is symmetric:", symmetric)
-
-    print("\n# Tensors")
-    X = jnp.arange(24).reshape(2, 3, 4)
-    print("X =\n", X)
-    return symmetric, X
-
-
-symmetric, X = matrices_and_tensors()
+print("\n# Tensors")
+X = jnp.arange(24).reshape(2, 3, 4)
+print("X =\n", X)
 
 # %% [markdown]
 # ## Elementwise arithmetic (2.3.5)
@@ -87,19 +73,12 @@ symmetric, X = matrices_and_tensors()
 
 
 # %%
-def tensor_arithmetic(X: jax.Array) -> jax.Array:
-    """2.3.5: elementwise sums and products of same-shape arrays, a scalar with a tensor; returns A."""
-    print("\n# Basic properties of tensor arithmetic")
-    A = jnp.arange(20, dtype=jnp.float32).reshape(5, 4)
-    B = jnp.array(A)  # the book's A.clone(): a new array (JAX arrays are never shared mutably anyway)
-    print("A + B =\n", A + B, "\nA * B (Hadamard) =\n", A * B)
-    a = 2
-    print("a + X =\n", a + X, "\n(a * X).shape =", (a * X).shape)
-    return A
-
-
-A = tensor_arithmetic(X)
-x = jnp.arange(4, dtype=jnp.float32)
+print("\n# Basic properties of tensor arithmetic")
+A = jnp.arange(20, dtype=jnp.float32).reshape(5, 4)
+B = jnp.array(A)  # the book's A.clone(): a new array (JAX arrays are never shared mutably anyway)
+print("A + B =\n", A + B, "\nA * B (Hadamard) =\n", A * B)
+a = 2
+print("a + X =\n", a + X, "\n(a * X).shape =", (a * X).shape)
 
 # %% [markdown]
 # ## Reductions (2.3.6)
@@ -113,30 +92,25 @@ x = jnp.arange(4, dtype=jnp.float32)
 
 
 # %%
-def reduction(A: jax.Array, x: jax.Array) -> dict:
-    """2.3.6: sums and means over all or some axes, keepdims for broadcasting, the cumulative sum."""
-    print("\n# Reduction")
-    print("x =", x, " x.sum() =", x.sum())
-    print("A.shape =", A.shape, " A.sum() =", A.sum())
-    sum_axis0, sum_axis1 = A.sum(axis=0), A.sum(axis=1)
-    print("A.sum(axis=0) =", sum_axis0, " shape", sum_axis0.shape)
-    print("A.sum(axis=1) =", sum_axis1, " shape", sum_axis1.shape)
-    print("A.sum(axis=(0, 1)) =", A.sum(axis=(0, 1)))
-    print("A.mean() =", A.mean(), " A.sum() / A.size =", A.sum() / A.size)
-    print("A.mean(axis=0) =", A.mean(axis=0), " A.sum(axis=0) / A.shape[0] =", A.sum(axis=0) / A.shape[0])
+print("\n# Reduction")
+x = jnp.arange(4, dtype=jnp.float32)
+print("x =", x, " x.sum() =", x.sum())
+print("A.shape =", A.shape, " A.sum() =", A.sum())
+sum_axis0, sum_axis1 = A.sum(axis=0), A.sum(axis=1)
+print("A.sum(axis=0) =", sum_axis0, " shape", sum_axis0.shape)
+print("A.sum(axis=1) =", sum_axis1, " shape", sum_axis1.shape)
+print("A.sum(axis=(0, 1)) =", A.sum(axis=(0, 1)))
+print("A.mean() =", A.mean(), " A.sum() / A.size =", A.sum() / A.size)
+print("A.mean(axis=0) =", A.mean(axis=0), " A.sum(axis=0) / A.shape[0] =", A.sum(axis=0) / A.shape[0])
 
-    print("\n# Non-reduction sum")
-    sum_A = A.sum(axis=1, keepdims=True)
-    print("A.sum(axis=1, keepdims=True) =\n", sum_A)
-    row_normalized = A / sum_A  # (5, 4) / (5, 1): keepdims keeps the ranks equal for broadcasting
-    print("A / sum_A =\n", row_normalized)
-    print("A.cumsum(axis=0) =\n", A.cumsum(axis=0))
-    return {"A_sum": A.sum(), "sum_axis0": sum_axis0, "sum_axis1": sum_axis1, "mean": A.mean(),
-            "mean_axis0": A.mean(axis=0), "row_sums_after_normalizing": row_normalized.sum(axis=1),
-            "cumsum_axis0": A.cumsum(axis=0)}
-
-
-reduced = reduction(A, x)
+print("\n# Non-reduction sum")
+sum_A = A.sum(axis=1, keepdims=True)
+print("A.sum(axis=1, keepdims=True) =\n", sum_A)
+row_normalized = A / sum_A  # (5, 4) / (5, 1): keepdims keeps the ranks equal for broadcasting
+print("A / sum_A =\n", row_normalized)
+print("A.cumsum(axis=0) =\n", A.cumsum(axis=0))
+record(A_sum=A.sum(), sum_axis0=sum_axis0, sum_axis1=sum_axis1, mean=A.mean(), mean_axis0=A.mean(axis=0),
+       row_sums_after_normalizing=row_normalized.sum(axis=1), cumsum_axis0=A.cumsum(axis=0))
 
 # %% [markdown]
 # ## Products (2.3.7-2.3.9)
@@ -149,22 +123,17 @@ reduced = reduction(A, x)
 
 
 # %%
-def products(A: jax.Array, x: jax.Array) -> dict:
-    """2.3.7-2.3.9: the dot product, the matrix-vector and the matrix-matrix product."""
-    print("\n# Dot products")
-    y = jnp.ones(4, dtype=jnp.float32)
-    print("x =", x, " y =", y, " dot(x, y) =", jnp.dot(x, y), " sum(x * y) =", jnp.sum(x * y))
+print("\n# Dot products")
+y = jnp.ones(4, dtype=jnp.float32)
+print("x =", x, " y =", y, " dot(x, y) =", jnp.dot(x, y), " sum(x * y) =", jnp.sum(x * y))
 
-    print("\n# Matrix-vector products")
-    print("A.shape =", A.shape, " x.shape =", x.shape, " A @ x =", A @ x)
+print("\n# Matrix-vector products")
+print("A.shape =", A.shape, " x.shape =", x.shape, " A @ x =", A @ x)
 
-    print("\n# Matrix-matrix multiplication")
-    B = jnp.ones((4, 3))
-    print("A @ B =\n", A @ B)
-    return {"dot": jnp.dot(x, y), "matvec": A @ x, "matmul": A @ B}
-
-
-multiplied = products(A, x)
+print("\n# Matrix-matrix multiplication")
+B = jnp.ones((4, 3))
+print("A @ B =\n", A @ B)
+record(dot=jnp.dot(x, y), matvec=A @ x, matmul=A @ B)
 
 # %% [markdown]
 # ## Norms (2.3.10)
@@ -176,17 +145,12 @@ multiplied = products(A, x)
 
 
 # %%
-def norms() -> dict:
-    """2.3.10: the l2 and l1 norms of a vector, the Frobenius norm of a matrix."""
-    print("\n# Norms")
-    u = jnp.array([3.0, -4.0])
-    l2, l1 = jnp.linalg.norm(u), jnp.abs(u).sum()
-    frobenius = jnp.linalg.norm(jnp.ones((4, 9)))
-    print("||u||_2 =", l2, " ||u||_1 =", l1, " ||ones(4, 9)||_F =", frobenius)
-    return {"l2_norm": float(l2), "l1_norm": float(l1), "frobenius_norm": float(frobenius)}
-
-
-normed = norms()
+print("\n# Norms")
+u = jnp.array([3.0, -4.0])
+l2, l1 = jnp.linalg.norm(u), jnp.abs(u).sum()
+frobenius = jnp.linalg.norm(jnp.ones((4, 9)))
+print("||u||_2 =", l2, " ||u||_1 =", l1, " ||ones(4, 9)||_F =", frobenius)
+record(l2_norm=float(l2), l1_norm=float(l1), frobenius_norm=float(frobenius))
 
 # %% [markdown]
 # ## Results
@@ -195,4 +159,4 @@ normed = norms()
 # (4, 5), `B`'s symmetry, the reductions, the products and the three norms (5, 7, 6).
 
 # %%
-record(A_T_shape=list(A.T.shape), symmetric=symmetric, **reduced, **multiplied, **normed)
+record(A_T_shape=list(A.T.shape), symmetric=symmetric)
