@@ -42,21 +42,17 @@ x = jnp.arange(4.0)
 
 
 # %%
-def simple_example(x: jax.Array) -> dict:
-    """2.5.1: the gradient of y = 2 xᵀx is 4x; a second gradient needs no zeroing first."""
-    print("# A simple example: y = 2 xᵀx")
-    def y(x):  # the function itself is what gets differentiated: nothing is recorded
-        return 2 * jnp.dot(x, x)
-
-    print("x =", x, " y(x) =", y(x))
-    grad = jax.grad(y)(x)
-    print("jax.grad(y)(x) =", grad, " == 4x:", grad == 4 * x)
-    grad_sum = jax.grad(jnp.sum)(x)
-    print("jax.grad(lambda x: x.sum())(x) =", grad_sum, "(a fresh value: nothing to zero first)")
-    return {"grad": grad, "grad_sum": grad_sum}
+def y(x):  # the function itself is what gets differentiated: nothing is recorded
+    return 2 * jnp.dot(x, x)
 
 
-record(x=x, **simple_example(x))
+print("# A simple example: y = 2 xᵀx")
+print("x =", x, " y(x) =", y(x))
+grad = jax.grad(y)(x)
+print("jax.grad(y)(x) =", grad, " == 4x:", grad == 4 * x)
+grad_sum = jax.grad(jnp.sum)(x)
+print("jax.grad(lambda x: x.sum())(x) =", grad_sum, "(a fresh value: nothing to zero first)")
+record(x=x, grad=grad, grad_sum=grad_sum)
 
 
 # %% [markdown]
@@ -76,20 +72,15 @@ def square(x: jax.Array) -> jax.Array:
     return x * x
 
 
-def non_scalar_backward(x: jax.Array) -> dict:
-    """2.5.2: y = x * x: the gradient of its sum, the vjp with ones, and the full Jacobian."""
-    print("\n# Backward for non-scalar variables: y = x * x")
-    grad_of_sum = jax.grad(lambda x: square(x).sum())(x)
-    print("grad of y.sum() =", grad_of_sum)
-    y_val, pullback = jax.vjp(square, x)
-    (vjp_ones,) = pullback(jnp.ones_like(y_val))
-    print("vjp with v = ones (what the book's y.backward(ones) computes) =", vjp_ones)
-    jacobian = jax.jacobian(square)(x)
-    print("full Jacobian ∂y/∂x =\n", jacobian)
-    return {"grad_of_sum_x_squared": grad_of_sum, "jacobian": jacobian}
-
-
-record(**non_scalar_backward(x))
+print("\n# Backward for non-scalar variables: y = x * x")
+grad_of_sum = jax.grad(lambda x: square(x).sum())(x)
+print("grad of y.sum() =", grad_of_sum)
+y_val, pullback = jax.vjp(square, x)
+(vjp_ones,) = pullback(jnp.ones_like(y_val))
+print("vjp with v = ones (what the book's y.backward(ones) computes) =", vjp_ones)
+jacobian = jax.jacobian(square)(x)
+print("full Jacobian ∂y/∂x =\n", jacobian)
+record(grad_of_sum_x_squared=grad_of_sum, jacobian=jacobian)
 
 
 # %% [markdown]
@@ -103,20 +94,17 @@ record(**non_scalar_backward(x))
 
 
 # %%
-def detaching(x: jax.Array) -> dict:
-    """2.5.3: z = u * x with u = stop_gradient(x * x) has gradient u; y's own gradient stays 2x."""
-    print("\n# Detaching computation: z = u * x with u = stop_gradient(x * x)")
-    def z_of(x):
-        u = jax.lax.stop_gradient(x * x)  # the book's y.detach(): a constant for differentiation
-        return (u * x).sum()
-    grad_detached = jax.grad(z_of)(x)
-    print("jax.grad(z)(x) =", grad_detached, " == u:", grad_detached == x * x)
-    grad_y_alone = jax.grad(lambda x: square(x).sum())(x)
-    print("gradient of y itself is still 2x:", grad_y_alone == 2 * x)
-    return {"grad_detached": grad_detached}
+def z_of(x):
+    u = jax.lax.stop_gradient(x * x)  # the book's y.detach(): a constant for differentiation
+    return (u * x).sum()
 
 
-record(**detaching(x))
+print("\n# Detaching computation: z = u * x with u = stop_gradient(x * x)")
+grad_detached = jax.grad(z_of)(x)
+print("jax.grad(z)(x) =", grad_detached, " == u:", grad_detached == x * x)
+grad_y_alone = jax.grad(lambda x: square(x).sum())(x)
+print("gradient of y itself is still 2x:", grad_y_alone == 2 * x)
+record(grad_detached=grad_detached)
 
 
 # %% [markdown]
@@ -130,20 +118,13 @@ record(**detaching(x))
 
 
 # %%
-def control_flow(key: jax.Array) -> dict:
-    """2.5.4: f is piecewise linear in a, so f'(a) = f(a)/a even through Python loops and branches."""
-    print("\n# Gradients through Python control flow")
-    a = jax.random.normal(key, ())
-    d, grad_a = control_flow_f(a), jax.grad(control_flow_f)(a)
-    control_ok = bool(jnp.allclose(grad_a, d / a, rtol=1e-6))
-    print(f"a = {float(a):.6f}, f(a) = {float(d):.4f}, f'(a) = {float(grad_a):g}, "
-          f"f(a)/a = {float(d / a):g}, equal: {control_ok}")
-    # jax.grad runs the Python loop on concrete values; jit would need lax.while_loop/cond.
-    return {"control_flow": {"a": float(a), "f_a": float(d), "grad": float(grad_a),
-                             "grad_equals_f_over_a": control_ok}}
-
-
-record(**control_flow(key))
+print("\n# Gradients through Python control flow")
+a = jax.random.normal(key, ())
+d, grad_a = control_flow_f(a), jax.grad(control_flow_f)(a)   # Python's loop runs on concrete values
+control_ok = bool(jnp.allclose(grad_a, d / a, rtol=1e-6))
+print(f"a = {float(a):.6f}, f(a) = {float(d):.4f}, f'(a) = {float(grad_a):g}, "
+      f"f(a)/a = {float(d / a):g}, equal: {control_ok}")
+record(control_flow={"a": float(a), "f_a": float(d), "grad": float(grad_a), "grad_equals_f_over_a": control_ok})
 
 
 # %% [markdown]
@@ -157,22 +138,16 @@ record(**control_flow(key))
 
 
 # %%
-def computation_graph() -> dict:
-    """z = (x + y) · w at (2, 3, 4): forward values, the backward pass step by step, and jax.grad."""
-    print("\n# The computation graph z = (x + y) · w, step by step with jax.vjp")
-    forward = graph_forward(2.0, 3.0, 4.0)
-    print("forward:", ", ".join(f"{k} = {v:g}" for k, v in forward.items()))
-    graph_grads = graph_grads_vjp(2.0, 3.0, 4.0)
-    print("backward: ∂z/∂u = w = {u:g}; ∂z/∂w = u = {w:g}; ∂z/∂x = ∂z/∂u·1 = {x:g}; ∂z/∂y = {y:g}".format(
-        **{k: float(v) for k, v in graph_grads.items()}))
-    whole = jax.grad(lambda x, y, w: (x + y) * w, argnums=(0, 1, 2))(2.0, 3.0, 4.0)
-    print("jax.grad of the whole function agrees:", [float(g) for g in whole])
-    return {"graph_forward": forward,
-            "graph_grads": {k: float(graph_grads[k]) for k in ("x", "y", "w")},
-            "graph_grads_jax_grad": [float(g) for g in whole]}
-
-
-record(**computation_graph())
+print("\n# The computation graph z = (x + y) · w, step by step with jax.vjp")
+forward = graph_forward(2.0, 3.0, 4.0)
+print("forward:", ", ".join(f"{k} = {v:g}" for k, v in forward.items()))
+graph_grads = graph_grads_vjp(2.0, 3.0, 4.0)
+print("backward: ∂z/∂u = w = {u:g}; ∂z/∂w = u = {w:g}; ∂z/∂x = ∂z/∂u·1 = {x:g}; ∂z/∂y = {y:g}".format(
+    **{k: float(v) for k, v in graph_grads.items()}))
+whole = jax.grad(lambda x, y, w: (x + y) * w, argnums=(0, 1, 2))(2.0, 3.0, 4.0)
+print("jax.grad of the whole function agrees:", [float(g) for g in whole])
+record(graph_forward=forward, graph_grads={k: float(graph_grads[k]) for k in ("x", "y", "w")},
+       graph_grads_jax_grad=[float(g) for g in whole])
 
 
 # %% [markdown]
@@ -247,8 +222,7 @@ record(no_grad_step=w, stop_gradient_grad=frozen)
 
 
 # %%
-a = jax.random.normal(key, ())
-f_jit = jax.jit(control_flow_f)
+f_jit = jax.jit(control_flow_f)                 # a is 2.5.4's, drawn from the set-up's key
 try:
     f_jit(a)
 except jax.errors.ConcretizationTypeError as err:
