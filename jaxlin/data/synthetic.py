@@ -14,7 +14,8 @@ def synthetic_data(key: jax.Array, w: jax.Array, b: float, num_examples: int,
                    noise: float = 0.01) -> tuple[jax.Array, jax.Array]:
     """Generate y = Xw + b + ε with X ~ N(0, 1) of shape (n, len(w)) and ε ~ N(0, noise²).
 
-    Returns ``(X, y)`` with ``y`` of shape (n, 1), as in the book.
+    Returns ``(X, y)`` with ``y`` of shape (n, 1), as in the book. Written out in
+    scripts/ch3_02_linear_regression_scratch.py (3.2.1).
     """
     num_examples = check_positive_int(num_examples, "num_examples")
     w = jnp.asarray(w, dtype=jnp.float32).reshape(-1)
@@ -32,7 +33,8 @@ def data_iter(key: jax.Array, batch_size: int, features: jax.Array, labels: jax.
     The order is :func:`~jaxlin.train.epoch.shuffle` of ``key``: pass a new key (e.g.
     ``jax.random.fold_in(key, epoch)``) each epoch. With ``drop_remainder=True``
     the last incomplete batch is skipped so every batch has the same shape and a
-    jitted step compiles once.
+    jitted step compiles once; the book's (written out in
+    scripts/ch3_02_linear_regression_scratch.py, 3.2.2) keeps it, as the default does.
     """
     n = check_same_length(features, labels, "features", "labels")
     batch_size = check_batch_size(batch_size, n)

@@ -11,13 +11,15 @@ Params = dict[str, jax.Array]
 
 
 def init_linreg(key: jax.Array, num_inputs: int, sigma: float = 0.01) -> Params:
-    """Initialise ``w ~ N(0, sigma²)`` of shape (d, 1) and ``b = 0`` of shape (1,)."""
+    """Initialise ``w ~ N(0, sigma²)`` of shape (d, 1) and ``b = 0`` of shape (1,).
+    Written out in scripts/ch3_02_linear_regression_scratch.py (3.2.3)."""
     num_inputs = check_positive_int(num_inputs, "num_inputs")
     return {"w": sigma * jax.random.normal(key, (num_inputs, 1)), "b": jnp.zeros(1)}
 
 
 def linreg(params: Params, X: jax.Array) -> jax.Array:
-    """The linear regression model ŷ = Xw + b (eq. 3.1.4)."""
+    """The linear regression model ŷ = Xw + b (eq. 3.1.4).
+    Written out in scripts/ch3_02_linear_regression_scratch.py (3.2.4)."""
     return X @ params["w"] + params["b"].reshape(1, -1)
 
 

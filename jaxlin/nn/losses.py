@@ -14,7 +14,8 @@ from jax.scipy.special import xlogy
 
 
 def squared_loss(y_hat: jax.Array, y: jax.Array) -> jax.Array:
-    """Elementwise squared loss l = (ŷ − y)² / 2 (eq. 3.1.5), y reshaped to ŷ's shape."""
+    """Elementwise squared loss l = (ŷ − y)² / 2 (eq. 3.1.5), y reshaped to ŷ's shape.
+    Written out in scripts/ch3_02_linear_regression_scratch.py (3.2.5)."""
     return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
 
 

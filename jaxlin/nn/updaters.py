@@ -26,7 +26,8 @@ def sgd(params: Any, grads: Any, lr: float, batch_size: int) -> Any:
     """Minibatch SGD: p ← p − lr · g / batch_size for every leaf (eq. 3.2.10).
 
     ``grads`` are gradients of the *summed* minibatch loss, as in the book.
-    Returns new params; nothing is mutated.
+    Returns new params; nothing is mutated. Written out in
+    scripts/ch3_02_linear_regression_scratch.py (3.2.6).
     """
     check_learning_rate(lr, "lr")
     if is_concrete(batch_size):
