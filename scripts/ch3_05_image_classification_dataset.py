@@ -101,7 +101,7 @@ for resize in (None, 64):
 # ## Reading one epoch
 #
 # The book times one pass over `train_iter` ("reading the data must be faster than training"),
-# about 5 seconds with 4 worker processes. Here every training batch once, as a training loop
+# a few seconds with 4 worker processes. Here every training batch once, as a training loop
 # would read them: the data already sit on the device, so a batch is a gather of rows, and the
 # clock stops after the last one is ready. Expect 235 batches (60000 / 256, the last one
 # partial) in well under a second.
