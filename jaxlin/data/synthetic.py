@@ -56,7 +56,8 @@ def array_batches(batch_size: int, features: jax.Array, labels: jax.Array
 
 def load_array(data_arrays: tuple[jax.Array, jax.Array], batch_size: int, *,
                key: jax.Array | None = None) -> Iterator[tuple[jax.Array, jax.Array]]:
-    """The book's ``load_array`` (3.3.2): shuffled batches when a ``key`` is given, else in order."""
+    """The book's ``load_array`` (3.3.2): shuffled batches when a ``key`` is given, else in order.
+    Written out in scripts/ch3_03_linear_regression_concise.py (3.3.2)."""
     features, labels = data_arrays
     if key is None:
         return array_batches(batch_size, features, labels)
