@@ -11,7 +11,8 @@ from flax import nnx
 
 
 class CenteredLayer(nnx.Module):
-    """A layer without parameters: X ↦ X − mean(X) (the mean over all entries)."""
+    """A layer without parameters: X ↦ X − mean(X) (the mean over all entries).
+    Written out in scripts/ch5_04_custom_layer.py (5.4.1)."""
 
     def __call__(self, X: jax.Array) -> jax.Array:
         return X - X.mean()
@@ -19,7 +20,8 @@ class CenteredLayer(nnx.Module):
 
 class MyDense(nnx.Module):
     """A fully connected layer with its own parameters: X ↦ relu(X · weight + bias),
-    weight of shape (in_units, units) and bias of shape (units,), both ~ N(0, 1)."""
+    weight of shape (in_units, units) and bias of shape (units,), both ~ N(0, 1); an input of
+    another width is refused. Written out in scripts/ch5_04_custom_layer.py (5.4.2)."""
 
     def __init__(self, in_units: int, units: int, *, rngs: nnx.Rngs):
         self.in_units = in_units

@@ -39,3 +39,22 @@ def test_my_dense_composes():
     assert out.shape == (2, 1) and (out >= 0).all()
     assert [p for p, _ in named_parameters(net)] == ["layers/0/bias", "layers/0/weight",
                                                      "layers/1/bias", "layers/1/weight"]
+
+
+def test_the_notebooks_layers_equal_the_librarys(tmp_path):
+    """scripts/ch5_04_custom_layer.py writes CenteredLayer and MyDense in its cells: from the
+    same keys, the same parameters and the same outputs as jaxlin's, eagerly and under jit."""
+    from conftest import chapter_namespace
+    ns = chapter_namespace("ch5_04_custom_layer", ["--out", str(tmp_path), "--quiet"])
+    X = jax.random.normal(jax.random.key(3), (4, 5))
+    np.testing.assert_array_equal(ns["CenteredLayer"]()(X), CenteredLayer()(X))
+    mine, theirs = ns["MyDense"](5, 3, rngs=nnx.Rngs(7)), MyDense(5, 3, rngs=nnx.Rngs(7))
+    assert named_parameters(mine) == named_parameters(theirs)
+    for a, b in zip(jax.tree.leaves(nnx.state(mine, nnx.Param)), jax.tree.leaves(nnx.state(theirs, nnx.Param))):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(mine(X), theirs(X))
+    graphdef, state = nnx.split(mine)
+    np.testing.assert_array_equal(jax.jit(lambda s, X: nnx.merge(graphdef, s)(X))(state, X), theirs(X))
+    net = nnx.Sequential(MyDense(64, 8, rngs=nnx.Rngs(ns["keys"][4])), MyDense(8, 1, rngs=nnx.Rngs(ns["keys"][5])))
+    np.testing.assert_array_equal(ns["out_mine"], net(jax.random.uniform(ns["keys"][6], (2, 64))))
+    assert ns["centered_example"].tolist() == [-2.0, -1.0, 0.0, 1.0, 2.0] and abs(float(ns["Y"].mean())) < 1e-6
