@@ -181,8 +181,14 @@ def preparation_lock(data_dir: Path) -> Iterator[None]:
     Inside it, what a killed preparation left is cleared: jaxlin's temporary source folders,
     TFDS's ``incomplete`` folders and half-written array caches.
     """
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / ".jaxlin-prepare.lock", "w") as lock:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(data_dir / ".jaxlin-prepare.lock", "w")
+    except OSError as err:                 # a read-only or full data folder: say which, once
+        raise FashionMNISTNotFound(f"cannot prepare Fashion-MNIST in the data folder {data_dir} "
+                                   f"({err.strerror or err}): pass --data-dir (or $TFDS_DATA_DIR) "
+                                   f"a folder you can write") from None
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         leftovers = [*(data_dir / "downloads" / "manual").glob("jaxlin-fashion-mnist-*"),
                      *(data_dir / NAME).glob("*incomplete*"), *(data_dir / "jaxlin-cache").glob(".*.tmp")]

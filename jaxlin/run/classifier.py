@@ -60,8 +60,12 @@ def _train(args: argparse.Namespace, run: Run, net: Net, params: Any, loss: Loss
               file=sys.stderr)
     def after_epoch(epoch, params, opt_state, history):
         if args.checkpoint_dir is not None:
-            save_checkpoint(args.checkpoint_dir, epoch, params, opt_state, start.key, history,
-                            config=training_config(args))
+            try:
+                save_checkpoint(args.checkpoint_dir, epoch, params, opt_state, start.key, history,
+                                config=training_config(args))
+            except OSError as err:               # a full or read-only --checkpoint-dir, named as such
+                run.fail(f"cannot save the checkpoint of epoch {epoch} in --checkpoint-dir "
+                         f"{args.checkpoint_dir}: {err.strerror or err}", {"history": history})
         if on_epoch is not None:
             on_epoch(history[-1])
 

@@ -72,6 +72,11 @@ class Run:
             self.outputs = Outputs(self.out) if jax.process_index() == 0 else Discarded()
         except (ValueError, Busy) as err:
             self.usage_error(str(err))
+        except OSError as err:               # a read-only file system, /proc, a full disk
+            self.done = True
+            print(f"error: cannot write the outputs to --out {self.out}: {err.strerror or err}"
+                  f"{f' ({err.filename})' if err.filename else ''}", file=sys.stderr)
+            raise SystemExit(1) from None
         atexit.register(self.outputs.close)
         self.terminated = False
         if threading.current_thread() is threading.main_thread() and not in_kernel():

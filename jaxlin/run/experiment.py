@@ -65,6 +65,9 @@ def check_checkpoint_args(args: argparse.Namespace) -> str | None:
     """``--checkpoint-dir`` is a folder or does not exist yet; ``--resume`` needs a checkpoint
     in it, and a fresh run an empty one (an earlier run's checkpoints are never mixed in)."""
     ckpt_dir = args.checkpoint_dir
+    if ckpt_dir is not None and args.out is not None and Path(args.out).resolve() == ckpt_dir.resolve():
+        return (f"--checkpoint-dir {ckpt_dir} is --out itself: the run's outputs replace that folder's "
+                f"files; give the checkpoints their own folder, e.g. --checkpoint-dir {ckpt_dir / 'checkpoint'}")
     if ckpt_dir is not None and ckpt_dir.exists() and not ckpt_dir.is_dir():
         return f"--checkpoint-dir {ckpt_dir} is a file, not a folder"
     if args.resume and ckpt_dir is None:
