@@ -59,7 +59,7 @@ kfold_key, final_key = jax.random.split(jax.random.key(seed))
 # matrix.
 
 # %%
-data, csvs, load_seconds = load_data(train_csv, test_csv)
+data, csvs, load_seconds = load_data(train_csv, test_csv, k=k, batch_size=batch_size)
 print(data.train.shape)
 print(data.test.shape)
 print(data.train.iloc[0:4, [0, 1, 2, 3, -3, -2, -1]])

@@ -45,12 +45,14 @@ def hyperparameters(model: str, lr: float | None, weight_decay: float | None) ->
     return (default_lr if lr is None else lr), (default_decay if weight_decay is None else weight_decay)
 
 
-def load_data(train_csv: str | None, test_csv: str | None) -> tuple[HouseData, tuple[Path, Path], float]:
+def load_data(train_csv: str | None, test_csv: str | None, *, k: int | None = None,
+              batch_size: int | None = None) -> tuple[HouseData, tuple[Path, Path], float]:
     """4.10.3-4.10.4: find, read and preprocess both CSVs (None: those in
     ``$JAXLIN_KAGGLE_HOUSE_DIR``); returns the data, the two paths and the seconds it took.
 
     A file that cannot be found or read, or that holds the wrong columns, is a usage error
-    (:func:`~jaxlin.run.session.usage_error`: one line naming it, exit status 2)."""
+    (:func:`~jaxlin.run.session.usage_error`: one line naming it, exit status 2); so is a
+    training set too small for ``k`` folds of minibatches of ``batch_size``."""
     tic = time.perf_counter()
     try:
         csvs = find_csvs(train_csv, test_csv)
@@ -61,6 +63,11 @@ def load_data(train_csv: str | None, test_csv: str | None) -> tuple[HouseData, t
         named = any(str(path) in str(err) for path in csvs)
         usage_error(str(err) if named else f"cannot read --train-csv {csvs[0]} or --test-csv {csvs[1]} "
                                            f"as the house-price CSVs: {err}")
+    n = len(data.train_labels)
+    if k is not None and batch_size is not None and (k - 1) * (n // k) < batch_size:
+        usage_error(f"--k {k} on the {n} examples of {csvs[0]} trains each fold on {(k - 1) * (n // k)} "
+                    f"examples, fewer than --batch-size {batch_size}: use fewer folds, a smaller "
+                    f"--batch-size or more data")
     return data, csvs, time.perf_counter() - tic
 
 

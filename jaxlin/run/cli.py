@@ -232,8 +232,12 @@ def _restore(handlers: dict[int, Any]) -> None:
 def _one_line_for_os_errors(previous: Callable[..., Any], run: Run, kind: type, err: BaseException,
                             tb: Any) -> None:
     """A script's uncaught ``OSError`` (a full disk, a folder made read-only): the numbers the run
-    holds are written first (``results.json``, or beside a finished run's), then one line; exit 1."""
+    holds are written first (``results.json``, or beside a finished run's), then one line; exit 1.
+    Any other uncaught error (a bug) is recorded as ``failed`` too, then its traceback: the run's
+    exit handler never records a run that crashed as finished."""
     if not issubclass(kind, OSError):
+        with contextlib.suppress(OSError, SystemExit):
+            run.finish({"status": "failed", "error": f"{kind.__name__}: {err}"})
         return previous(kind, err, tb)
     message = f"{err.strerror or err}: {getattr(err, 'filename', None) or run.out}"
     try:
