@@ -1,5 +1,9 @@
 """Layers and blocks (D2L 5.1) as Flax NNX modules.
 
+scripts/ch5_01_model_construction.py writes the blocks in its cells (tested equal to these,
+which later sections and users import); what it imports from here, :class:`Constant` and the
+halving loops, the book does not show.
+
 An NNX module is a Python object that holds its own arrays, as a PyTorch module
 does: ``nnx.Linear(in_features, out_features, rngs=rngs)`` creates its kernel and
 bias when it is constructed, so it must be told its input size (see 5.3 for the
@@ -17,7 +21,8 @@ from flax import nnx
 
 
 class MLP(nnx.Module):
-    """The book's MLP block: X ↦ relu(X W₁ + b₁) W₂ + b₂ (``hidden`` holds W₁, b₁; ``out`` W₂, b₂)."""
+    """The book's MLP block: X ↦ relu(X W₁ + b₁) W₂ + b₂ (``hidden`` holds W₁, b₁; ``out`` W₂, b₂).
+    Written out in scripts/ch5_01_model_construction.py (5.1.1)."""
 
     def __init__(self, num_inputs: int = 20, num_hiddens: int = 256, num_outputs: int = 10, *,
                  rngs: nnx.Rngs):
@@ -33,7 +38,8 @@ class MySequential(nnx.Module):
 
     ``nnx.List`` registers the blocks as children (the book's ``self._modules``), so
     their Params are part of this module's state; NNX refuses a plain ``list`` of
-    modules as an attribute rather than silently losing their parameters.
+    modules as an attribute rather than silently losing their parameters. Written out in scripts/ch5_01_model_construction.py
+    (5.1.2).
     """
 
     def __init__(self, *blocks: Callable[[jax.Array], jax.Array]):
@@ -94,7 +100,7 @@ class FixedHiddenMLP(nnx.Module):
     W ~ U(0, 1) of shape (features, features) is drawn once at construction and held as a
     :class:`Constant`. ``eager=True`` runs the book's Python loop (:func:`halve_eagerly`),
     which works when the module is called directly but not under jit; the default is the
-    exact, jit-compatible :func:`halve_until_small`.
+    exact, jit-compatible :func:`halve_until_small`. Written out in scripts/ch5_01_model_construction.py (5.1.3).
     """
 
     def __init__(self, features: int = 20, *, eager: bool = False, rngs: nnx.Rngs):
@@ -110,7 +116,8 @@ class FixedHiddenMLP(nnx.Module):
 
 
 class NestMLP(nnx.Module):
-    """A block nesting a Sequential: Linear₁₆(relu(Linear₃₂(relu(Linear₆₄(X)))))."""
+    """A block nesting a Sequential: Linear₁₆(relu(Linear₃₂(relu(Linear₆₄(X))))).
+    Written out in scripts/ch5_01_model_construction.py (5.1.3)."""
 
     def __init__(self, num_inputs: int = 20, *, rngs: nnx.Rngs):
         self.net = nnx.Sequential(nnx.Linear(num_inputs, 64, rngs=rngs), nnx.relu,
@@ -122,7 +129,8 @@ class NestMLP(nnx.Module):
 
 
 def chimera(num_inputs: int = 20, *, rngs: nnx.Rngs) -> nnx.Sequential:
-    """The book's chimera: Sequential(NestMLP, Linear(16, 20), FixedHiddenMLP), X ↦ a scalar."""
+    """The book's chimera: Sequential(NestMLP, Linear(16, 20), FixedHiddenMLP), X ↦ a scalar.
+    Written out in scripts/ch5_01_model_construction.py (5.1.3)."""
     return nnx.Sequential(NestMLP(num_inputs, rngs=rngs), nnx.Linear(16, 20, rngs=rngs),
                           FixedHiddenMLP(20, rngs=rngs))
 

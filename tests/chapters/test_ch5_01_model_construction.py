@@ -149,3 +149,43 @@ def test_chimera_compiles_once(X):
     np.testing.assert_allclose(out, model(X), rtol=1e-5, atol=1e-7)  # jit fuses the sums differently
     forward(state, X + 1)
     assert len(traces) == 1  # the data-dependent loop is inside the compiled program: no retrace
+
+
+@pytest.fixture(scope="module")
+def notebook(tmp_path_factory):
+    from conftest import chapter_namespace
+    return chapter_namespace("ch5_01_model_construction",
+                             ["--out", str(tmp_path_factory.mktemp("ch5_01")), "--quiet"])
+
+
+def same_state(a, b):
+    sa, sb = nnx.to_pure_dict(nnx.state(a)), nnx.to_pure_dict(nnx.state(b))
+    assert jax.tree.structure(sa) == jax.tree.structure(sb)
+    for x, y in zip(jax.tree.leaves(sa), jax.tree.leaves(sb)):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("name, make", [
+    ("MLP", lambda cls, rngs: cls(rngs=rngs)),
+    ("MySequential", lambda cls, rngs: cls(nnx.Linear(20, 256, rngs=rngs), nnx.relu, nnx.Linear(256, 10, rngs=rngs))),
+    ("FixedHiddenMLP", lambda cls, rngs: cls(rngs=rngs)),
+    ("FixedHiddenMLP eager", lambda cls, rngs: cls(eager=True, rngs=rngs)),
+    ("NestMLP", lambda cls, rngs: cls(rngs=rngs)),
+    ("chimera", lambda cls, rngs: cls(rngs=rngs)),
+])
+def test_the_notebooks_blocks_equal_the_librarys(notebook, X, name, make):
+    """scripts/ch5_01_model_construction.py writes the blocks in its cells: from the same key,
+    the same variables (paths and values) and the same outputs as jaxlin's, eagerly and jitted."""
+    import jaxlin.chapters.ch5_01_model_construction as library
+    attr = name.split()[0]
+    mine, theirs = make(notebook[attr], nnx.Rngs(3)), make(getattr(library, attr), nnx.Rngs(3))
+    same_state(mine, theirs)
+    np.testing.assert_array_equal(mine(X), theirs(X))
+    if not name.endswith("eager"):
+        forward, state = jitted(mine)
+        np.testing.assert_allclose(forward(state, X), theirs(X), rtol=1e-6, atol=1e-6)
+
+
+def test_the_notebook_shows_the_books_loop_refused_under_jit(notebook):
+    eager = notebook["eager"]
+    assert eager["book_loop_equals_lax"] and eager["book_loop_refused_under_jit"]
