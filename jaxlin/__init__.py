@@ -56,7 +56,7 @@ _EXPORTS = {
     # jaxlin.train.early_stopping
     "EarlyStopping": "jaxlin.train.early_stopping",
     # jaxlin.train.epoch
-    "epoch_indices": "jaxlin.train.epoch", "make_indexed_step": "jaxlin.train.epoch",
+    "epoch_indices": "jaxlin.data.shuffle", "make_indexed_step": "jaxlin.train.epoch",
     "make_train_epoch": "jaxlin.train.epoch",
     # jaxlin.train.evaluate
     "evaluate_accuracy": "jaxlin.train.evaluate", "evaluate_loss": "jaxlin.train.evaluate",

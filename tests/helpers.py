@@ -224,7 +224,7 @@ def plain_loop_params(w, key, num_steps: int):
     of benchmark workload ``w``, from its ``init(key(1))``: the batch order every benchmark
     mode uses, computed without the benchmark's code."""
     from jaxlin.nn.updaters import sgd
-    from jaxlin.train.epoch import epoch_indices
+    from jaxlin.data.shuffle import epoch_indices
     from jaxlin.train.step import make_train_step
     n = num_steps * w.batch_size
     X, y = w.X[:n], w.y[:n]

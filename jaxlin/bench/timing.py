@@ -21,7 +21,8 @@ import numpy as np
 from jaxlin.bench import profile
 from jaxlin.bench.workloads import BANDS, Workload
 from jaxlin.nn.updaters import sgd
-from jaxlin.train.epoch import epoch_indices, make_indexed_step, make_train_epoch
+from jaxlin.data.shuffle import epoch_indices
+from jaxlin.train.epoch import make_indexed_step, make_train_epoch
 from jaxlin.train.evaluate import evaluate_accuracy, evaluate_loss
 from jaxlin.train.lowering import PLAIN, Lowering, default_lowering
 from jaxlin.train.step import make_train_step, train_step
@@ -120,7 +121,7 @@ def lowering_variants(conv: bool = False) -> dict[str, Lowering]:
     ``conv``), and none of them."""
     base = default_lowering()
     variants = {"default": base}
-    for name in ("batch_of_one", "packed_sort", "row_gather") + (("banded_conv", "pool_reshape") if conv else ()):
+    for name in ("batch_of_one", "row_gather") + (("banded_conv", "pool_reshape") if conv else ()):
         on = getattr(base, name)
         variants[f"{'no' if on else 'with'} {name}"] = dataclasses.replace(base, **{name: not on})
     variants["plain"] = PLAIN

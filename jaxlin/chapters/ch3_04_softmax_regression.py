@@ -23,7 +23,7 @@ from jax.scipy.special import xlogy
 from jaxlin.checks import check_labels, check_positive_int
 from jaxlin.nn.linear import linreg_closed_form
 from jaxlin.nn.softmax import softmax
-from jaxlin.train.epoch import shuffle
+from jaxlin.data.shuffle import shuffle
 
 Params = dict[str, jax.Array]
 

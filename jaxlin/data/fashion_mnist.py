@@ -31,7 +31,7 @@ from jaxlin.data.fashion_mnist_sources import (
     quiet_libraries,
 )
 from jaxlin.data.io import atomic_path
-from jaxlin.train.epoch import shuffle
+from jaxlin.data.shuffle import shuffle
 
 NUM_CLASSES = 10
 TEXT_LABELS = ("t-shirt", "trouser", "pullover", "dress", "coat",

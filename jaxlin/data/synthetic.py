@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxlin.checks import check_batch_size, check_positive_int, check_same_length
-from jaxlin.train.epoch import shuffle
+from jaxlin.data.shuffle import shuffle
 
 
 def synthetic_data(key: jax.Array, w: jax.Array, b: float, num_examples: int,
@@ -30,7 +30,7 @@ def data_iter(key: jax.Array, batch_size: int, features: jax.Array, labels: jax.
               *, drop_remainder: bool = False) -> Iterator[tuple[jax.Array, jax.Array]]:
     """Yield shuffled minibatches ``(X, y)`` that cover every example once.
 
-    The order is :func:`~jaxlin.train.epoch.shuffle` of ``key``: pass a new key (e.g.
+    The order is :func:`~jaxlin.data.shuffle.shuffle` of ``key``: pass a new key (e.g.
     ``jax.random.fold_in(key, epoch)``) each epoch. With ``drop_remainder=True``
     the last incomplete batch is skipped so every batch has the same shape and a
     jitted step compiles once; the book's (written out in

@@ -13,11 +13,11 @@ from typing import Any
 import jax
 import numpy as np
 
+from jaxlin.data.shuffle import epoch_indices
 from jaxlin.nn.updaters import Updater
 from jaxlin.train.epoch import (
     Prepare,
     add_step_metrics,
-    epoch_indices,
     identity,
     make_indexed_step,
     zero_sums,

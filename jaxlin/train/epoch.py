@@ -1,7 +1,8 @@
-"""One epoch: the shuffle, the compiled epoch (``lax.scan`` of the step) and the indexed step.
+"""One epoch: the compiled epoch (``lax.scan`` of the step) and the indexed step.
 
-Both fit's fast path and the book's per-minibatch loop use :func:`epoch_indices`
-with the same key, so they see the same batches and reach the same parameters.
+Both fit's fast path and the book's per-minibatch loop use the data layer's
+:func:`~jaxlin.data.shuffle.epoch_indices` with the same key, so they see the same
+batches and reach the same parameters.
 Metrics are summed on the device and read by the host once per epoch.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ import jax.numpy as jnp
 from jax.sharding import Mesh
 
 from jaxlin.checks import check_divisible, check_positive_int
+from jaxlin.data.shuffle import epoch_indices
 from jaxlin.nn.updaters import Updater
 from jaxlin.train.lowering import Lowering, default_lowering
 from jaxlin.train.parallel import constrain_batch, constrain_replicated, gather_rows
@@ -24,37 +26,6 @@ Prepare = Callable[[jax.Array], jax.Array]
 
 def identity(X: jax.Array) -> jax.Array:
     return X
-
-
-def shuffle(key: jax.Array, n: int, lowering: Lowering | None = None) -> jax.Array:
-    """A uniformly random permutation of ``range(n)``, computed on the device.
-
-    Each round stably sorts the positions by random uint32 keys whose low bits are
-    cleared; rounds compose until at least 48 random bits were used, so ties (which
-    keep their order) are negligible, as in ``jax.random.permutation``.
-    """
-    lowering = lowering or default_lowering()
-    index_bits = max(1, (n - 1).bit_length())
-    if index_bits > 24:                      # too few random bits per key: one argsort
-        return jnp.argsort(jax.random.bits(key, (n,), jnp.uint32)).astype(jnp.int32)
-    high = ~jnp.uint32((1 << index_bits) - 1)
-    perm = jnp.arange(n, dtype=jnp.int32)
-    for round_key in jax.random.split(key, -(-48 // (32 - index_bits))):
-        keys = jax.random.bits(round_key, (n,), jnp.uint32) & high
-        perm = perm[lowering.argsort(keys, index_bits)]
-    return perm
-
-
-def epoch_indices(key: jax.Array, num_examples: int, batch_size: int,
-                  lowering: Lowering | None = None) -> jax.Array:
-    """One epoch's batch order: a permutation from ``key`` cut into (num_batches, batch_size).
-
-    The incomplete last batch is dropped so every step has the same shape.
-    """
-    if batch_size > num_examples:
-        raise ValueError(f"batch_size={batch_size} is larger than the data set ({num_examples} examples)")
-    num_batches = num_examples // batch_size
-    return shuffle(key, num_examples, lowering)[: num_batches * batch_size].reshape(num_batches, batch_size)
 
 
 def zero_sums(metrics: dict[str, Any]) -> dict[str, jax.Array]:
@@ -108,7 +79,7 @@ def epoch_of(step: Step, batch_size: int, *, prepare: Prepare = identity, stocha
         if X.shape[0] < batch_size:             # shapes are static: refused while tracing
             raise ValueError(f"batch_size={batch_size} is larger than the data ({X.shape[0]} examples)")
         shuffle_key, step_key = jax.random.split(key)
-        indices = epoch_indices(shuffle_key, X.shape[0], batch_size, lowering)
+        indices = epoch_indices(shuffle_key, X.shape[0], batch_size)
 
         def body(carry, inputs):
             params, opt_state, sums = carry
@@ -166,5 +137,4 @@ def make_indexed_step(net: Net, loss: Loss, updater: Updater, *, prepare: Prepar
     return jax.jit(indexed_step, donate_argnums=(0, 1) if donate else ())
 
 
-__all__ = ["Prepare", "add_step_metrics", "epoch_indices", "epoch_of", "identity", "make_indexed_step",
-           "make_train_epoch", "shuffle", "summarize", "zero_sums"]
+__all__ = ["Prepare", "add_step_metrics", "epoch_of", "make_indexed_step", "make_train_epoch", "summarize"]

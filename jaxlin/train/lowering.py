@@ -9,8 +9,6 @@ figures the README reports. :data:`CPU` holds those that paid on XLA:CPU, and
 * ``batch_of_one``: the step runs as a batch of one model, ``vmap`` over a size-1
   axis of params. With a model axis, XLA:CPU writes each weight gradient XᵀG as a
   batched matmul that it sends to its YNNPACK kernel rather than a transposed dot.
-* ``packed_sort``: each sort of the shuffle is one single-array sort of uint32 keys
-  whose low bits hold the position, instead of a key-value ``argsort``.
 * ``row_gather``: a minibatch is gathered as whole rows of ``X`` viewed as
   (N, features), then reshaped, instead of gathering (N, 28, 28, 1) images (off in
   :data:`CPU`: with today's XLA:CPU it no longer pays).
@@ -40,7 +38,6 @@ Step = Callable[..., tuple[Any, Any, dict]]
 @dataclasses.dataclass(frozen=True)
 class Lowering:
     batch_of_one: bool = False
-    packed_sort: bool = False
     row_gather: bool = False
     wide_weights: bool = False
     banded_conv: bool = False
@@ -56,13 +53,6 @@ class Lowering:
         """The train step as this lowering runs it."""
         return batch_of_one(step) if self.batch_of_one else step
 
-    def argsort(self, keys: jax.Array, index_bits: int) -> jax.Array:
-        """The stable ``argsort`` of uint32 ``keys`` whose low ``index_bits`` bits are zero."""
-        if not self.packed_sort:
-            return jnp.argsort(keys, stable=True)
-        low = jnp.uint32((1 << index_bits) - 1)
-        return (jnp.sort(keys | jnp.arange(keys.shape[0], dtype=jnp.uint32)) & low).astype(jnp.int32)
-
     def gather(self, X: jax.Array, idx: jax.Array) -> jax.Array:
         """``X[idx]``."""
         if not self.row_gather:
@@ -71,7 +61,7 @@ class Lowering:
 
 
 PLAIN = Lowering()
-CPU = Lowering(batch_of_one=True, packed_sort=True, row_gather=False, wide_weights=True,
+CPU = Lowering(batch_of_one=True, row_gather=False, wide_weights=True,
                banded_conv=True, pool_reshape=True)
 
 

@@ -24,7 +24,8 @@ from jaxlin import (
     squared_loss,
 )
 from jaxlin.data.fashion_mnist import to_float
-from jaxlin.train.epoch import epoch_indices, make_indexed_step, shuffle
+from jaxlin.data.shuffle import epoch_indices
+from jaxlin.train.epoch import make_indexed_step
 
 
 @pytest.fixture(scope="module")
@@ -47,23 +48,6 @@ def test_compiled_epoch_traces_once(data):
     params, _, sums = epoch(params, (), *data, jax.random.key(9))
     assert len(traces) == n_traces                         # no retrace on later epochs
     assert float(sums["n"]) == 1000
-
-
-def test_shuffle_is_a_permutation_and_depends_on_the_key():
-    for n in (1, 5, 1000, 60000):
-        p = np.asarray(shuffle(jax.random.key(0), n))
-        assert np.array_equal(np.sort(p), np.arange(n))
-    assert not np.array_equal(shuffle(jax.random.key(0), 1000), shuffle(jax.random.key(1), 1000))
-
-
-def test_shuffle_is_uniform_on_small_sets():
-    perms = np.asarray(jax.vmap(lambda k: shuffle(k, 4))(jax.random.split(jax.random.key(2), 24000)))
-    counts = np.zeros((4, 4))
-    for i in range(4):
-        counts[i] = np.bincount(perms[:, i], minlength=4)
-    np.testing.assert_allclose(counts / len(perms), 0.25, atol=0.015)      # each value at each place
-    _, freq = np.unique(perms, axis=0, return_counts=True)
-    assert len(freq) == 24 and freq.min() > 0.8 * len(perms) / 24           # all 4! orders, evenly
 
 
 def test_indexed_step_equals_the_step_on_the_gathered_batch():

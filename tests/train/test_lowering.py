@@ -18,12 +18,12 @@ from jaxlin import (
     softmax_regression_logits,
 )
 from jaxlin.data.fashion_mnist import to_float
-from jaxlin.train.epoch import make_indexed_step, make_train_epoch, shuffle
+from jaxlin.train.epoch import make_indexed_step, make_train_epoch
 from jaxlin.train.lowering import CPU, PLAIN, Lowering, batch_of_one, narrow, widen
 from jaxlin.train.step import train_step
 from jaxlin.train.sweep import init_sweep, make_sweep
 
-ONE_AT_A_TIME = [dataclasses.replace(PLAIN, **{name: True}) for name in ("batch_of_one", "packed_sort",
+ONE_AT_A_TIME = [dataclasses.replace(PLAIN, **{name: True}) for name in ("batch_of_one",
                                                                           "row_gather")]
 
 
@@ -31,20 +31,6 @@ def images_and_labels(n=300, seed=0):
     k1, k2 = jax.random.split(jax.random.key(seed))
     return (jax.random.randint(k1, (n, 6, 6, 1), 0, 256).astype(jnp.uint8),
             jax.random.randint(k2, (n,), 0, 4).astype(jnp.int32))
-
-
-@pytest.mark.parametrize("n", [1, 2, 7, 1000, 60000])
-def test_packed_sort_gives_the_same_permutation_as_argsort(n):
-    for seed in range(3):
-        key = jax.random.key(seed)
-        np.testing.assert_array_equal(shuffle(key, n, CPU), shuffle(key, n, PLAIN))
-
-
-def test_the_argsort_of_a_lowering_is_a_stable_argsort():
-    keys = jnp.array([3, 1, 3, 0, 1, 3], jnp.uint32) << 8          # ties, low 8 bits clear
-    expected = np.argsort(np.asarray(keys), kind="stable")
-    for lowering in (CPU, PLAIN):
-        np.testing.assert_array_equal(lowering.argsort(keys, 8), expected)
 
 
 def test_row_gather_equals_indexing():
@@ -64,7 +50,7 @@ def test_batch_of_one_is_the_same_step():
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("lowering", [CPU, *ONE_AT_A_TIME], ids=["cpu", "batch_of_one", "packed_sort",
+@pytest.mark.parametrize("lowering", [CPU, *ONE_AT_A_TIME], ids=["cpu", "batch_of_one",
                                                                   "row_gather"])
 def test_compiled_epoch_gives_the_same_numbers_with_and_without_each_choice(lowering):
     X, y = images_and_labels()
