@@ -125,3 +125,25 @@ def test_dropout_drops_a_fraction_p_and_keeps_the_mean(p, seed):
 def test_dropout_rejects_a_rate_outside_0_1(p):
     with pytest.raises(ValueError, match=r"dropout must lie in \[0, 1\]"):
         dropout_layer(jnp.ones((2, 3)), p, key=jax.random.key(0))
+
+
+@pytest.mark.parametrize("dropouts", [(0.5, 0.5), (0.2, 0.5)])
+@pytest.mark.parametrize("seed", [0, 11])
+def test_each_hidden_layer_draws_its_own_mask(dropouts, seed):
+    """Through identity weights a unit survives only if every hidden layer keeps it: with masks
+    drawn independently per layer that is (1 − p1)(1 − p2) of the units (0.25, 0.4), not the
+    (1 − max p) = 0.5 that one key shared by both layers gives (equal or nested masks), and the
+    two layers' masks, probed one at a time, are not equal or nested."""
+    width, rows = 2048, 8
+    eye = {f"W{i}": jnp.eye(width) for i in (1, 2, 3)} | {f"b{i}": jnp.zeros(width) for i in (1, 2, 3)}
+    X = jnp.ones((rows, width))
+    key = jax.random.key(seed)
+    out = np.asarray(mlp(eye, X, key=key, dropouts=dropouts))
+    kept = (1 - dropouts[0]) * (1 - dropouts[1])
+    sigma = math.sqrt(kept * (1 - kept) / out.size)
+    assert abs((out != 0).mean() - kept) < 6 * sigma
+    np.testing.assert_allclose(out[out != 0], 1 / kept, rtol=1e-5)
+    m1 = np.asarray(mlp(eye, X, key=key, dropouts=(dropouts[0], 0.0))) != 0   # layer 1's mask alone
+    m2 = np.asarray(mlp(eye, X, key=key, dropouts=(0.0, dropouts[1]))) != 0   # layer 2's mask alone
+    assert np.any(m1 & ~m2) and np.any(m2 & ~m1)
+    np.testing.assert_array_equal(out != 0, m1 & m2)
