@@ -1,25 +1,36 @@
 """Lowering choices: the same numbers, arranged so that XLA compiles a faster program.
 
 The step, the epoch and the sweep are written plainly; a :class:`Lowering` says which
-of these rewrites they get. Each one keeps every number the same (the tests check it)
-and is a switch of the benchmark (``scripts/bench_jit_vs_eager.py --lowering``), whose
-figures the README reports. :data:`CPU` holds those that paid on XLA:CPU, and
-:func:`default_lowering` applies it on the CPU backend only; elsewhere the plain forms run.
+of these rewrites they get. Each keeps every number the same (the tests check it) and
+applies only to the kind of model and the backend it was measured on, with the
+benchmark's lowering table (``scripts/bench_jit_vs_eager.py``; the README reports it, with
+the CPU of each run). A choice is on by default only where it won on every CPU it was
+measured on; a new kind of model gets none until the benchmark shows a gain.
+:func:`default_lowering` is :data:`CPU` on the CPU backend; on a GPU nothing has been
+measured yet, and the plain forms run.
 
-* ``batch_of_one``: the step runs as a batch of one model, ``vmap`` over a size-1
-  axis of params. With a model axis, XLA:CPU writes each weight gradient XᵀG as a
-  batched matmul that it sends to its YNNPACK kernel rather than a transposed dot.
-* ``row_gather``: a minibatch is gathered as whole rows of ``X`` viewed as
-  (N, features), then reshaped, instead of gathering (N, 28, 28, 1) images (off in
-  :data:`CPU`: with today's XLA:CPU it no longer pays).
-* ``wide_weights`` (the sweep): K stacked weight matrices (K, n, m) are carried as one
-  (n, K·m) matrix, so K forward products are one product with no copy of the weights.
-* ``banded_conv`` (conv nets): every stride-1 NHWC convolution of the net becomes one
-  matrix product, output rows × a banded matrix built from the kernel
+* ``batch_of_one``: the step runs as a batch of one model, ``vmap`` over a size-1 axis of
+  params; XLA:CPU then writes each weight gradient XᵀG as a batched matmul that it sends to
+  its YNNPACK kernel rather than a transposed dot. Applies to the models where it won:
+  a one-layer classifier (softmax regression: 1.5x on AMD Zen 5, 1.4x on AMD EPYC) and a
+  conv net (LeNet: 1.06x on AMD EPYC); never to an MLP (0.83x on Intel Xeon) or a
+  one-output regression (0.82x on AMD Zen 5). See :func:`batch_of_one_pays`.
+* ``row_gather``: a minibatch gathered as whole rows of ``X`` viewed as (N, features),
+  then reshaped, instead of gathering (N, 28, 28, 1) images. Off: it wins on some CPUs
+  and models (Intel Xeon's softmax, AMD EPYC's LeNet) and loses on others (AMD Zen 5).
+* ``wide_weights`` (the sweep of K models): K stacked weight matrices (K, n, m) carried as
+  one (n, K·m) matrix, so K forward products are one product with no copy of the weights
+  (1.22 s vs 1.52 s for 8 softmax regressions on AMD Zen 5).
+* ``banded_conv`` (conv nets only): every stride-1 NHWC convolution becomes one matrix
+  product, output rows × a banded matrix built from the kernel
   (:mod:`jaxlin.train.conv_lowering`); XLA:CPU's own convolution is far slower inside a
-  ``lax.scan`` (jax-ml/jax#12868). Applies only to nets that have convolutions.
-* ``pool_reshape`` (conv nets): a non-overlapping window sum (average pooling) becomes a
-  reshape and a sum.
+  ``lax.scan`` (jax-ml/jax#12868): 13.9x for LeNet on AMD EPYC. A net without convolutions
+  is called as written.
+* ``pool_reshape`` (conv nets only): a non-overlapping window sum (average pooling) as a
+  reshape and a sum (1.18x for LeNet on AMD EPYC).
+
+The shuffle's packed sort, measured the same way, is part of the data layer's shuffle
+(:mod:`jaxlin.data.shuffle`).
 """
 from __future__ import annotations
 
@@ -70,10 +81,20 @@ def default_lowering() -> Lowering:
     return CPU if jax.default_backend() == "cpu" else PLAIN
 
 
+def batch_of_one_pays(params: Any) -> bool:
+    """Whether ``batch_of_one`` was measured to pay for a model of these params: a conv net (a
+    4-D kernel) or a one-layer classifier (one weight matrix with several outputs)."""
+    weights = [leaf for leaf in jax.tree.leaves(params) if jnp.ndim(leaf) >= 2]
+    return any(jnp.ndim(w) == 4 for w in weights) or (len(weights) == 1 and weights[0].shape[-1] > 1)
+
+
 def batch_of_one(step: Step) -> Step:
-    """The same step, run as a batch of one model: ``vmap`` over a size-1 axis of params and state."""
+    """The same step, run as a batch of one model (``vmap`` over a size-1 axis of params and
+    state) where :func:`batch_of_one_pays`; else the step itself (decided while tracing)."""
 
     def step_of_one(params, opt_state, X, y, key=None):
+        if not batch_of_one_pays(params):
+            return step(params, opt_state, X, y, key)
         one = jax.tree.map(lambda a: a[None], (params, opt_state))
         out = jax.vmap(step, in_axes=(0, 0, None, None, None))(*one, X, y, key)
         return jax.tree.map(lambda a: a[0], out)
@@ -93,4 +114,4 @@ def narrow(tree: Any, wide: Any, k: int) -> Any:
                         tree, wide)
 
 
-__all__ = ["CPU", "PLAIN", "Lowering", "batch_of_one", "default_lowering", "narrow", "widen"]
+__all__ = ["CPU", "PLAIN", "Lowering", "batch_of_one", "batch_of_one_pays", "default_lowering", "narrow", "widen"]

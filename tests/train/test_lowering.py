@@ -90,3 +90,23 @@ def test_wide_weights_round_trip_and_give_the_same_sweep():
                for on in (False, True)]
     for a, b in zip(*(jax.tree.leaves(r) for r in results)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_batch_of_one_applies_only_to_the_models_it_was_measured_to_pay_for():
+    from jaxlin import init_lenet, init_linreg, init_mlp
+    from jaxlin.train.lowering import batch_of_one_pays
+    key = jax.random.key(0)
+    assert batch_of_one_pays(init_softmax_regression(key, 784, 10))         # one-layer classifier
+    assert batch_of_one_pays(init_lenet(key))                               # a conv net
+    assert not batch_of_one_pays(init_mlp(key, 784, 256, 10))               # slower on Intel Xeon
+    assert not batch_of_one_pays(init_linreg(key, 2))                       # one output: slower on Zen 5
+
+
+def test_batch_of_one_runs_an_mlp_step_as_written():
+    """Where it does not pay, the wrapped step is the step itself: the same jaxpr, no vmap."""
+    from jaxlin import init_mlp, mlp
+    X, y = images_and_labels()
+    params = init_mlp(jax.random.key(1), 36, 8, 4)
+    step = train_step(mlp, softmax_cross_entropy, functools.partial(sgd, lr=0.5))
+    args = (params, (), to_float(X[:32]), y[:32])
+    assert str(jax.make_jaxpr(batch_of_one(step))(*args)) == str(jax.make_jaxpr(step)(*args))
