@@ -12,9 +12,12 @@ from helpers import linreg_data, toy_classification
 from jaxlin import (
     cross_entropy,
     init_linreg,
+    init_mlp,
     init_softmax_regression,
     linreg,
+    make_train_epoch,
     make_train_step,
+    mlp_dropout,
     sgd,
     softmax_cross_entropy,
     softmax_regression,
@@ -96,3 +99,20 @@ def test_fast_path_equals_book_loop_after_one_epoch(fashion_mnist):
     for key in ("train_loss", "train_acc", "test_acc"):
         assert fast.history[0][key] == pytest.approx(book.history[0][key], rel=1e-5, abs=1e-6)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), fast.params, book.params)
+
+
+def test_stochastic_book_loop_gives_every_step_its_own_dropout_key():
+    """``BookEpoch(stochastic=True)`` hands each minibatch a fresh key (no two steps share a
+    dropout mask) and reaches the parameters of the compiled epoch, whose step i has key
+    ``fold_in(step_key, i)``; a loop that reused one key would match neither."""
+    X, y = toy_classification()
+    up = functools.partial(sgd, lr=0.1)
+    loop = BookEpoch.make(mlp_dropout, softmax_cross_entropy, up, 5, stochastic=True)
+    keys = [jax.random.key_data(b[3]) for b in loop.batches(X, y, jax.random.key(7))]
+    assert len(keys) == X.shape[0] // 5
+    assert len({np.asarray(k).tobytes() for k in keys}) == len(keys)
+    params = init_mlp(jax.random.key(0), 4, (16, 16), 3, sigma=0.5)
+    book, _, _ = loop(params, (), X, y, jax.random.key(7))
+    compiled = make_train_epoch(mlp_dropout, softmax_cross_entropy, up, 5, stochastic=True)
+    fast, _, _ = compiled(params, (), X, y, jax.random.key(7))
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), book, fast)
