@@ -134,6 +134,19 @@ def test_resume_ends_bit_identical_to_an_uninterrupted_run(uninterrupted, tmp_pa
 
 
 @pytest.mark.data
+def test_the_mlp_chapter_resumed_equals_four_straight_epochs(fashion_mnist, tmp_path):
+    """ch4_02 (its own relu and net, trained by train_ch3): --epochs 2 --checkpoint-dir C, then
+    --resume --epochs 4, ends bit for bit where 4 straight epochs do."""
+    main, small = main_of(MLP), ["--num-hiddens", "32", "--quiet"]
+    straight = main(["--epochs", "4", "--out", str(tmp_path / "a"), "--checkpoint-dir", str(tmp_path / "ca"), *small])
+    main(["--epochs", "2", "--out", str(tmp_path / "b"), "--checkpoint-dir", str(tmp_path / "cb"), *small])
+    resumed = main(["--epochs", "4", "--resume", "--out", str(tmp_path / "b"), "--checkpoint-dir",
+                    str(tmp_path / "cb"), *small])
+    assert_same_arrays(checkpoint_arrays(tmp_path / "cb", 4), checkpoint_arrays(tmp_path / "ca", 4))
+    assert resumed["history"] == straight["history"] and len(resumed["history"]) == 4
+
+
+@pytest.mark.data
 def test_resume_skips_a_step_without_its_checksum_record(fashion_mnist, tmp_path, capsys):
     """Killed between Orbax's commit and the record, with a byte of step 2 damaged: --resume
     notes the step, restores epoch 1 and ends as the straight run; with no step left, exit 2."""
