@@ -100,6 +100,14 @@ def test_import_jaxlin_imports_nothing_heavy():
     assert json.loads(run_python(code)) == []
 
 
+def test_import_jaxlin_train_loads_no_plotting_data_set_or_checkpoint_library():
+    """The training layer stands alone: no matplotlib, TensorFlow, TFDS or Orbax behind it."""
+    code = ("import json, sys; import jaxlin.train, jaxlin.train.fit, jaxlin.train.epoch, jaxlin.train.book; "
+            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'matplotlib', 'tensorflow', 'tensorflow_datasets', 'orbax'})))")
+    assert json.loads(run_python(code)) == []
+
+
 def test_every_exported_name_imports_and_is_what_its_module_defines():
     import importlib
 
