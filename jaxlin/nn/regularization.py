@@ -11,7 +11,7 @@ exactly to zero: ``proximal_sgd`` (scratch) and ``l1_proximal`` (optax).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -26,7 +26,8 @@ METHODS = ("l2", "l1", "l1-proximal")
 
 
 def l2_penalty(w: jax.Array) -> jax.Array:
-    """‖w‖²/2 = Σ w²/2 (eq. 4.5.1's penalty; its gradient is w)."""
+    """‖w‖²/2 = Σ w²/2 (eq. 4.5.1's penalty; its gradient is w).
+    Written out in scripts/ch4_05_weight_decay.py (4.5.3)."""
     return jnp.sum(w ** 2) / 2
 
 
@@ -46,7 +47,8 @@ def weight_penalty(lambd: float, norm: str = "l2",
                    mask: Callable[[Any], Any] = decay_mask) -> Callable[[Any], jax.Array]:
     """``penalty(params) = λ · Σ penalty(w)`` over the leaves ``mask`` selects (biases excluded).
 
-    Pass it as ``fit(..., penalty=...)``: the book's ``loss + lambd * l2_penalty(w)``.
+    Pass it as ``fit(..., penalty=...)``: the book's ``loss + lambd * l2_penalty(w)`` (its
+    ``train(lambd)`` is written out in scripts/ch4_05_weight_decay.py, 4.5.3).
     """
     lambd = check_penalty(norm, lambd)
     per_leaf = l2_penalty if norm == "l2" else l1_penalty
@@ -59,23 +61,10 @@ def weight_penalty(lambd: float, norm: str = "l2",
     return penalty
 
 
-class AddSignDecayState(NamedTuple):
-    """``add_sign_decay`` and ``l1_proximal`` keep no state."""
-
-
 def add_sign_decay(strength: float, mask: Any = None) -> optax.GradientTransformation:
-    """The L1 counterpart of ``optax.add_decayed_weights``: updates + strength·sign(params)."""
-
-    def init_fn(params):
-        del params
-        return AddSignDecayState()
-
-    def update_fn(updates, state, params=None):
-        if params is None:
-            raise ValueError("add_sign_decay needs params: call update(grads, state, params)")
-        return jax.tree.map(lambda g, p: g + strength * jnp.sign(p), updates, params), state
-
-    transform = optax.GradientTransformation(init_fn, update_fn)
+    """The L1 counterpart of ``optax.add_decayed_weights``: updates + strength·sign(params)
+    (optax's own stateless transformation of each leaf and its param)."""
+    transform = optax.stateless_with_tree_map(lambda g, p: g + strength * jnp.sign(p))
     return optax.masked(transform, mask) if mask is not None else transform
 
 
@@ -87,17 +76,7 @@ def soft_threshold(w: jax.Array, threshold: float | jax.Array) -> jax.Array:
 def l1_proximal(threshold: float, mask: Any = None) -> optax.GradientTransformation:
     """Chained after an optimizer: turn its update u into soft_threshold(p + u, t) − p,
     so the new params are the soft-thresholded SGD step (proximal gradient, t = lr·λ)."""
-
-    def init_fn(params):
-        del params
-        return AddSignDecayState()
-
-    def update_fn(updates, state, params=None):
-        if params is None:
-            raise ValueError("l1_proximal needs params: call update(grads, state, params)")
-        return jax.tree.map(lambda u, p: soft_threshold(p + u, threshold) - p, updates, params), state
-
-    transform = optax.GradientTransformation(init_fn, update_fn)
+    transform = optax.stateless_with_tree_map(lambda u, p: soft_threshold(p + u, threshold) - p)
     return optax.masked(transform, mask) if mask is not None else transform
 
 

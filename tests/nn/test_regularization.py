@@ -91,3 +91,26 @@ def test_proximal_sgd_zeroes_small_weights():
     new = proximal_sgd(params, zero, lr=0.1, batch_size=1, lambd=0.03)
     np.testing.assert_allclose(new["w"].reshape(-1), [0.997, 0.002, 0.0], atol=1e-7)
     np.testing.assert_array_equal(new["b"], params["b"])
+
+
+def test_one_optax_step_of_each_weight_decay_matches_its_closed_form():
+    """One step from w with gradient g, lr η, strength λ (the bias never decayed):
+    l2: w − η(g + λw); l1: w − η(g + λ·sign w); l1-proximal: sign(v)·max(|v| − ηλ, 0), v = w − ηg."""
+    import jax.numpy as jnp
+    import numpy as np
+    import optax
+
+    from jaxlin.nn.regularization import sgd_weight_decay
+    w, b = jnp.array([0.5, -0.02, 0.0, -1.5]), jnp.array([0.3])
+    g, gb = jnp.array([0.1, 0.1, -0.2, 0.4]), jnp.array([0.5])
+    params, grads, lr, lambd = {"w": w, "b": b}, {"w": g, "b": gb}, 0.1, 0.5
+    v = w - lr * g
+    expected = {"l2": w - lr * (g + lambd * w), "l1": w - lr * (g + lambd * jnp.sign(w)),
+                "l1-proximal": jnp.sign(v) * jnp.maximum(jnp.abs(v) - lr * lambd, 0.0)}
+    for method, want in expected.items():
+        tx = sgd_weight_decay(lr, lambd, method)
+        updates, _ = tx.update(grads, tx.init(params), params)
+        new = optax.apply_updates(params, updates)
+        np.testing.assert_allclose(new["w"], want, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(new["b"], b - lr * gb, rtol=1e-6)          # no decay on the bias
+    assert float(expected["l1-proximal"][1]) == 0.0                          # |v| <= ηλ: exactly zero
