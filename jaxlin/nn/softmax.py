@@ -36,14 +36,14 @@ def flatten(X: jax.Array, num_inputs: int) -> jax.Array:
     return X.reshape(X.shape[0], num_inputs)
 
 
-def softmax_regression(params: Params, X: jax.Array) -> jax.Array:
-    """ŷ = softmax(XW + b) on flattened inputs (eq. 3.4.5); written out as ``net`` in
-    scripts/ch3_06_softmax_regression_scratch.py (3.6.3)."""
-    W, b = params["W"], params["b"]
-    return softmax(flatten(X, W.shape[0]) @ W + b.reshape(1, -1))
-
-
 def softmax_regression_logits(params: Params, X: jax.Array) -> jax.Array:
-    """The unnormalised logits o = XW + b, for use with :func:`softmax_cross_entropy`."""
+    """The model's logits o = XW + b on flattened inputs (eq. 3.4.3), for the stable
+    :func:`~jaxlin.nn.losses.softmax_cross_entropy` (3.7)."""
     W, b = params["W"], params["b"]
     return flatten(X, W.shape[0]) @ W + b.reshape(1, -1)
+
+
+def softmax_regression(params: Params, X: jax.Array) -> jax.Array:
+    """ŷ = softmax(o), o the logits (eq. 3.4.5); written out as ``net`` in
+    scripts/ch3_06_softmax_regression_scratch.py (3.6.3)."""
+    return softmax(softmax_regression_logits(params, X))
