@@ -158,3 +158,27 @@ def test_classifier_labels_shaped_n_by_1_are_refused_not_broadcast():
     with pytest.raises(ValueError, match=r"shape \(40, 1\)"):
         evaluate_accuracy(softmax_regression, params, (X, y[:, None]))
     assert 0 <= evaluate_accuracy(softmax_regression, params, (X, y)) <= 1
+
+
+@pytest.mark.parametrize("mode", ["epoch", "loop"])
+def test_fit_divergence_names_the_first_bad_step_1_based(mode):
+    """A parameter c that rises by exactly 1 per step (8 steps per epoch) and a loss that is NaN
+    once c > 10.5: steps 12 … 16 (0-based 11 …) are all bad, so the first bad one is epoch 2,
+    step 4 (1-based) — not the epoch's last bad step (8), nor 3 (0-based)."""
+    X, y = jnp.zeros((40, 1)), jnp.zeros((40, 1))
+
+    def net(params, X):
+        return params["c"] * jnp.ones((X.shape[0], 1))
+
+    def loss(y_hat, y):                    # each step: c ← c − lr · (−1) = c + 1
+        return (jnp.where(y_hat > 10.5, jnp.nan, 0.0) - y_hat)[:, 0]
+
+    up = functools.partial(sgd, lr=1.0)
+    params = {"c": jnp.zeros(())}
+    with pytest.raises(DivergenceError) as info:
+        fit(net, params, loss, up, (X, y), num_epochs=3, batch_size=5, key=jax.random.key(0),
+            train_epoch=book_epoch_if(mode, net, loss, up, 5))
+    err = info.value
+    assert (err.epoch, err.step) == (2, 4)
+    assert "epoch 2, step 4" in str(err)
+    assert [h["epoch"] for h in err.history] == [1]
