@@ -87,6 +87,26 @@ def test_regression_scripts_report_divergence_in_results_json(name, tmp_path, ca
     assert last is None or all(math.isfinite(v) for v in last.values())
 
 
+def test_divergence_records_the_last_good_epoch_not_the_first(tmp_path, monkeypatch, capsys):
+    """Epochs 1 and 2 good, epoch 3's loss NaN: results.json's last_good_epoch is epoch 2's record
+    (the history's last), and the history holds both good epochs."""
+    summarize, reads = jaxlin.train.fit.summarize, []
+
+    def nan_in_epoch_3(sums):
+        reads.append(1)
+        return summarize(sums) | ({"train_loss": math.nan} if len(reads) == 3 else {})
+    monkeypatch.setattr(jaxlin.train.fit, "summarize", nan_in_epoch_3)
+    name = "ch3_03_linear_regression_concise"
+    argv = ["--epochs", "4", "--num-examples", "200", "--out", str(tmp_path), "--quiet"]
+    assert exit_code(main_of(name), argv) == 1
+    assert "epoch 3" in capsys.readouterr().err
+    results = read_results(tmp_path)
+    assert results["status"] == "diverged" and results["diverged"]["epoch"] == 3
+    assert [h["epoch"] for h in results["history"]] == [1, 2]
+    assert results["last_good_epoch"] == results["history"][-1]
+    assert results["last_good_epoch"]["epoch"] == 2
+
+
 def test_ctrl_c_in_a_script_without_checkpoints_exits_130_with_results(tmp_path, monkeypatch, capsys):
     def interrupted(sums):
         raise KeyboardInterrupt
