@@ -1,12 +1,14 @@
 """jaxlin: a functional JAX companion to Dive into Deep Learning, chapters 2-6.
 
-The book's names and the training API are importable from here (``from jaxlin import
-sgd, linreg, fit, ...``); everything else from its layer, lowest first:
-``jaxlin.nn`` (models, losses, updaters) → ``jaxlin.train`` (step, epoch, evaluation,
-fit) → ``jaxlin.data`` → ``jaxlin.run`` (CLI, checkpoints, plots, benchmark) and
-``jaxlin.chapters`` (what one book section alone uses). Models follow one contract,
-``init(key, ...) -> params`` and ``net(params, X)``; one train step
-(:func:`train_step`) serves them all. Each name is imported on first use.
+The book's functions and the nn/data/train names a user calls are importable from here
+(``from jaxlin import sgd, linreg, train_ch3, ...``); everything else from its layer,
+lowest first: ``jaxlin.nn`` (models, losses, updaters) and ``jaxlin.data`` (data sets,
+the shuffle) → ``jaxlin.train`` (step, epoch, evaluation, fit) → ``jaxlin.run`` (a
+chapter's set-up, flags, checkpoints, plots) and ``jaxlin.bench``. What one book section
+alone uses lives in its module of ``jaxlin.chapters`` and is imported from there, never
+from here. Models follow one contract, ``init(key, ...) -> params`` and
+``net(params, X)``; one train step (:func:`train_step`) serves them all. Each name is
+imported on first use.
 """
 from jaxlin._lazy import lazy_exports
 
@@ -96,37 +98,6 @@ _EXPORTS = {
     # jaxlin.run.plot
     "plot": "jaxlin.run.plot", "plot_history": "jaxlin.run.plot", "savefig": "jaxlin.run.plot",
     "set_axes": "jaxlin.run.plot", "show_images": "jaxlin.run.plot",
-    # jaxlin.chapters.ch2_04_calculus
-    "numerical_lim": "jaxlin.chapters.ch2_04_calculus",
-    # jaxlin.chapters.ch3_01_gaussian_noise
-    "normal": "jaxlin.chapters.ch3_01_gaussian_noise",
-    # jaxlin.chapters.ch3_04_softmax_regression
-    "entropy": "jaxlin.chapters.ch3_04_softmax_regression",
-    "information": "jaxlin.chapters.ch3_04_softmax_regression",
-    "kl_divergence": "jaxlin.chapters.ch3_04_softmax_regression",
-    "train_perceptron": "jaxlin.chapters.ch3_04_softmax_regression",
-    # jaxlin.chapters.ch4_04_underfit_overfit
-    "poly_features": "jaxlin.chapters.ch4_04_underfit_overfit",
-    # jaxlin.chapters.ch5_01_model_construction
-    "chimera": "jaxlin.chapters.ch5_01_model_construction",
-    "Constant": "jaxlin.chapters.ch5_01_model_construction",
-    "FixedHiddenMLP": "jaxlin.chapters.ch5_01_model_construction",
-    "MLP": "jaxlin.chapters.ch5_01_model_construction",
-    "MySequential": "jaxlin.chapters.ch5_01_model_construction",
-    "NestMLP": "jaxlin.chapters.ch5_01_model_construction",
-    # jaxlin.chapters.ch5_02_parameters
-    "my_init": "jaxlin.chapters.ch5_02_parameters",
-    "named_parameters": "jaxlin.chapters.ch5_02_parameters",
-    "num_parameters": "jaxlin.chapters.ch5_02_parameters",
-    "reinit": "jaxlin.chapters.ch5_02_parameters", "reinit_": "jaxlin.chapters.ch5_02_parameters",
-    "tied_mlp": "jaxlin.chapters.ch5_02_parameters", "untie": "jaxlin.chapters.ch5_02_parameters",
-    # jaxlin.chapters.ch5_03_deferred_init
-    "abstract_params": "jaxlin.chapters.ch5_03_deferred_init",
-    "infer_shapes": "jaxlin.chapters.ch5_03_deferred_init",
-    # jaxlin.chapters.ch5_04_custom_layer
-    "CenteredLayer": "jaxlin.chapters.ch5_04_custom_layer", "MyDense": "jaxlin.chapters.ch5_04_custom_layer",
-    # jaxlin.chapters.ch5_05_read_write
-    "load_params": "jaxlin.chapters.ch5_05_read_write", "save_params": "jaxlin.chapters.ch5_05_read_write",
 }
 
 __all__ = sorted(_EXPORTS)

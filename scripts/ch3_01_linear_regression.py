@@ -24,8 +24,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxlin import normal, plot
+from jaxlin import plot
 from jaxlin.chapters import ch3_01_gaussian_noise as ml
+from jaxlin.chapters.ch3_01_gaussian_noise import normal
 from jaxlin.chapters.ch3_01_linear_regression import plot_timings, print_timings, time_vectorization
 from jaxlin.run import setup
 from jaxlin.run.session import Flag, record, save

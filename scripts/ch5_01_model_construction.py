@@ -23,8 +23,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxlin import named_parameters
 from jaxlin.chapters.ch5_01_model_construction import Constant, halve_until_small
+from jaxlin.chapters.ch5_02_parameters import named_parameters
 from jaxlin.run.session import record, setup
 
 (seed,) = setup("ch5_01_model_construction", "5.1 Layers and blocks")

@@ -25,8 +25,16 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxlin import my_init, named_parameters, num_parameters, reinit, reinit_, tied_mlp, untie
-from jaxlin.chapters.ch5_02_parameters import first_dead_layer
+from jaxlin.chapters.ch5_02_parameters import (
+    first_dead_layer,
+    my_init,
+    named_parameters,
+    num_parameters,
+    reinit,
+    reinit_,
+    tied_mlp,
+    untie,
+)
 from jaxlin.run import setup
 from jaxlin.run.session import record
 

@@ -23,7 +23,9 @@ import flax.linen as nn
 import jax
 from flax import nnx
 
-from jaxlin import abstract_params, infer_shapes, named_parameters, nnx_model
+from jaxlin import nnx_model
+from jaxlin.chapters.ch5_02_parameters import named_parameters
+from jaxlin.chapters.ch5_03_deferred_init import abstract_params, infer_shapes
 from jaxlin.run import setup
 from jaxlin.run.session import record
 

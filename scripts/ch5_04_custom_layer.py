@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxlin import named_parameters
+from jaxlin.chapters.ch5_02_parameters import named_parameters
 from jaxlin.run.session import record, setup
 
 (seed,) = setup("ch5_04_custom_layer", "5.4 Custom layers")

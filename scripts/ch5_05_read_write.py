@@ -26,7 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jaxlin import MLP, load_params, save_params
+from jaxlin.chapters.ch5_01_model_construction import MLP
+from jaxlin.chapters.ch5_05_read_write import load_params, save_params
 from jaxlin.run import setup
 from jaxlin.run.session import out_path, record
 

@@ -108,6 +108,17 @@ def test_import_jaxlin_train_loads_no_plotting_data_set_or_checkpoint_library():
     assert json.loads(run_python(code)) == []
 
 
+def test_the_root_exports_no_chapter_content():
+    """``from jaxlin import X`` gives the book's functions and the layers' names; what one section
+    alone uses (``jaxlin/chapters``) is imported from its chapter module."""
+    import jaxlin
+    defined_in_chapters = {name for path in (PACKAGE / "chapters").glob("*.py")
+                           for node in ast.parse(path.read_text()).body
+                           if isinstance(node, (ast.FunctionDef, ast.ClassDef)) for name in [node.name]}
+    assert set(jaxlin.__all__) & defined_in_chapters == set()
+    assert not [m for m in jaxlin._EXPORTS.values() if m.startswith("jaxlin.chapters")]
+
+
 def test_every_exported_name_imports_and_is_what_its_module_defines():
     import importlib
 
@@ -126,7 +137,9 @@ def test_the_book_names_are_exported():
             "cross_entropy", "accuracy", "evaluate_accuracy", "train_epoch_ch3", "train_ch3",
             "predict_ch3", "load_data_fashion_mnist", "get_fashion_mnist_labels", "show_images",
             "relu", "dropout_layer", "evaluate_loss", "get_k_fold_data", "k_fold", "l2_penalty",
-            "Timer", "plot", "set_axes", "try_gpu", "try_all_gpus", "MySequential", "FixedHiddenMLP"}
+            "Timer", "plot", "set_axes", "try_gpu", "try_all_gpus", "train_ch6"}
+        # 5.1's blocks (MySequential, FixedHiddenMLP, ...) are that section's own: written in
+        # its cells, kept in jaxlin.chapters.ch5_01_model_construction, not exported here
     assert book <= set(jaxlin.__all__)
 
 
