@@ -227,3 +227,13 @@ def test_the_wheel_lists_every_subpackage_and_carries_the_chapters():
     assert set(setuptools["packages"]) == found | {"jaxlin._chapters"}
     assert setuptools["package-dir"]["jaxlin._chapters"] == "scripts"
     assert setuptools["package-data"]["jaxlin._chapters"] == ["ch*.py"]
+
+
+def test_no_all_lists_an_internal_helper():
+    """A module's ``__all__`` is what a user calls, not its helpers."""
+    internal = {"zero_sums", "identity", "no_penalty", "add_step_metrics"}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets) \
+                    and isinstance(node.value, ast.List):
+                assert not internal & set(ast.literal_eval(node.value)), path.relative_to(ROOT)

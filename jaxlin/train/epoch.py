@@ -137,4 +137,4 @@ def make_indexed_step(net: Net, loss: Loss, updater: Updater, *, prepare: Prepar
     return jax.jit(indexed_step, donate_argnums=(0, 1) if donate else ())
 
 
-__all__ = ["Prepare", "add_step_metrics", "epoch_of", "make_indexed_step", "make_train_epoch", "summarize"]
+__all__ = ["Prepare", "epoch_of", "make_indexed_step", "make_train_epoch", "summarize"]

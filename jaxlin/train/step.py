@@ -80,4 +80,4 @@ def make_train_step(net: Net, loss: Loss, updater: Updater, *, penalty: Penalty 
 
 
 __all__ = ["Loss", "Net", "Penalty", "Step", "apply_net", "batch_metrics", "make_train_step",
-           "no_penalty", "train_step"]
+           "train_step"]
