@@ -12,7 +12,8 @@ Params = dict[str, jax.Array]
 
 def init_linreg(key: jax.Array, num_inputs: int, sigma: float = 0.01) -> Params:
     """Initialise ``w ~ N(0, sigma²)`` of shape (d, 1) and ``b = 0`` of shape (1,).
-    Written out in scripts/ch3_02_linear_regression_scratch.py (3.2.3)."""
+    Written out in scripts/ch3_02_linear_regression_scratch.py (3.2.3) and, with sigma 1,
+    as ``init_params`` in scripts/ch4_05_weight_decay.py (4.5.3)."""
     num_inputs = check_positive_int(num_inputs, "num_inputs")
     return {"w": sigma * jax.random.normal(key, (num_inputs, 1)), "b": jnp.zeros(1)}
 

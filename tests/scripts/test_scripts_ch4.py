@@ -106,8 +106,9 @@ def test_weight_decay_bad_input(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["--out", str(tmp_path), "--impl", "sklearn"])
     assert exit_info.value.code == 2
-    with pytest.raises(ValueError, match="--lambdas"):
+    with pytest.raises(SystemExit) as exit_info:              # a usage error, before the run opens
         main(["--out", str(tmp_path), "--lambdas", "-3"])
+    assert exit_info.value.code == 2 and not (tmp_path / "results.json").exists()
 
 
 def test_numerical_stability_script(tmp_path):
