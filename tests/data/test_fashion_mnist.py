@@ -12,6 +12,7 @@ from jaxlin.data.fashion_mnist import (
     get_fashion_mnist_labels,
     load_data_fashion_mnist,
     load_fashion_mnist_arrays,
+    resize_images,
     to_float,
 )
 
@@ -69,6 +70,10 @@ def test_batches_reject_bad_input():
 
 def test_text_labels():
     assert get_fashion_mnist_labels([0, 9, 5]) == ["t-shirt", "ankle boot", "sandal"]
+    # all ten, in the order of the official Fashion-MNIST classes (zalandoresearch/fashion-mnist:
+    # T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot)
+    assert get_fashion_mnist_labels(range(10)) == [
+        "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"]
     with pytest.raises(ValueError, match=r"\[0, 10\)"):
         get_fashion_mnist_labels([10])
 
@@ -115,3 +120,17 @@ def test_load_data_fashion_mnist_gives_the_real_training_and_test_sets(fashion_m
     assert n == 60000 and counts.tolist() == [6000] * 10
     assert pixels == int(np.asarray(d.train_images, np.int64).sum())    # a permutation of the training set
     assert not np.array_equal(first, np.asarray(d.train_labels[:256]))  # shuffled
+
+
+def test_resize_is_bilinear():
+    """2x2 → 4x4 by hand (half-pixel centres, as the book's ``Resize``): output pixel i samples
+    input coordinate (i + 0.5)/2 − 0.5 = −0.25, 0.25, 0.75, 1.25, clamped at the edges, so a
+    row 0, 1 becomes 0, 0.25, 0.75, 1 (nearest would give 0, 0, 1, 1); image[i, j] = c[j] + 2 c[i]."""
+    image = jnp.array([[0.0, 1.0], [2.0, 3.0]]).reshape(1, 2, 2, 1)
+    c = np.array([0.0, 0.25, 0.75, 1.0])
+    expected = (c[None, :] + 2 * c[:, None]).reshape(1, 4, 4, 1)
+    np.testing.assert_allclose(resize_images(image, 4), expected, atol=1e-6)
+    pixels = jnp.array([[0, 255], [255, 255]], jnp.uint8).reshape(1, 2, 2, 1)   # through the batches
+    X, _ = next(iter(Batches(jnp.concatenate([pixels] * 2), jnp.zeros(2, jnp.int32), 2, resize=4)))
+    ramp = 1 - (1 - c[:, None]) * (1 - c[None, :])       # bilinear between corners 0, 1, 1, 1
+    np.testing.assert_allclose(X[0, :, :, 0], ramp, atol=1e-6)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from helpers import FEW, TRUE_B, TRUE_W
-from jaxlin import data_iter, synthetic_data
+from jaxlin import data_iter, load_array, synthetic_data
 
 
 def test_synthetic_data_shapes_and_noise():
@@ -78,3 +78,18 @@ def test_data_iter_rejects_bad_batch_sizes_and_mismatched_or_empty_data(n, data)
         next(data_iter(key, 1, X, y[: n - 1] if n > 1 else jnp.zeros(2, jnp.int32)))
     with pytest.raises(ValueError, match="empty"):
         next(data_iter(key, 1, X[:0], y[:0]))
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_load_array_keeps_the_last_partial_batch(shuffled):
+    """The book's ``load_array`` (a DataLoader without drop_last): 23 examples in batches of 10
+    are 10, 10, 3, every example once, rows with their labels — in order without a key."""
+    X, y = jnp.arange(46.0).reshape(23, 2), jnp.arange(23)
+    batches = list(load_array((X, y), 10, key=jax.random.key(0) if shuffled else None))
+    assert [int(yb.shape[0]) for _, yb in batches] == [10, 10, 3]
+    seen = np.concatenate([np.asarray(yb) for _, yb in batches])
+    assert sorted(seen.tolist()) == list(range(23))
+    if not shuffled:
+        assert seen.tolist() == list(range(23))
+    for Xb, yb in batches:
+        np.testing.assert_array_equal(np.asarray(Xb)[:, 0], 2 * np.asarray(yb))
