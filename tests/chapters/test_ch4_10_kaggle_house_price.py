@@ -11,6 +11,8 @@ import pytest
 
 from jaxlin.chapters.ch4_10_kaggle_house_price import (
     adam,
+    average_log_rmse,
+    k_fold_log_rmse,
     linear_model,
     log_rmse,
     log_space_squared_error,
@@ -18,6 +20,7 @@ from jaxlin.chapters.ch4_10_kaggle_house_price import (
     predict_prices,
     squared_log_error,
     targets,
+    train,
     write_submission,
 )
 
@@ -57,3 +60,26 @@ def test_models_and_adam(house):
     plain = optax.adam(0.1)
     expected, _ = plain.update({"w": grad["w"] + 0.25 * theta["w"]}, plain.init(theta))
     np.testing.assert_allclose(updates["w"], expected["w"])
+
+
+@pytest.mark.parametrize("model", ["linear", "mlp"])
+def test_history_holds_the_log_rmse_and_the_average_is_over_folds(house, model):
+    """Each epoch's ``*_log_rmse`` is the log-RMSE of the model's prices then (the last epoch's
+    against :func:`log_rmse` of the final params' predictions: not its square, the log-MSE), and
+    :func:`average_log_rmse` is the mean over the k = 2 folds of their last epoch (not the sum
+    over the 3 epochs)."""
+    X, y = jnp.asarray(house.train_features[:256]), jnp.asarray(house.train_labels[:256])
+    net = linear_model() if model == "linear" else mlp_model(X.shape[1], (16,))
+    hyper = dict(num_epochs=3, learning_rate=5.0 if model == "linear" else 0.01, weight_decay=0.0,
+                 batch_size=64)
+    result = train(net, X[:192], y[:192], (X[192:], y[192:]), key=jax.random.key(0), **hyper)
+    last = result.history[-1]
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    for name, (Xs, ys) in {"train": (X[:192], y[:192]), "valid": (X[192:], y[192:])}.items():
+        direct = float(log_rmse(predict_prices(net, result.params, Xs), ys))
+        assert last[f"{name}_log_rmse"] == pytest.approx(direct, rel=1e-4)
+    folds = k_fold_log_rmse(net, 2, X, y, key=jax.random.key(1), **hyper)
+    assert len(folds) == 2
+    average = average_log_rmse(folds)
+    for name in ("train_log_rmse", "valid_log_rmse"):
+        assert average[name] == pytest.approx(np.mean([f.history[-1][name] for f in folds]), rel=1e-9)
