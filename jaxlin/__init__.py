@@ -76,7 +76,7 @@ _EXPORTS = {
     "Timer": "jaxlin.train.timer",
     # jaxlin.data.fashion_mnist
     "get_fashion_mnist_labels": "jaxlin.data.fashion_mnist",
-    "load_data_fashion_mnist": "jaxlin.run.book",
+    "load_data_fashion_mnist": "jaxlin.run.d2l",
     "load_fashion_mnist_arrays": "jaxlin.data.fashion_mnist",
     "to_float": "jaxlin.data.fashion_mnist",
     # jaxlin.data.io
@@ -88,16 +88,16 @@ _EXPORTS = {
     # jaxlin.data.synthetic
     "array_batches": "jaxlin.data.synthetic", "data_iter": "jaxlin.data.synthetic",
     "load_array": "jaxlin.data.synthetic", "synthetic_data": "jaxlin.data.synthetic",
-    # jaxlin.run.animator
-    "Animator": "jaxlin.run.animator",
-    # jaxlin.run.book
-    "predict_ch3": "jaxlin.run.book", "train_ch3": "jaxlin.run.book", "train_ch6": "jaxlin.run.book",
+    # jaxlin.plots.animator
+    "Animator": "jaxlin.plots.animator",
+    # jaxlin.run.d2l
+    "predict_ch3": "jaxlin.run.d2l", "train_ch3": "jaxlin.run.d2l", "train_ch6": "jaxlin.run.d2l",
     # jaxlin.run.checkpoint
     "latest_checkpoint": "jaxlin.run.checkpoint", "load_checkpoint": "jaxlin.run.checkpoint",
     "save_checkpoint": "jaxlin.run.checkpoint",
-    # jaxlin.run.plot
-    "plot": "jaxlin.run.plot", "plot_history": "jaxlin.run.plot", "savefig": "jaxlin.run.plot",
-    "set_axes": "jaxlin.run.plot", "show_images": "jaxlin.run.plot",
+    # jaxlin.plots.figures
+    "plot": "jaxlin.plots.figures", "plot_history": "jaxlin.plots.figures", "savefig": "jaxlin.plots.figures",
+    "set_axes": "jaxlin.plots.figures", "show_images": "jaxlin.plots.figures",
 }
 
 __all__ = sorted(_EXPORTS)

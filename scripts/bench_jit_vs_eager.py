@@ -18,13 +18,12 @@ import sys
 
 import jax
 
-from jaxlin import savefig
-from jaxlin import bench
+from jaxlin import bench, savefig
 from jaxlin.bench import torch_baseline
+from jaxlin.bench.profile import format_profile, unsupported
+from jaxlin.plots.figures import plt
 from jaxlin.run.cli import Run, environment, make_parser, positive_int
 from jaxlin.run.experiment import add_data_args, load_data
-from jaxlin.run.plot import plt
-from jaxlin.bench.profile import format_profile, unsupported
 
 TOLERANCE = 1e-4
 

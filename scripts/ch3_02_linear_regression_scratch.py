@@ -22,9 +22,9 @@ import jax
 import jax.numpy as jnp
 
 from jaxlin import DivergenceError, linreg_closed_form, plot_history
-from jaxlin.run.plot import plt
-from jaxlin.run.session import guard, record, save, setup
 from jaxlin.data.shuffle import shuffle
+from jaxlin.plots.figures import plt
+from jaxlin.run.session import guard, record, save, setup
 
 num_epochs, lr, batch_size, num_examples, seed = setup(
     "ch3_02_linear_regression_scratch", "3.2 Linear regression from scratch",

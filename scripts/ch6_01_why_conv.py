@@ -25,8 +25,8 @@ import jax
 import jax.numpy as jnp
 
 import jaxlin
+from jaxlin.plots.figures import plt
 from jaxlin.run import setup
-from jaxlin.run.plot import plt
 from jaxlin.run.session import record, save
 
 (seed,) = setup("ch6_01_why_conv", "6.1 From fully connected layers to convolutions")

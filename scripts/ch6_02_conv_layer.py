@@ -24,8 +24,8 @@ import jax.numpy as jnp
 import jax.scipy.signal
 
 import jaxlin
+from jaxlin.plots.figures import plt
 from jaxlin.run import setup
-from jaxlin.run.plot import plt
 from jaxlin.run.session import record, save
 
 num_epochs, lr, seed = setup("ch6_02_conv_layer", "6.2 Convolutions for images", num_epochs=10, lr=3e-2)

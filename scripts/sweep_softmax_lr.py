@@ -19,6 +19,7 @@ import jax
 import numpy as np
 
 from jaxlin import (
+    bench,
     fit,
     init_softmax_regression,
     init_sweep,
@@ -29,11 +30,10 @@ from jaxlin import (
     softmax_regression_logits,
     to_float,
 )
+from jaxlin.bench.profile import format_profile, profile
 from jaxlin.data.fashion_mnist import FashionMNIST
-from jaxlin import bench
 from jaxlin.run.cli import Run, make_parser, positive_int
 from jaxlin.run.experiment import add_data_args, load_data
-from jaxlin.bench.profile import format_profile, profile
 from jaxlin.train.sweep import SweepResult, sgd_with_lr
 
 

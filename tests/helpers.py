@@ -223,8 +223,8 @@ def plain_loop_params(w, key, num_steps: int):
     ``epoch_indices(split(key)[0], n, batch_size)`` on the first n = num_steps·batch examples
     of benchmark workload ``w``, from its ``init(key(1))``: the batch order every benchmark
     mode uses, computed without the benchmark's code."""
-    from jaxlin.nn.updaters import sgd
     from jaxlin.data.shuffle import epoch_indices
+    from jaxlin.nn.updaters import sgd
     from jaxlin.train.step import make_train_step
     n = num_steps * w.batch_size
     X, y = w.X[:n], w.y[:n]

@@ -14,7 +14,7 @@ from conftest import ROOT
 
 PACKAGE = ROOT / "jaxlin"
 LAYERS = {"jaxlin": 0, "jaxlin._lazy": 0, "jaxlin.checks": 0, "jaxlin.notebooks": 4, "jaxlin.nn": 1, "jaxlin.data": 2,
-          "jaxlin.train": 3, "jaxlin.run": 4, "jaxlin.bench": 4,
+          "jaxlin.train": 3, "jaxlin.run": 4, "jaxlin.plots": 4, "jaxlin.bench": 4,
           "jaxlin.chapters": 5}
 HEAVY = ("flax", "optax", "matplotlib", "tqdm", "pandas", "tensorflow", "tensorflow_datasets", "torch")
 
@@ -63,7 +63,7 @@ def test_the_layering_check_sees_an_upward_import(tmp_path):
     """The check itself: a data module importing the run layer, even inside a function, is caught."""
     fake = tmp_path / "jaxlin" / "data"
     fake.mkdir(parents=True)
-    (fake / "loader.py").write_text("def show():\n    from jaxlin.run.plot import plt\n")
+    (fake / "loader.py").write_text("def show():\n    from jaxlin.plots.figures import plt\n")
     (fake / "fine.py").write_text("from jaxlin.nn.losses import squared_loss\n")
     (fake / "trains.py").write_text("from jaxlin.train.epoch import summarize\n")
     import conftest
@@ -74,7 +74,7 @@ def test_the_layering_check_sees_an_upward_import(tmp_path):
     finally:
         globals()["ROOT"] = original
     assert len(problems) == 2, problems
-    assert "jaxlin.data.loader (layer 2) imports jaxlin.run.plot (layer 4)" in problems[0]
+    assert "jaxlin.data.loader (layer 2) imports jaxlin.plots.figures (layer 4)" in problems[0]
     assert "jaxlin.data.trains (layer 2) imports jaxlin.train.epoch (layer 3)" in problems[1]
 
 
@@ -91,7 +91,7 @@ def run_python(code: str) -> str:
 
 
 def test_import_jaxlin_keeps_the_matplotlib_backend():
-    code = "import matplotlib; matplotlib.use('svg'); import jaxlin, jaxlin.run.plot; print(matplotlib.get_backend())"
+    code = "import matplotlib; matplotlib.use('svg'); import jaxlin, jaxlin.plots.figures; print(matplotlib.get_backend())"
     assert run_python(code).strip() == "svg"
 
 

@@ -20,8 +20,8 @@ import numpy as np
 
 from jaxlin.bench import profile
 from jaxlin.bench.workloads import BANDS, Workload
-from jaxlin.nn.updaters import sgd
 from jaxlin.data.shuffle import epoch_indices
+from jaxlin.nn.updaters import sgd
 from jaxlin.train.epoch import make_indexed_step, make_train_epoch
 from jaxlin.train.evaluate import evaluate_accuracy, evaluate_loss
 from jaxlin.train.lowering import PLAIN, Lowering, default_lowering

@@ -137,7 +137,7 @@ def print_likelihood(ml: dict) -> None:
 
 def plot_profiles(ml: dict, true_w1: float) -> Any:
     """Summed squared loss and NLL (for each σ) along w₁: all smallest at the least-squares ŵ₁."""
-    from jaxlin.run.plot import plt, set_axes  # matplotlib only when a figure is drawn
+    from jaxlin.plots.figures import plt, set_axes  # matplotlib only when a figure is drawn
     w1_hat = ml["w_least_squares"][0]
     w1 = w1_hat + np.asarray(ml["profile"]["deltas"])
     sigmas = [key for key in ml["profile"] if key.startswith("sigma=")]

@@ -165,7 +165,7 @@ def print_timings(t: dict[str, Any]) -> None:
 
 def plot_timings(t: dict[str, Any]) -> Any:
     """The figure of the seconds of each way to add the vectors, on a log scale."""
-    from jaxlin.run.plot import plt, set_axes
+    from jaxlin.plots.figures import plt, set_axes
     s = t["seconds"]
     jax_loop = "JAX .at[].set loop" + (" (extrap.)" if t["extrapolated"] else "")
     bars = {jax_loop: s["jax_loop_extrapolated"], "NumPy loop": s["numpy_loop"], "eager a + b": s["eager"],

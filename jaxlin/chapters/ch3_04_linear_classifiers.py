@@ -140,7 +140,7 @@ def print_classification(c: dict) -> None:
 
 def plot_entropy() -> Any:
     """Information −log₂ p, and H(p, q) ≥ H(p) for a coin with p = 0.3 as q varies."""
-    from jaxlin.run.plot import plt, set_axes  # matplotlib only when a figure is drawn
+    from jaxlin.plots.figures import plt, set_axes  # matplotlib only when a figure is drawn
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.0, 3.4))
     p = np.linspace(0.01, 1, 200)
     ax1.plot(p, np.asarray(information(jnp.asarray(p), base=2)))
@@ -165,7 +165,7 @@ BOUNDARY_STYLES = {"squared": ("tab:green", "--", "sigmoid + squared"),
 
 def plot_boundaries(models: dict, train: tuple, acc: dict, num_blob: int) -> Any:
     """The training data with each classifier's decision boundary o = 0."""
-    from jaxlin.run.plot import plt, set_axes
+    from jaxlin.plots.figures import plt, set_axes
     X, y = np.asarray(train[0]), np.asarray(train[1])
     fig, ax = plt.subplots(figsize=(6.0, 4.4))              # equal axes plus the legend beside
     ax.scatter(*X[:num_blob][y[:num_blob] == 0].T, s=14, c="tab:blue", marker="o", label="class 0")
@@ -192,7 +192,7 @@ def plot_boundaries(models: dict, train: tuple, acc: dict, num_blob: int) -> Any
 
 def plot_training(curves: dict, mistakes: list) -> Any:
     """Train accuracy per step of both sigmoid models (normal and saturated start); perceptron mistakes."""
-    from jaxlin.run.plot import plt, set_axes
+    from jaxlin.plots.figures import plt, set_axes
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.0, 3.4))
     colors = {"squared": "tab:green", "logistic": "black"}
     for name, color in colors.items():

@@ -21,9 +21,9 @@ import jax.numpy as jnp
 from jax.scipy.special import xlogy
 
 from jaxlin.checks import check_labels, check_positive_int
+from jaxlin.data.shuffle import shuffle
 from jaxlin.nn.linear import linreg_closed_form
 from jaxlin.nn.softmax import softmax
-from jaxlin.data.shuffle import shuffle
 
 Params = dict[str, jax.Array]
 

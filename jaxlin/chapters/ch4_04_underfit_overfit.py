@@ -15,7 +15,7 @@ import numpy as np
 from jaxlin.checks import check_positive_int
 from jaxlin.data.model_selection import k_fold
 from jaxlin.nn.updaters import sgd
-from jaxlin.run.plot import plot, plt
+from jaxlin.plots.figures import plot, plt
 from jaxlin.train.evaluate import evaluate_loss
 from jaxlin.train.fit import fit
 

@@ -21,7 +21,7 @@ from jaxlin.nn.activations import derivative, sigmoid
 from jaxlin.nn.linear import init_linreg, linreg
 from jaxlin.nn.losses import squared_loss
 from jaxlin.nn.updaters import sgd
-from jaxlin.run.plot import plot, plt
+from jaxlin.plots.figures import plot, plt
 from jaxlin.train.evaluate import evaluate_loss
 from jaxlin.train.fit import fit
 

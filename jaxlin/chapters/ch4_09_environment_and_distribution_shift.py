@@ -145,7 +145,7 @@ def decision_boundary(params: Params, x1: jax.Array) -> jax.Array:
 
 def plot_target_error(fits: dict[str, FitResult], num_epochs: int) -> Any:
     """The target-domain error per epoch of each classifier."""
-    from jaxlin.run.plot import plot
+    from jaxlin.plots.figures import plot
     epochs = np.array([h["epoch"] for h in fits["unweighted"].history])
     return plot(epochs, [np.array([h["target_loss"] for h in f.history]) for f in fits.values()],
                 xlabel="epoch", ylabel="target-domain error", legend=list(fits), xlim=[1, max(num_epochs, 2)],
@@ -158,7 +158,7 @@ def plot_domains(Xs: jax.Array, ys: jax.Array, beta: jax.Array, Xt: jax.Array, y
     one legend for both panels, outside on the right (inside, every corner holds points or lines)."""
     from matplotlib.lines import Line2D
 
-    from jaxlin.run.plot import plt, set_axes
+    from jaxlin.plots.figures import plt, set_axes
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 4), sharex=True, sharey=True)
     x1 = np.linspace(-4, 4, 200)
     size = 40 * np.asarray(beta).reshape(-1) / float(np.mean(beta))

@@ -26,7 +26,7 @@ from jaxlin.data.model_selection import k_fold
 from jaxlin.nn.linear import init_linreg, linreg
 from jaxlin.nn.losses import squared_loss
 from jaxlin.nn.nnx_adapter import nnx_model
-from jaxlin.run.plot import plot
+from jaxlin.plots.figures import plot
 from jaxlin.run.session import usage_error
 from jaxlin.train.epoch import make_train_epoch
 from jaxlin.train.fit import FitResult, fit

@@ -13,8 +13,8 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from jaxlin.run.kernel import in_kernel, show_png
-from jaxlin.run.plot import png_bytes, savefig, set_axes
+from jaxlin.plots.figures import png_bytes, savefig, set_axes
+from jaxlin.run.jupyter import in_kernel, show_png
 
 
 class Animator:

@@ -16,12 +16,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from jaxlin.data.io import atomic_path
-from jaxlin.run.kernel import in_kernel, show_png
-from jaxlin.run.layout import integer_ticks, place_legend, place_legends, readable_log_ticks
+from jaxlin.plots.legend import integer_ticks, place_legend, place_legends, readable_log_ticks
+from jaxlin.run.jupyter import in_kernel, show_png
 
 
 def finish_layout(fig: Any) -> None:
-    """Tight layout with every legend off the data (:func:`~jaxlin.run.layout.place_legends`)."""
+    """Tight layout with every legend off the data (:func:`~jaxlin.plots.legend.place_legends`)."""
     fig.tight_layout()
     if place_legends(fig):
         fig.tight_layout()

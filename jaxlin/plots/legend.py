@@ -1,4 +1,4 @@
-"""What makes a figure readable, applied by :mod:`jaxlin.run.plot`: legends kept off the data,
+"""What makes a figure readable, applied by :mod:`jaxlin.plots.figures`: legends kept off the data,
 whole-number epoch ticks and log-axis ticks a reader can read.
 
 :func:`legend_overlaps_data` measures, in display coordinates (pixels), whether a legend's

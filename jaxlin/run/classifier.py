@@ -16,13 +16,13 @@ from jax.sharding import Mesh
 
 from jaxlin.data.fashion_mnist import Batches, FashionMNIST, to_float
 from jaxlin.nn.updaters import Updater, init_opt_state
-from jaxlin.run.animator import Animator
-from jaxlin.run.book import predict_ch3
+from jaxlin.plots.animator import Animator
+from jaxlin.plots.figures import plot_history
 from jaxlin.run.checkpoint import Checkpoint, checkpoint_steps, latest_checkpoint, save_checkpoint
 from jaxlin.run.cli import Run
+from jaxlin.run.d2l import predict_ch3
 from jaxlin.run.experiment import resume, training_config
 from jaxlin.run.outputs import Busy, Lock, lock
-from jaxlin.run.plot import plot_history
 from jaxlin.run.progress import Progress, batch_bar
 from jaxlin.train.book import BookEpoch
 from jaxlin.train.fit import DivergenceError, FitResult, fit

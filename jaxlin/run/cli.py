@@ -27,7 +27,7 @@ import jax
 
 from jaxlin.data.io import write_json
 from jaxlin.run.flags import Check, HelpFormatter, Parser, make_parser, positive_float, positive_int, seed
-from jaxlin.run.kernel import in_kernel
+from jaxlin.run.jupyter import in_kernel
 from jaxlin.run.outputs import RESULTS, Busy, Discarded, Outputs, finished_run, runs_folder
 from jaxlin.run.processes import end_now_if_cooperating
 from jaxlin.train.fit import DivergenceError

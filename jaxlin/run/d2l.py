@@ -22,8 +22,8 @@ from jaxlin.data import fashion_mnist
 from jaxlin.data.fashion_mnist import Batches, get_fashion_mnist_labels, to_float
 from jaxlin.nn.losses import softmax_cross_entropy
 from jaxlin.nn.updaters import Updater, init_opt_state, sgd
-from jaxlin.run.animator import Animator
-from jaxlin.run.plot import show_images
+from jaxlin.plots.animator import Animator
+from jaxlin.plots.figures import show_images
 from jaxlin.run.session import current
 from jaxlin.train.book import train_epoch_ch3
 from jaxlin.train.devices import try_gpu
@@ -73,7 +73,7 @@ def train_ch3(net: Net, params: Any, train_iter: Iterable, test_iter: Iterable, 
     session = current()
     if session is not None and session.training and isinstance(train_iter, Batches) \
             and train_iter.key is not None and isinstance(test_iter, Batches):
-        from jaxlin.run.classifier import train_in_run       # the run around fit (imports this module)
+        from jaxlin.run.classifier import train_in_run  # the run around fit (imports this module)
         result = train_in_run(session, net, params, train_iter, test_iter, loss, num_epochs, updater)
         return Trained(result.params, result.history)
     num_epochs = check_positive_int(num_epochs, "num_epochs")

@@ -19,8 +19,16 @@ from jaxlin.data.fashion_mnist import (
     FashionMNISTNotFound,
     load_fashion_mnist_arrays,
 )
-from jaxlin.run.checkpoint import SHA256S, Checkpoint, checkpoint_steps, incomplete_steps, latest_checkpoint
-from jaxlin.run.checkpoint import load_checkpoint, no_checkpoint, read_meta
+from jaxlin.run.checkpoint import (
+    SHA256S,
+    Checkpoint,
+    checkpoint_steps,
+    incomplete_steps,
+    latest_checkpoint,
+    load_checkpoint,
+    no_checkpoint,
+    read_meta,
+)
 from jaxlin.run.cli import Run
 from jaxlin.run.processes import add_process_args
 from jaxlin.run.progress import epoch_line

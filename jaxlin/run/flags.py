@@ -2,7 +2,7 @@
 ``--help`` that shows each default, and the flags every script has (:func:`make_parser`).
 
 A bad value is one line and exit status 2, as argparse's own errors; in a Jupyter kernel
-the words of ``$JAXLIN_ARGS`` are the command line (:func:`jaxlin.run.kernel.kernel_argv`).
+the words of ``$JAXLIN_ARGS`` are the command line (:func:`jaxlin.run.jupyter.kernel_argv`).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from jaxlin.run.kernel import ARGS_ENV, in_kernel, kernel_argv
+from jaxlin.run.jupyter import ARGS_ENV, in_kernel, kernel_argv
 from jaxlin.run.processes import end_now_if_cooperating
 
 SEED_BOUND = 2**63          # jax.random.key takes a 64-bit seed; the non-negative half of int64

@@ -37,7 +37,6 @@ from typing import Any, NoReturn
 import jax
 import numpy as np
 
-
 ENV = {"coordinator": "JAXLIN_COORDINATOR", "num_processes": "JAXLIN_NUM_PROCESSES",
        "process_id": "JAXLIN_PROCESS_ID", "peer_timeout": "JAXLIN_PEER_TIMEOUT"}
 

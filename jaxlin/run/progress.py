@@ -12,7 +12,7 @@ from typing import Any
 
 from tqdm.std import tqdm as text_tqdm
 
-from jaxlin.run.kernel import in_kernel
+from jaxlin.run.jupyter import in_kernel
 
 
 def bar_class() -> tuple[type, bool | None]:

@@ -30,10 +30,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from jaxlin.plots.figures import png_bytes, savefig
 from jaxlin.run.cli import Run
 from jaxlin.run.flags import make_parser, positive_float, positive_int
-from jaxlin.run.kernel import in_kernel, show_png
-from jaxlin.run.plot import png_bytes, savefig
+from jaxlin.run.jupyter import in_kernel, show_png
 
 Check = Callable[[tuple], "str | None"]
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from helpers import bench_mode_params, max_abs_diff, plain_loop_params
-from jaxlin.nn.linear import linreg
 from jaxlin import bench
+from jaxlin.nn.linear import linreg
 
 STEPS = 4
 MODES = ["eager", "nojit", "jit_step", "jit_epoch"]

@@ -15,7 +15,13 @@ import pytest
 
 from helpers import checkpoint_arrays, toy_classification
 from jaxlin import init_mlp, init_softmax_regression, mlp_dropout, save_pytree, softmax_cross_entropy
-from jaxlin.run.checkpoint import incomplete_steps, latest_checkpoint, load_checkpoint, read_meta, save_checkpoint
+from jaxlin.run.checkpoint import (
+    incomplete_steps,
+    latest_checkpoint,
+    load_checkpoint,
+    read_meta,
+    save_checkpoint,
+)
 from jaxlin.train.fit import fit
 
 KEEP_SAVING = textwrap.dedent("""

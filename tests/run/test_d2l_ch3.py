@@ -19,7 +19,8 @@ from jaxlin import (
     train_ch3,
 )
 from jaxlin.data.fashion_mnist import Batches
-from jaxlin.run import cli, flags, kernel
+from jaxlin.run import cli, flags
+from jaxlin.run import jupyter as kernel
 
 
 def tiny_images(n=64, seed=0):
@@ -44,7 +45,7 @@ def test_train_ch3_takes_the_loaders_iterators_and_returns_params_and_history(tm
 
 
 def test_predict_ch3_titles_say_which_label_is_true_and_mark_the_wrong(monkeypatch):
-    from jaxlin.run import book
+    from jaxlin.run import d2l as book
     drawn = {}
     monkeypatch.setattr(book, "show_images", lambda imgs, rows, cols, **kw: drawn.update(kw))
     X, y = tiny_images(n=8)[0], jnp.array([0, 3, 0, 4, 0, 8, 9, 0], jnp.int32)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jaxlin.run.plot import plt, savefig, show_images
+from jaxlin.plots.figures import plt, savefig, show_images
 
 
 def test_show_images_writes_a_figure(tmp_path):
@@ -49,7 +49,7 @@ def test_show_images_never_inverts_or_rescales_by_dtype(tmp_path):
 
 
 def test_epoch_plots_have_whole_number_ticks_and_a_y_label():
-    from jaxlin.run.plot import plot, plot_history
+    from jaxlin.plots.figures import plot, plot_history
     history = [{"epoch": e, "train_loss": 1 / e, "test_acc": 0.5 + e / 10} for e in (1, 2, 3)]
     fig = plot_history(history, keys=("train_loss", "test_acc"))
     fig.canvas.draw()
@@ -92,7 +92,7 @@ def test_legend_with_no_free_corner_goes_outside(tmp_path):
 
 
 def test_log_ticks_are_plain_numbers_over_few_decades():
-    from jaxlin.run.plot import plot
+    from jaxlin.plots.figures import plot
     fig = plot(np.arange(1, 101), np.geomspace(4, 0.15, 100), "epoch", "log rmse", yscale="log")
     fig.canvas.draw()
     ax = fig.axes[0]

@@ -17,7 +17,6 @@ from jaxlin import write_json
 from jaxlin.run.checkpoint import save_checkpoint
 from jaxlin.run.cli import make_parser
 
-
 RUNS_ENV = "JAXLIN_RUNS_DIR"                 # set empty by conftest.py: no default --out
 
 
