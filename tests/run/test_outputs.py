@@ -221,3 +221,20 @@ def test_ctrl_c_never_saves_an_earlier_epoch_over_an_interrupted_runs_later_one(
     assert exit_code(main_of(SOFTMAX), ["--epochs", "3", "--out", str(tmp_path), "--quiet"]) == 130
     assert f"checkpoint saved in {tmp_path / 'checkpoint-2'}" in capsys.readouterr().err
     assert latest_checkpoint(tmp_path / "checkpoint") == 3 and latest_checkpoint(tmp_path / "checkpoint-2") == 1
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_only_process_0_of_several_writes_out(index, tmp_path, monkeypatch):
+    """Of three processes, each with its own --out, process 0 alone writes results.json (and the
+    run's files) there; the others' --out stays absent, neither locked nor created."""
+    from jaxlin.run import cli
+    monkeypatch.setattr(jax, "process_count", lambda: 3)
+    monkeypatch.setattr(jax, "process_index", lambda: index)
+    out = tmp_path / f"out{index}"
+    run = cli.Run(cli.make_parser("test").parse_args(["--out", str(out)]), "ch2_03_linear_algebra")
+    run.path("note.txt").write_text("x")
+    run.finish({"answer": 42})
+    if index == 0:
+        assert read_results(out)["answer"] == 42 and (out / "note.txt").read_text() == "x"
+    else:
+        assert not out.exists()

@@ -72,10 +72,11 @@ class Processes:
 @pytest.mark.data
 def test_two_processes_give_the_single_process_history(fashion_mnist, tmp_path):
     """The acceptance run: ``ch4_02_mlp_scratch.py --epochs 2 --seed 5`` as one process and as
-    two; process 0 alone writes the outputs (both were given the same --out)."""
+    two; process 0 alone writes the outputs (each was given its own --out: process 1's stays absent)."""
     one = run_script(MLP, ["--epochs", "2", "--seed", "5", "--quiet", "--out", str(tmp_path / "one")])
-    out = tmp_path / "two"
-    with Processes(tmp_path, [SCRIPT, "--epochs", "2", "--seed", "5", "--out", str(out)]) as run:
+    out, other = tmp_path / "two", tmp_path / "two-p1"
+    with Processes(tmp_path, [SCRIPT, "--epochs", "2", "--seed", "5"],
+                   extra=[["--out", str(out)], ["--out", str(other)]]) as run:
         codes = run.wait(timeout=240)
         assert codes == [0, 0], run.text(0)[-2000:] + run.text(1)[-2000:]
         two = read_results(out)
@@ -85,7 +86,8 @@ def test_two_processes_give_the_single_process_history(fashion_mnist, tmp_path):
             assert a.keys() == b.keys()
             assert all(abs(a[k] - b[k]) <= 2e-3 for k in a), (a, b)
         assert sorted(p.name for p in out.iterdir()) == ["curves.png", "predictions.png", "results.json"]
-        assert not list(tmp_path.glob(".two.incoming*"))
+        assert not list(tmp_path.glob(".two.incoming*")) and not list(tmp_path.glob(".two-p1*"))
+        assert not other.exists()
         assert "epoch 2" in run.text(0, "out") and run.text(1, "out") == ""   # process 0 prints the run
 
 
