@@ -22,49 +22,46 @@ from jaxlin.run.processes import end_now_if_cooperating
 SEED_BOUND = 2**63          # jax.random.key takes a 64-bit seed; the non-negative half of int64
 
 
+def _read(text: str, kind: type, what: str) -> Any:
+    """``kind(text)``, or the argparse error "expected WHAT, got 'TEXT'" (exit status 2)."""
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+
+def _refuse(what: str, text: Any) -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(f"expected {what}, got {text}")
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1 (bad values exit with status 2 and a message)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    if value > float(np.finfo(np.float32).max):       # training runs in float32
-        raise argparse.ArgumentTypeError(f"expected a number finite in float32 (at most 3.4e38), got {text}")
+    if (value := _read(text, int, "a positive integer")) < 1:
+        raise _refuse("a positive integer", value)
     return value
 
 
 def nonnegative_int(text: str) -> int:
     """argparse type: an integer >= 0 (where 0 means "none", e.g. ``--folds 0``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    if (value := _read(text, int, "an integer >= 0")) < 0:
+        raise _refuse("an integer >= 0", value)
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0, within float32 (training runs in float32)."""
+    value = _read(text, float, "a positive number")
+    if not math.isfinite(value) or value <= 0:
+        raise _refuse("a positive finite number", text)
+    if value > float(np.finfo(np.float32).max):
+        raise _refuse("a number finite in float32 (at most 3.4e38)", text)
     return value
 
 
 def nonnegative_float(text: str) -> float:
     """argparse type: a finite number >= 0 (a weight decay, a tolerance)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    if not (math.isfinite(value := _read(text, float, "a number >= 0")) and value >= 0):
+        raise _refuse("a finite number >= 0", text)
     return value
 
 
