@@ -1,6 +1,7 @@
 """Progress bars: the epoch bar unless quiet, the batch bar only for slow epochs."""
 from __future__ import annotations
 
+import itertools
 import sys
 
 import pytest
@@ -13,11 +14,11 @@ from jaxlin.train.fit import fit
 
 @pytest.mark.parametrize("slow", [False, True])
 def test_batch_bar_appears_only_when_an_epoch_takes_seconds(slow, monkeypatch):
-    """The book-style loop shows a per-batch bar after 3 s (tqdm's clock, faked for 'slow')."""
+    """The book-style loop shows a per-batch bar after 3 s of tqdm's clock, faked both ways (a
+    real epoch's speed depends on the machine): 'slow', every reading 2 s later; else it stands."""
     import tqdm.std
-    if slow:
-        clock = iter(range(0, 10**6, 2))                       # every reading 2 s later
-        monkeypatch.setattr(tqdm.std, "time", lambda: next(clock))
+    clock = iter(range(0, 10**6, 2)) if slow else itertools.repeat(0)
+    monkeypatch.setattr(tqdm.std, "time", lambda: next(clock))
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     kw = fit_args(num_epochs=2)
@@ -30,3 +31,16 @@ def test_batch_bar_appears_only_when_an_epoch_takes_seconds(slow, monkeypatch):
         progress.close()
         assert ("epochs" in terminal.getvalue()) == (not quiet)
         assert ("batches" in terminal.getvalue()) == (slow and not quiet)
+
+
+def test_a_resumed_runs_epoch_bar_starts_at_the_epochs_already_done(monkeypatch):
+    """Resumed after 2 of 5 epochs: the bar starts at 2 (shows 2/5), and the next epoch makes it 3."""
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    done = [{"epoch": e, "train_loss": 1.0 / e} for e in (1, 2)]
+    progress = Progress(5, done, print_lines=False)
+    assert progress.bar.n == 2 and progress.epoch == 2 and "2/5" in terminal.getvalue()
+    progress(3, None, None, {"epoch": 3, "train_loss": 0.3})
+    assert progress.bar.n == 3
+    progress.close()
+    assert "3/5" in terminal.getvalue()                       # the bar's last state, drawn on close

@@ -4,8 +4,8 @@ Two processes of a training script on 127.0.0.1 give the single process's histor
 process with 4 forced host devices splits the data instead of copying it and gives the
 single device's history; a checkpoint two processes saved resumes in two processes as
 the single process's run; a dead peer (process 0, the coordinator, among them) or a wrong
-``--num-processes`` ends the others with a clear message, within a bounded time. Every subprocess has a timeout and is
-killed in a ``finally``.
+``--num-processes`` ends the others with a clear message. Every subprocess has a timeout, a
+generous guard against a hang (no test asserts how fast a run is), and is killed in a ``finally``.
 """
 from __future__ import annotations
 
@@ -179,9 +179,8 @@ DEAD_PEER = [SCRIPT, "--epochs", "8", "--num-hiddens", "32", "--batch-size", "10
 @pytest.mark.data
 def test_a_dead_peer_ends_the_other_process_with_a_clear_message(fashion_mnist, tmp_path):
     with Processes(tmp_path, [*DEAD_PEER, "--out", str(tmp_path / "out")]) as run:
-        killed = kill_after_epoch_1(run, victim=1)
+        kill_after_epoch_1(run, victim=1)
         code = run.procs[0].wait(timeout=90)
-        assert time.monotonic() - killed < 60
         assert code == 1
         errors = [line for line in run.text(0).splitlines() if line.startswith("error:")]
         assert errors == [line for line in run.text(0).splitlines() if line], run.text(0)  # nothing else
@@ -195,9 +194,8 @@ def test_a_dead_coordinator_ends_the_others_with_one_line_and_status_1(fashion_m
     ``error:`` line and status 1, never a Python traceback. (Without the abort held, which
     jaxlin no longer does, the runtime's own abort sometimes comes first: status -6, its log.)"""
     with Processes(tmp_path, [*DEAD_PEER, "--out", str(tmp_path / "out")]) as run:
-        killed = kill_after_epoch_1(run, victim=0)
+        kill_after_epoch_1(run, victim=0)
         code = run.procs[1].wait(timeout=90)
-        assert time.monotonic() - killed < 30
         if code == -6:                              # the runtime's abort came first: its log says why
             assert "JAX distributed service detected fatal errors" in run.text(1)
             return
@@ -248,14 +246,12 @@ def test_process_0_draws_its_bars_on_a_terminal(fashion_mnist, tmp_path):
 
 def test_a_wrong_num_processes_ends_every_process_with_a_clear_message(tmp_path):
     """Three processes expected, two started: both give up after --peer-timeout, saying why."""
-    start = time.monotonic()
     with Processes(tmp_path, [SCRIPT, "--epochs", "1", "--peer-timeout", "3", "--out", str(tmp_path / "out")],
                    n=2, declared=3) as run:
         assert run.wait(timeout=90) == [1, 1]
         for i in range(2):
             assert f"error: process {i} of 3: not every process joined" in run.text(i)
             assert "--num-processes 3" in run.text(i)
-    assert time.monotonic() - start < 60
 
 
 @pytest.mark.data
