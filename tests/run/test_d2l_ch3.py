@@ -32,13 +32,15 @@ def tiny_images(n=64, seed=0):
 
 def test_train_ch3_takes_the_loaders_iterators_and_returns_params_and_history(tmp_path):
     X, y = tiny_images()
-    train_iter, test_iter = Batches(X, y, 16, key=jax.random.key(1)), Batches(X, y, 16)
+    X_test, y_test = tiny_images(n=48, seed=1)        # other images, labels one class off: not the train set
+    train_iter, test_iter = Batches(X, y, 16, key=jax.random.key(1)), Batches(X_test, (y_test + 1) % 10, 16)
     params, history = train_ch3(softmax_regression, init_softmax_regression(jax.random.key(0)), train_iter,
                                 test_iter, cross_entropy, 2, functools.partial(sgd, lr=0.1),
                                 plot_path=tmp_path / "curves.png")
     assert [h["epoch"] for h in history] == [1, 2]
     assert set(history[0]) == {"epoch", "train_loss", "train_acc", "test_acc"}
     assert history[-1]["test_acc"] == evaluate_accuracy(softmax_regression, params, test_iter)
+    assert history[-1]["test_acc"] != evaluate_accuracy(softmax_regression, params, Batches(X, y, 16))
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
     pairs = predict_ch3(softmax_regression, params, test_iter, n=4)
     assert len(pairs) == 4 and all(isinstance(t, str) for t, _ in pairs)
