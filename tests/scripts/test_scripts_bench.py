@@ -51,6 +51,7 @@ def test_sweep_script_runs(fashion_mnist, tmp_path):
     results = load_script("sweep_softmax_lr").main(
         ["--out", str(tmp_path), "--epochs", "1", "--num-lrs", "3", "--repeats", "1"])
     assert len(results["final_test_acc"]) == 3 and results["k_over_one"] > 0
+    assert results["lrs"] == pytest.approx([0.01, (0.01 * 3.0) ** 0.5, 3.0], rel=1e-9)   # log-spaced
     assert max(results["final_test_acc"]) > 0.7
     assert (tmp_path / "sweep.png").is_file()
     # The profile counts every product: per step the forward X·W and the gradient Gᵀ·X of the
@@ -59,6 +60,20 @@ def test_sweep_script_runs(fashion_mnist, tmp_path):
     assert results["profile"]["matmul_flops"] == steps * 2 * (2 * 256 * 784 * n) + 2 * 10000 * 784 * n
     assert 0 < results["profile"]["matmul_s"] < results["profile"]["op_s"]
     assert results["profile"]["matmul_floor_s"] > 0
+
+
+def test_the_sweeps_learning_rates_are_log_spaced():
+    """The default grid, 8 rates from 0.01 to 3: each is the one before times (300)^(1/7), so
+    every decade gets its share (a linear grid would put 6 of the 8 above 0.8)."""
+    sweep = load_script("sweep_softmax_lr")
+    lrs, seeds = sweep.learning_rates_and_seeds(sweep.parse_args([]))
+    assert len(lrs) == 8 and lrs[0] == pytest.approx(0.01) and lrs[-1] == pytest.approx(3.0)
+    ratios = [b / a for a, b in zip(lrs, lrs[1:])]
+    assert ratios == pytest.approx([300 ** (1 / 7)] * 7, rel=1e-9)
+    assert seeds == [0] * 8
+    lrs, seeds = sweep.learning_rates_and_seeds(sweep.parse_args(["--num-lrs", "3", "--lr-min", "0.001",
+                                                                  "--lr-max", "0.1", "--seeds"]))
+    assert lrs == pytest.approx([0.001, 0.01, 0.1], rel=1e-9) and seeds == [0, 1, 2]
 
 
 def test_more_check_steps_than_the_data_holds_is_a_usage_error(tmp_path, capsys):
