@@ -139,7 +139,7 @@ def agree_on_flags(args: argparse.Namespace) -> str | None:
     text = json.dumps(flags, sort_keys=True, default=str).encode()[:FLAGS_BYTES]
     mine = np.zeros(FLAGS_BYTES + 4, np.uint8)
     mine[:4], mine[4:4 + len(text)] = np.frombuffer(np.uint32(len(text)).tobytes(), np.uint8), list(text)
-    with stdout_to_stderr():                # gloo's "[Gloo] Rank 0 is connected..." as it first connects
+    with stdout_to_devnull():               # gloo's "[Gloo] Rank 0 is connected..." as it first connects
         every = np.asarray(multihost_utils.process_allgather(mine))
     seen = [json.loads(row[4:4 + int(row[:4].view(np.uint32)[0])].tobytes()) for row in every]
     for i, other in enumerate(seen[1:], start=1):
@@ -153,11 +153,13 @@ def agree_on_flags(args: argparse.Namespace) -> str | None:
 
 
 @contextlib.contextmanager
-def stdout_to_stderr() -> Iterator[None]:
-    """File descriptor 1 points at 2 for a while: a library's banner stays off the run's stdout."""
+def stdout_to_devnull() -> Iterator[None]:
+    """File descriptor 1 points at /dev/null for a while: a library's banner stays off the run's
+    stdout (and off stderr, which holds only the run's errors)."""
     sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.close(null)
     try:
         yield
     finally:

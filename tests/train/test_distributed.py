@@ -268,5 +268,5 @@ def test_processes_that_disagree_on_a_flag_end_with_status_2_naming_it(flag, val
             assert (f"process 0 has {flag} {values[0]}, process 1 has {flag} {values[1]}" in errors[0]
                     or flag == "--lr" and f"process 0 has {flag} {float(values[0])}, process 1 has {flag} "
                     f"{float(values[1])}" in errors[0]), errors
-            assert "Gloo" not in run.text(i, "out")                      # the banner stays off stdout
+            assert "Gloo" not in run.text(i, "out") + run.text(i)   # the banner stays off stdout and stderr
     assert not (tmp_path / "out" / "results.json").exists()
