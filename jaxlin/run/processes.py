@@ -111,7 +111,8 @@ def start_processes(args: argparse.Namespace) -> str | None:
                                    heartbeat_timeout_seconds=timeout, shutdown_timeout_seconds=timeout + 30)
     except Exception as err:   # noqa: BLE001  (JAX raises RuntimeError, ValueError or its own)
         leave(f"{who}: cannot join {args.coordinator}: {first_line(err)}")
-    joined.set()
+    finally:
+        joined.set()                        # the watchdog guards the join only
     if i != 0:
         threading.Thread(target=watch_coordinator, args=(args.coordinator, gone), daemon=True).start()
     sys.excepthook = functools.partial(_excepthook, lost)
