@@ -24,6 +24,7 @@ from jaxlin.nn.losses import softmax_cross_entropy
 from jaxlin.nn.updaters import Updater, init_opt_state, sgd
 from jaxlin.plots.animator import Animator
 from jaxlin.plots.figures import show_images
+from jaxlin.run.experiment import load_data
 from jaxlin.run.session import current
 from jaxlin.train.book import train_epoch_ch3
 from jaxlin.train.devices import try_gpu
@@ -32,7 +33,6 @@ from jaxlin.train.evaluate import evaluate_accuracy
 from jaxlin.train.fit import DivergenceError
 from jaxlin.train.lowering import default_lowering
 from jaxlin.train.step import Loss, Net, make_train_step
-from jaxlin.train.timer import Timer
 
 
 class Trained(NamedTuple):
@@ -128,20 +128,9 @@ def load_data_fashion_mnist(batch_size: int, resize: int | None = None, *, key: 
     if session is None or not session.training:
         return fashion_mnist.load_data_fashion_mnist(batch_size, resize, key=key, data_dir=data_dir,
                                                      fashion_mnist_dir=fashion_mnist_dir)
-    args, run, timer = session.args, session.run, Timer()
-    try:
-        data = fashion_mnist.load_fashion_mnist_arrays(
-            data_dir=data_dir or args.data_dir, fashion_mnist_dir=fashion_mnist_dir or args.fashion_mnist_dir)
-        jax.block_until_ready(data)
-    except (fashion_mnist.FashionMNISTNotFound, fashion_mnist.ChecksumError,
-            fashion_mnist.DamagedData) as err:
-        run.fail(str(err))
-    except KeyboardInterrupt:
-        run.interrupted(f"interrupted while loading the data; run it again with {run.command()}")
-    if batch_size > len(data.train_labels):
-        run.usage_error(f"--batch-size {batch_size} is larger than the training set "
-                        f"({len(data.train_labels)} examples)")
-    session.load_seconds = timer.stop()
+    data, session.load_seconds = load_data(session.args, session.run, batch_size=batch_size,
+                                           data_dir=data_dir, fashion_mnist_dir=fashion_mnist_dir,
+                                           train_part=(0, 1))      # each process's part: train_in_run
     return (Batches(data.train_images, data.train_labels, batch_size, key=key, resize=resize),
             Batches(data.test_images, data.test_labels, batch_size, resize=resize))
 

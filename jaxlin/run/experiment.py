@@ -75,7 +75,8 @@ def check_checkpoint_args(args: argparse.Namespace) -> str | None:
     ckpt_dir = args.checkpoint_dir
     if ckpt_dir is not None and args.out is not None and Path(args.out).resolve() == ckpt_dir.resolve():
         return (f"--checkpoint-dir {ckpt_dir} is --out itself: the run's outputs replace that folder's "
-                f"files; give the checkpoints their own folder, e.g. --checkpoint-dir {ckpt_dir / 'checkpoint'}")
+                f"files; give the checkpoints their own folder, e.g. "
+                f"--checkpoint-dir {ckpt_dir / 'checkpoint'}")
     if ckpt_dir is not None and ckpt_dir.exists() and not ckpt_dir.is_dir():
         return f"--checkpoint-dir {ckpt_dir} is a file, not a folder"
     if args.resume and ckpt_dir is None:
@@ -108,20 +109,30 @@ def config_mismatch(args: argparse.Namespace, ckpt_dir: Path) -> str | None:
     return None
 
 
-def load_data(args: argparse.Namespace, run: Run) -> tuple[FashionMNIST, float]:
-    """Fashion-MNIST as device arrays and the seconds it took; a clear exit when it is missing."""
+def load_data(args: argparse.Namespace, run: Run, *, batch_size: int | None = None,
+              data_dir: Path | None = None, fashion_mnist_dir: Path | None = None,
+              train_part: tuple[int, int] | None = None) -> tuple[FashionMNIST, float]:
+    """Fashion-MNIST as device arrays and the seconds it took; a clear exit when it is missing.
+
+    The folders default to ``--data-dir`` and ``--fashion-mnist-dir``; ``train_part`` (default:
+    this process's part of a multi-process run) is the training rows kept; a ``batch_size``
+    (default ``--batch-size``) larger than the whole training set exits 2.
+    """
     timer = Timer()
+    k = jax.process_count()
     try:
-        data = load_fashion_mnist_arrays(data_dir=args.data_dir, fashion_mnist_dir=args.fashion_mnist_dir,
-                                         train_part=(jax.process_index(), jax.process_count()))
+        data = load_fashion_mnist_arrays(data_dir=data_dir or args.data_dir,
+                                         fashion_mnist_dir=fashion_mnist_dir or args.fashion_mnist_dir,
+                                         train_part=train_part or (jax.process_index(), k))
         jax.block_until_ready(data)
     except (FashionMNISTNotFound, ChecksumError, DamagedData) as err:
         run.fail(str(err))
     except KeyboardInterrupt:
         run.interrupted(f"interrupted while loading the data; run it again with {run.command()}")
-    if getattr(args, "batch_size", 0) > data.train_images.shape[0] * jax.process_count():
-        run.usage_error(f"--batch-size {args.batch_size} is larger than the training set "
-                        f"({data.train_images.shape[0] * jax.process_count()} examples)")
+    batch_size = getattr(args, "batch_size", 0) if batch_size is None else batch_size
+    n = data.train_images.shape[0] * (k if train_part is None else train_part[1])
+    if batch_size > n:
+        run.usage_error(f"--batch-size {batch_size} is larger than the training set ({n} examples)")
     return data, timer.stop()
 
 
