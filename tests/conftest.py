@@ -144,6 +144,8 @@ def chapter_namespace(name: str, argv: list[str]) -> dict:
         # a run that ended on a signal ignores later ones (a script's process is ending then)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        import matplotlib.pyplot as plt      # a script's last figures end with its process; here, now
+        plt.close("all")
     opened = session.current()
     session.finish(opened)
     namespace["__jaxlin_run__"] = opened

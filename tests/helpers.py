@@ -10,10 +10,12 @@ puts this folder on ``sys.path``, so the tests in every subfolder find it).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -88,6 +90,27 @@ def interrupt_during_epoch(monkeypatch, epoch: int) -> None:
         return summarize(sums)
 
     monkeypatch.setattr(jaxlin.train.fit, "summarize", interrupted)
+
+
+@contextlib.contextmanager
+def script_process(name: str, argv: list[str]):
+    """``python scripts/<name>.py ARGV`` as a child (text pipes, unbuffered), killed on leaving.
+
+    A child inherits an ignored SIGINT (as pytest has it when started as a shell's background
+    job); a handler, though, is reset to the default on exec, as a terminal's Ctrl-C expects."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / f"{name}.py"), *argv], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def json_of_snippet(code: str, timeout: float = 300) -> dict:

@@ -14,7 +14,7 @@ import jax
 import pytest
 
 from conftest import ROOT
-from helpers import SMALL, SOFTMAX, exit_code, interrupt_during_epoch, main_of, read_results
+from helpers import SMALL, SOFTMAX, exit_code, interrupt_during_epoch, main_of, read_results, script_process
 from jaxlin import init_softmax_regression
 from jaxlin.run.checkpoint import latest_checkpoint, save_checkpoint
 from jaxlin.run.outputs import Busy, Outputs
@@ -128,20 +128,13 @@ def test_a_script_run_from_scripts_writes_into_its_checkouts_runs(tmp_path):
 @pytest.mark.data
 def test_sigterm_saves_the_last_finished_epoch_and_exits_143(fashion_mnist, tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / f"{SOFTMAX}.py"), "--epochs", "1000",
-                             "--out", str(out), "--quiet"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
-    try:
+    with script_process(SOFTMAX, ["--epochs", "1000", "--out", str(out), "--quiet"]) as proc:
         deadline = time.monotonic() + 120
         line = ""
         while not line.startswith("epoch 1,") and time.monotonic() < deadline and proc.poll() is None:
             line = proc.stdout.readline()
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 143, stderr
     assert "terminated (SIGTERM): interrupted after epoch" in stderr and "Traceback" not in stderr
     epoch = int(re.search(r"after epoch (\d+)", stderr).group(1))

@@ -1,7 +1,6 @@
 """The Fashion-MNIST training scripts: accuracy floors, divergence, resume, Ctrl-C, determinism."""
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import signal
@@ -26,6 +25,7 @@ from helpers import (
     interrupt_during_epoch,
     main_of,
     read_results,
+    script_process,
     without_timings,
 )
 from jaxlin import init_mlp, init_softmax_regression
@@ -246,18 +246,8 @@ def test_ctrl_c_before_any_epoch_finished_saves_nothing_and_exits_130(fashion_mn
 def test_sigint_to_a_training_script_saves_a_checkpoint_and_says_how_to_resume(fashion_mnist, tmp_path):
     """End to end: a real SIGINT to `python scripts/ch3_06...py` once an epoch has finished."""
     out, ckpt = tmp_path / "run", tmp_path / "ckpt"
-    script = ROOT / "scripts" / f"{SOFTMAX}.py"
-    # A child inherits an ignored SIGINT (as pytest has it when started as a shell's background
-    # job); a handler, though, is reset to the default on exec, as a terminal's Ctrl-C expects.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, str(script), "--epochs", "1000", "--out", str(out), "--checkpoint-dir",
-             str(ckpt), "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"))
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    try:
+    argv = ["--epochs", "1000", "--out", str(out), "--checkpoint-dir", str(ckpt), "--quiet"]
+    with script_process(SOFTMAX, argv) as proc:
         deadline = time.monotonic() + 120
         while latest_checkpoint(ckpt) is None and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -265,10 +255,6 @@ def test_sigint_to_a_training_script_saves_a_checkpoint_and_says_how_to_resume(f
         assert latest_checkpoint(ckpt) is not None, "no checkpoint within 120 s"
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     epoch = int(re.search(r"interrupted after epoch (\d+)", stderr).group(1))

@@ -5,15 +5,12 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
 import jaxlin.run.classifier
-from conftest import ROOT, SCRIPTS
-from helpers import MLP, exit_code, main_of, read_results
+from helpers import MLP, exit_code, main_of, read_results, script_process
 from jaxlin.run.checkpoint import latest_checkpoint
 
 pytestmark = pytest.mark.data
@@ -40,14 +37,7 @@ def test_two_ctrl_c_half_a_second_apart_save_the_last_epoch(fashion_mnist, tmp_p
     """A real process: SIGINT once epoch 1 is printed, another 0.5 s later, while the first one's
     checkpoint is being saved (Orbax is imported and writes then)."""
     out = tmp_path / "out"
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)   # the child gets a handler
-    try:
-        proc = subprocess.Popen([sys.executable, str(SCRIPTS / f"{MLP}.py"), "--epochs", "50", "--num-hiddens",
-                                 "32", "--out", str(out), "--quiet"], cwd=ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    try:
+    with script_process(MLP, ["--epochs", "50", "--num-hiddens", "32", "--out", str(out), "--quiet"]) as proc:
         for line in proc.stdout:                      # the first epoch's line
             if line.startswith("epoch 1,"):
                 break
@@ -55,10 +45,6 @@ def test_two_ctrl_c_half_a_second_apart_save_the_last_epoch(fashion_mnist, tmp_p
         time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
     epoch = int(re.search(r"interrupted after epoch (\d+)", stderr).group(1))
