@@ -50,22 +50,21 @@ _EXPORTS = {
     # jaxlin.nn.updaters
     "as_transformation": "jaxlin.nn.updaters", "init_opt_state": "jaxlin.nn.updaters",
     "sgd": "jaxlin.nn.updaters",
-    # jaxlin.train.book
-    "BookEpoch": "jaxlin.train.book", "train_epoch_ch3": "jaxlin.train.book",
     # jaxlin.train.devices
     "cpu": "jaxlin.train.devices", "num_gpus": "jaxlin.train.devices",
     "try_all_gpus": "jaxlin.train.devices", "try_gpu": "jaxlin.train.devices",
     # jaxlin.train.early_stopping
     "EarlyStopping": "jaxlin.train.early_stopping",
     # jaxlin.train.epoch
-    "epoch_indices": "jaxlin.data.shuffle", "make_indexed_step": "jaxlin.train.epoch",
-    "make_train_epoch": "jaxlin.train.epoch",
+    "epoch_indices": "jaxlin.data.shuffle", "TrainEpoch": "jaxlin.train.epoch",
+    "make_train_epoch": "jaxlin.train.epoch", "train_epoch_ch3": "jaxlin.train.epoch",
     # jaxlin.train.evaluate
     "evaluate_accuracy": "jaxlin.train.evaluate", "evaluate_loss": "jaxlin.train.evaluate",
-    "evaluate_sums": "jaxlin.train.evaluate",
+    "evaluate_sums": "jaxlin.train.evaluate", "evaluator": "jaxlin.train.evaluate",
     # jaxlin.train.fit
-    "DivergenceError": "jaxlin.train.fit", "fit": "jaxlin.train.fit",
-    "FitResult": "jaxlin.train.fit",
+    "DivergenceError": "jaxlin.train.fit", "fit": "jaxlin.train.fit", "Fitted": "jaxlin.train.fit",
+    # jaxlin.train.state
+    "TrainState": "jaxlin.train.state",
     # jaxlin.train.parallel
     "data_mesh": "jaxlin.train.parallel", "replicate": "jaxlin.train.parallel",
     # jaxlin.train.step

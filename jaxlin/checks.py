@@ -111,14 +111,6 @@ def check_finite(X: Any, name: str = "features") -> None:
                          f"index {int(jnp.argmin(finite.reshape(-1)))}): clean or impute them first")
 
 
-def check_step_labels(y: Any, y_hat: Any) -> None:
-    """While tracing a step: a classifier's (output (n, C), C > 1, labels (n,)) labels must be
-    integer class indices; float labels such as 2.5 would be truncated silently."""
-    if (getattr(y_hat, "ndim", 0) == 2 and y_hat.shape[1] > 1 and getattr(y, "ndim", 0) == 1
-            and not np.issubdtype(np.result_type(y.dtype), np.integer)):
-        raise TypeError(f"class labels must be integers in [0, {y_hat.shape[1]}), got {y.dtype} labels")
-
-
 def check_callable(value: Any, name: str) -> Any:
     """Return ``value``, or raise ``TypeError`` unless it is callable."""
     if not callable(value):

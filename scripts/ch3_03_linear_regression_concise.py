@@ -23,7 +23,15 @@ import optax
 from flax import nnx
 
 import jaxlin
-from jaxlin import fit, linreg_closed_form, nnx_model, plot_history, synthetic_data
+from jaxlin import (
+    evaluator,
+    fit,
+    linreg_closed_form,
+    make_train_epoch,
+    nnx_model,
+    plot_history,
+    synthetic_data,
+)
 from jaxlin.run.session import guard, record, save, setup
 
 num_epochs, lr, batch_size, num_examples, seed = setup(
@@ -87,36 +95,38 @@ print({name: p.shape for name, p in params.items()})
 # jaxlin departs from the book in the loss: PyTorch's `nn.MSELoss` is the mean of $(\hat y - y)^2$,
 # while `optax.l2_loss` is $\frac{1}{2}(\hat y - y)^2$ per example, the loss of 3.2 (so the printed
 # losses are half the book's). `optax.sgd(lr)` is the optimizer: a pure `(init, update)` pair
-# with an explicit state instead of `trainer.step()` mutating the parameters. `fit` runs the
-# book's loop — per minibatch: loss, gradient, update, in one jitted step — each epoch compiled
-# as one `lax.scan`, and after each epoch measures the loss over all examples; we print it as
-# the book does (`epoch 1, loss 0.028...`). (`guard` only matters to the script: a NaN loss ends
+# with an explicit state instead of `trainer.step()` mutating the parameters. `make_train_epoch`
+# builds the book's loop — per minibatch: loss, gradient, update — compiled as one `lax.scan`
+# over the epoch; `epoch.init` pairs the params with the optimizer's state and the shuffle key
+# in one train state. `fit` runs the epochs and after each measures the loss over all
+# examples (`evaluator`); we print it as the book does (`epoch 1, loss 0.028...`). (`guard` only matters to the script: a NaN loss ends
 # the run with exit status 1, Ctrl-C with 130, and `results.json` says which.)
 
 # %%
+epoch = make_train_epoch(net, optax.l2_loss, optax.sgd(lr), batch_size)
+evaluate = evaluator(net, {"train": (features, labels)}, loss=optax.l2_loss)
 with guard():
-    result = fit(net, params, optax.l2_loss, optax.sgd(lr), (features, labels), num_epochs=num_epochs,
-                 batch_size=batch_size, key=shuffle_key, evals={"train": (features, labels)},
-                 eval_loss=optax.l2_loss)
-for epoch in result.history:
-    print(f"epoch {epoch['epoch']}, loss {epoch['train_loss']:f}")
+    state, seconds = fit(epoch, epoch.init(params, shuffle_key), (features, labels),
+                         num_epochs=num_epochs, evaluate=evaluate)
+for h in state.history:
+    print(f"epoch {h['epoch']}, loss {h['train_loss']:f}")
 
 # %% [markdown]
 # ## How close did we get?
 #
 # The book reads `net[0].weight.data` and `net[0].bias.data`; ours are `params["kernel"]` and
-# `params["bias"]` of the trained dict that `fit` returned (nothing changed in place). Their
+# `params["bias"]` of the trained dict in the state that `fit` returned (nothing changed in place). Their
 # errors against the generating $\mathbf{w}$ and $b$ are of the order of $10^{-4}$; the closed form
 # of 3.1 lands at the same place. The figure is the loss per epoch on a log scale.
 
 # %%
-w, b = result.params["kernel"].reshape(true_w.shape), result.params["bias"]
+w, b = state.params["kernel"].reshape(true_w.shape), state.params["bias"]
 w_error, b_error = true_w - w, true_b - b[0]
 print(f"error in estimating w: {w_error}")
 print(f"error in estimating b: {b_error}")
 closed = linreg_closed_form(features, labels)
 print(f"closed form: w = {closed['w'].reshape(-1)}, b = {float(closed['b'][0]):.4f}")
-save(plot_history(result.history, keys=("train_loss",), yscale="log", title="loss over all examples"),
+save(plot_history(state.history, keys=("train_loss",), yscale="log", title="loss over all examples"),
      "loss.png")
-record(history=result.history, w=w, b=b, w_error=w_error, b_error=float(b_error),
-       closed_form={"w": closed["w"].reshape(-1), "b": float(closed["b"][0])}, seconds=result.seconds)
+record(history=state.history, w=w, b=b, w_error=w_error, b_error=float(b_error),
+       closed_form={"w": closed["w"].reshape(-1), "b": float(closed["b"][0])}, seconds=seconds)

@@ -84,15 +84,15 @@ fits = {}
 
 def train(name: str, num_features: int, epochs: int) -> None:
     with guard():
-        result = fit_poly(data, num_features, epochs, **opts)
-    w = np.asarray(result.params["w"]).reshape(-1)
-    last = result.history[-1]
+        state, seconds = fit_poly(data, num_features, epochs, **opts)
+    w = np.asarray(state.params["w"]).reshape(-1)
+    last = state.history[-1]
     with np.printoptions(precision=4, suppress=True, linewidth=100):
         print(f"{name} ({num_features} features, {epochs} epochs): weight: {w}")
     print(f"  train loss {last['train_loss']:.4g}, test loss {last['test_loss']:.4g}")
     fits[name] = {"num_features": num_features, "epochs": epochs, "weights": w.tolist(),
                   "train_loss": last["train_loss"], "test_loss": last["test_loss"],
-                  "history": result.history, "seconds": result.seconds}
+                  "history": state.history, "seconds": seconds}
 
 
 # %% [markdown]
@@ -191,7 +191,7 @@ if folds:
 # %%
 stopper = EarlyStopping(patience, min_delta, monitor="valid_loss")
 with guard():
-    es = fit_poly(data, max_degree, overfit_epochs, evals_names=("train", "valid", "test"), callback=stopper,
+    es, es_seconds = fit_poly(data, max_degree, overfit_epochs, evals_names=("train", "valid", "test"), callback=stopper,
                   **opts)
 best_test = evaluate_loss(polyreg, stopper.best_params, data["test"], mse)
 full_test = fits["overfitting"]["test_loss"]
@@ -225,5 +225,5 @@ save(plot_early_stopping(es.history, stopper.best_epoch, stopped, fits["overfitt
 stopping = {"why_worse": why, "patience": patience, "min_delta": min_delta, "stopped_epoch": stopped,
             "best_epoch": stopper.best_epoch, "best_valid_loss": stopper.best_loss, "best_test_loss": best_test,
             "best_weights": np.asarray(stopper.best_params["w"]).reshape(-1).tolist(),
-            "history": es.history, "seconds": es.seconds}
+            "history": es.history, "seconds": es_seconds}
 record(true_w=list(TRUE_W), fits=fits, **comparison, k_fold=cv, early_stopping=stopping)

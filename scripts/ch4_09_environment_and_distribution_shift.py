@@ -88,11 +88,11 @@ print(f"labelling rule y = 1[x2 > x1² − 1]; positives: source {float(ys.mean(
 hyper = {"num_epochs": num_epochs, "learning_rate": lr, "batch_size": batch_size}
 Xd, zd = covariate.domain_data(Xs, U)
 domain = covariate.train_logistic_regression(Xd, zd, key=domain_key, evals={"domain": (Xd, zd)}, **hyper)
-beta = covariate.importance_weights(domain.params, Xs, num_source, num_target, clip)
-log_beta = covariate.log_importance_weights(domain.params, Xs, num_source, num_target)
+beta = covariate.importance_weights(domain.state.params, Xs, num_source, num_target, clip)
+log_beta = covariate.log_importance_weights(domain.state.params, Xs, num_source, num_target)
 log_ratio_error = float(jnp.abs(log_beta - covariate.gaussian_log_density_ratio(Xs, mu_s, mu_t, std)).mean())
 ess = float(covariate.effective_sample_size(beta))
-print(f"domain classifier error {domain.history[-1]['domain_loss']:.3f}; "
+print(f"domain classifier error {domain.state.history[-1]['domain_loss']:.3f}; "
       f"mean |log β(x) − log p(x)/q(x)| = {log_ratio_error:.3f} over the source inputs")
 print(f"β: min {float(beta.min()):.3g}, mean {float(beta.mean()):.3g}, max {float(beta.max()):.3g}; "
       f"effective sample size {ess:.0f} of {num_source}")
@@ -116,7 +116,7 @@ fits = {"unweighted": train(Xs, weighted(ys), key=classifier_key, evals=evals, *
         "weighted": train(Xs, weighted(ys, beta), key=classifier_key, evals=evals, **hyper),
         "trained on target": train(Xo, weighted(covariate.parabola_labels(Xo)), key=classifier_key,
                                    evals=evals, **hyper)}
-errors = {name: {"source_error": f.history[-1]["source_loss"], "target_error": f.history[-1]["target_loss"]}
+errors = {name: {"source_error": f.state.history[-1]["source_loss"], "target_error": f.state.history[-1]["target_loss"]}
           for name, f in fits.items()}
 for name, e in errors.items():
     print(f"{name:>18}: target error {e['target_error']:.4f} (source error {e['source_error']:.4f})")
@@ -131,7 +131,7 @@ for name, e in errors.items():
 
 # %%
 save(covariate.plot_target_error(fits, num_epochs), "target_error.png")
-boundaries = {name: f.params for name, f in fits.items()}
+boundaries = {name: f.state.params for name, f in fits.items()}
 save(covariate.plot_domains(Xs, ys, beta, Xt[:2000], yt[:2000], boundaries), "domains.png")
 
 
@@ -144,14 +144,14 @@ save(covariate.plot_domains(Xs, ys, beta, Xt[:2000], yt[:2000], boundaries), "do
 # %%
 all_fits = [domain, *fits.values()]
 record(labelling_rule="y = 1[x2 > x1^2 - 1]",
-       domain_classifier={"error": domain.history[-1]["domain_loss"], "params": domain.params,
+       domain_classifier={"error": domain.state.history[-1]["domain_loss"], "params": domain.state.params,
                           "mean_abs_log_ratio_error": log_ratio_error},
        beta={"min": float(beta.min()), "mean": float(beta.mean()), "max": float(beta.max()),
              "effective_sample_size": ess, "clip": clip},
        errors=errors, unweighted_target_error=errors["unweighted"]["target_error"],
        weighted_target_error=errors["weighted"]["target_error"],
        history={name: [{"epoch": h["epoch"], "source_error": h["source_loss"], "target_error": h["target_loss"]}
-                       for h in f.history] for name, f in fits.items()},
+                       for h in f.state.history] for name, f in fits.items()},
        seconds={part: sum(f.seconds[part] for f in all_fits) for part in ("compile", "train", "eval")})
 
 
@@ -184,7 +184,7 @@ X_src, y_src = ls.class_conditional_data(train_key, MEANS, P_SOURCE, 3000)
 X_val, y_val = ls.class_conditional_data(valid_key, MEANS, P_SOURCE, 5000)       # held-out source data
 X_tgt, y_tgt = ls.class_conditional_data(shifted_key, MEANS, Q_TARGET, 10000)    # y_tgt only to check
 f = ls.train_softmax_classifier(X_src, y_src, 3, key=f_key, num_epochs=20, learning_rate=0.05, batch_size=50)
-predict = jax.jit(lambda X: jnp.argmax(ls.softmax_regression_logits(f.params, X), axis=1))
+predict = jax.jit(lambda X: jnp.argmax(ls.softmax_regression_logits(f.state.params, X), axis=1))
 
 
 # %% [markdown]
@@ -203,7 +203,7 @@ C = ls.confusion_matrix(predict(X_val), y_val, 3)
 mu = ls.mean_prediction(predict(X_tgt), 3)
 q_hat = ls.estimate_label_distribution(C, mu)
 beta_y = q_hat / P_SOURCE
-logits = ls.softmax_regression_logits(f.params, X_tgt)
+logits = ls.softmax_regression_logits(f.state.params, X_tgt)
 accuracy = {"source classifier": float((predict(X_tgt) == y_tgt).mean()),
             "corrected": float((ls.corrected_predictions(logits, beta_y) == y_tgt).mean())}
 with np.printoptions(precision=3, suppress=True):

@@ -97,12 +97,12 @@ hyper = {"num_epochs": num_epochs, "learning_rate": lr, "weight_decay": weight_d
 with guard():
     folds = k_fold_log_rmse(model, k, X, y, key=kfold_key, **hyper)
 for i, fold in enumerate(folds):
-    last = fold.history[-1]
+    last = fold.state.history[-1]
     print(f"fold {i + 1}, train log rmse {last['train_log_rmse']:f}, valid log rmse {last['valid_log_rmse']:f}")
 average = average_log_rmse(folds)
 print(f"{k}-fold validation: avg train log rmse: {average['train_log_rmse']:f}, "
       f"avg valid log rmse: {average['valid_log_rmse']:f}")
-save(plot_log_rmse(folds[0].history, ["train", "valid"], f"{model_name}, fold 1", num_epochs), "kfold_fold1.png")
+save(plot_log_rmse(folds[0].state.history, ["train", "valid"], f"{model_name}, fold 1", num_epochs), "kfold_fold1.png")
 
 # %% [markdown]
 # ## Submitting predictions on Kaggle (4.10.8)
@@ -114,8 +114,8 @@ save(plot_log_rmse(folds[0].history, ["train", "valid"], f"{model_name}, fold 1"
 # %%
 with guard():
     final, prices = train_and_pred(model, X, y, jnp.asarray(data.test_features), key=final_key, **hyper)
-print(f"train log rmse {final.history[-1]['train_log_rmse']:f}")
-save(plot_log_rmse(final.history, ["train"], f"{model_name}, all training data", num_epochs), "train_all.png")
+print(f"train log rmse {final.state.history[-1]['train_log_rmse']:f}")
+save(plot_log_rmse(final.state.history, ["train"], f"{model_name}, all training data", num_epochs), "train_all.png")
 
 # %% [markdown]
 # The predictions go to `submission.csv`, Kaggle's two columns `Id,SalePrice`, in the run's
@@ -129,7 +129,7 @@ save(plot_log_rmse(final.history, ["train"], f"{model_name}, all training data",
 try:
     write_submission(out_path("submission.csv"), data.test_ids, prices)
 except ValueError as err:                  # e.g. negative prices from a too large --lr
-    record(train_all={"history": final.history})
+    record(train_all={"history": final.state.history})
     fail(f"{err}; try a smaller --lr")
 write_json(out_path("preprocessing.json"), data.preprocessing.to_dict())
 submission = final_path("submission.csv")
@@ -149,9 +149,9 @@ record(model=model_name,
                         "batch_size": batch_size} | ({"hidden": hidden} if model_name == "mlp" else {}),
        data={"train_csv": str(csvs[0]), "test_csv": str(csvs[1]), "train_shape": list(data.train.shape),
              "test_shape": list(data.test.shape), "num_features": int(data.train_features.shape[1])},
-       folds=[{"fold": i + 1, **{n: v for n, v in f.history[-1].items() if n != "epoch"}, "history": f.history}
+       folds=[{"fold": i + 1, **{n: v for n, v in f.state.history[-1].items() if n != "epoch"}, "history": f.state.history}
               for i, f in enumerate(folds)],
        average=average,
-       train_all={"train_log_rmse": final.history[-1]["train_log_rmse"], "history": final.history},
+       train_all={"train_log_rmse": final.state.history[-1]["train_log_rmse"], "history": final.state.history},
        submission=str(submission), num_predictions=len(prices),
        seconds={"load": load_seconds} | {part: sum(f.seconds[part] for f in fits) for part in ("compile", "train", "eval")})

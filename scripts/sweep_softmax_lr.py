@@ -20,6 +20,7 @@ import numpy as np
 
 from jaxlin import (
     bench,
+    evaluator,
     fit,
     init_softmax_regression,
     init_sweep,
@@ -100,16 +101,15 @@ def fit_timer(data: FashionMNIST, lr: float, seed: int, args: argparse.Namespace
     """A call that trains the single model the usual way and returns its seconds: fit's compiled
     epoch and a test evaluation each epoch, timed by fit itself (training and evaluation; its
     compile apart)."""
-    updater = sgd_with_lr(lr)
-    train_epoch = make_train_epoch(softmax_regression_logits, softmax_cross_entropy, updater,
-                                   args.batch_size, prepare=to_float)   # held: fit compiles it once
+    epoch = make_train_epoch(softmax_regression_logits, softmax_cross_entropy, sgd_with_lr(lr),
+                             args.batch_size, prepare=to_float)     # held: fit compiles it once
+    test = evaluator(softmax_regression_logits, {"test": (data.test_images, data.test_labels)},
+                     prepare=to_float)
 
     def fit_seconds():
-        result = fit(softmax_regression_logits, init_model(jax.random.key(seed)), softmax_cross_entropy,
-                     updater, (data.train_images, data.train_labels), num_epochs=args.epochs,
-                     batch_size=args.batch_size, key=key, prepare=to_float, train_epoch=train_epoch,
-                     evals={"test": (data.test_images, data.test_labels)})
-        return result.seconds["train"] + result.seconds["eval"]
+        _, seconds = fit(epoch, epoch.init(init_model(jax.random.key(seed)), key),
+                         (data.train_images, data.train_labels), num_epochs=args.epochs, evaluate=test)
+        return seconds["train"] + seconds["eval"]
 
     return fit_seconds
 

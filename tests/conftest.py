@@ -63,11 +63,10 @@ def run_script(name: str, argv: list[str]):
     return namespace["__jaxlin_run__"].run.results
 
 
-def book_epoch_if(mode: str, net, loss, updater, batch_size: int, **kwargs):
-    """``fit``'s ``train_epoch`` for a test's mode: the book's loop for "loop", else None
-    (fit's default compiled epoch)."""
-    from jaxlin.train.book import BookEpoch
-    return BookEpoch.make(net, loss, updater, batch_size, **kwargs) if mode == "loop" else None
+def loop_of(mode: str) -> str:
+    """``make_train_epoch``'s ``loop`` for a test's mode: the book's loop for "loop", else the
+    compiled epoch."""
+    return "book" if mode == "loop" else "scan"
 
 
 def under_ci() -> bool:
@@ -144,7 +143,7 @@ def chapter_namespace(name: str, argv: list[str]) -> dict:
         # a run that ended on a signal ignores later ones (a script's process is ending then)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        import matplotlib.pyplot as plt      # a script's last figures end with its process; here, now
+        import matplotlib.pyplot as plt  # a script's last figures end with its process; here, now
         plt.close("all")
     opened = session.current()
     session.finish(opened)

@@ -47,9 +47,23 @@ def toy_classification(n: int = 40, d: int = 4, c: int = 3, seed: int = 0):
     return X, y
 
 
+def train_model(net, params, loss, updater, train, *, num_epochs, batch_size, key, evals=None,
+                eval_loss=None, prepare=None, loop="scan", stochastic=False, penalty=None, mesh=None,
+                callback=None, start=None):
+    """``fit`` as a chapter calls it, from one call: ``make_train_epoch`` of these pieces, its
+    ``init`` (or ``start``, a state to go on from), an ``evaluator`` of ``evals``. Returns ``Fitted``."""
+    from jaxlin import evaluator, fit, make_train_epoch
+    extra = {} if prepare is None else {"prepare": prepare}
+    epoch = make_train_epoch(net, loss, updater, batch_size, loop=loop, stochastic=stochastic,
+                             penalty=penalty, mesh=mesh, **extra)
+    evaluate = None if evals is None else evaluator(net, evals, loss=eval_loss, mesh=mesh, **extra)
+    state = epoch.init(params, key) if start is None else start
+    return fit(epoch, state, train, num_epochs=num_epochs, evaluate=evaluate, callback=callback)
+
+
 def fit_args(**overrides):
-    """The keyword arguments of a small softmax-regression ``fit`` (40 examples, 4 features,
-    3 classes, batch 5, one epoch), with ``overrides`` applied."""
+    """The keyword arguments of a small softmax-regression :func:`train_model` (40 examples,
+    4 features, 3 classes, batch 5, one epoch), with ``overrides`` applied."""
     from jaxlin import cross_entropy, init_softmax_regression, sgd, softmax_regression
     X, y = toy_classification()
     kw = dict(net=softmax_regression, params=init_softmax_regression(jax.random.key(0), 4, 3),
@@ -117,7 +131,8 @@ def json_of_snippet(code: str, timeout: float = 300) -> dict:
     """Run ``code`` in a fresh interpreter (its own XLA flags, say) and read the JSON it prints
     last; a failure shows the end of its stderr."""
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=timeout)
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")])),
+                          timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

@@ -102,7 +102,7 @@ def test_import_jaxlin_imports_nothing_heavy():
 
 def test_import_jaxlin_train_loads_no_plotting_data_set_or_checkpoint_library():
     """The training layer stands alone: no matplotlib, TensorFlow, TFDS or Orbax behind it."""
-    code = ("import json, sys; import jaxlin.train, jaxlin.train.fit, jaxlin.train.epoch, jaxlin.train.book; "
+    code = ("import json, sys; import jaxlin.train, jaxlin.train.fit, jaxlin.train.epoch, jaxlin.train.state; "
             "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & "
             "{'matplotlib', 'tensorflow', 'tensorflow_datasets', 'orbax'})))")
     assert json.loads(run_python(code)) == []
@@ -173,7 +173,8 @@ def test_jax_configuration_is_honoured_by_fit():
     import jax
     import jax.numpy as jnp
 
-    from jaxlin import fit, linreg, sgd
+    from helpers import train_model
+    from jaxlin import linreg, sgd
 
     def loose_loss(y_hat, y):                       # (n, 1) - (n,): rank promotion
         return ((y_hat - y) ** 2).mean(axis=1)
@@ -182,9 +183,9 @@ def test_jax_configuration_is_honoured_by_fit():
     params = {"w": jnp.zeros((2, 1)), "b": jnp.zeros(1)}
     kw = dict(num_epochs=1, batch_size=4, key=jax.random.key(0))
     with jax.numpy_rank_promotion("allow"):
-        fit(linreg, params, loose_loss, functools.partial(sgd, lr=0.1), (X, y), **kw)
+        train_model(linreg, params, loose_loss, functools.partial(sgd, lr=0.1), (X, y), **kw)
     with jax.numpy_rank_promotion("raise"), pytest.raises(ValueError, match="rank_promotion=.raise"):
-        fit(linreg, params, loose_loss, functools.partial(sgd, lr=0.1), (X, y), **kw)
+        train_model(linreg, params, loose_loss, functools.partial(sgd, lr=0.1), (X, y), **kw)
 
 
 def test_evaluation_compiles_once_per_net_and_shapes():
@@ -231,7 +232,7 @@ def test_the_wheel_lists_every_subpackage_and_carries_the_chapters():
 
 def test_no_all_lists_an_internal_helper():
     """A module's ``__all__`` is what a user calls, not its helpers."""
-    internal = {"zero_sums", "identity", "no_penalty", "add_step_metrics"}
+    internal = {"zero_sums", "identity", "no_penalty", "add_step_metrics", "scan_epoch", "indexed_step"}
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.parse(path.read_text()).body:
             if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets) \

@@ -22,7 +22,7 @@ from jaxlin.bench import profile
 from jaxlin.bench.workloads import BANDS, Workload
 from jaxlin.data.shuffle import epoch_indices
 from jaxlin.nn.updaters import sgd
-from jaxlin.train.epoch import make_indexed_step, make_train_epoch
+from jaxlin.train.epoch import make_train_epoch
 from jaxlin.train.evaluate import evaluate_accuracy, evaluate_loss
 from jaxlin.train.lowering import PLAIN, Lowering, default_lowering
 from jaxlin.train.step import make_train_step, train_step
@@ -62,8 +62,9 @@ def _loop_runner(w: Workload, mode: str, X: jax.Array, y: jax.Array) -> tuple[Ca
         idx = np.arange(w.batch_size, dtype=np.int32)
         timer = Timer()
         # gather and step in one jitted call per minibatch, params donated (updated in place)
-        step = make_indexed_step(w.net, w.loss, updater, prepare=w.prepare, donate=True).lower(
-            params, (), X, y, idx).compile()
+        book = make_train_epoch(w.net, w.loss, updater, w.batch_size, loop="book", prepare=w.prepare,
+                                donate=True)
+        step = book.fn.lower(params, (), X, y, idx).compile()
         compile_seconds = timer.stop()
     else:
         plain = train_step(w.net, w.loss, updater)     # the step a reader writes: no lowering choice
@@ -91,7 +92,7 @@ def _compiled_epoch(w: Workload, X: jax.Array, y: jax.Array,
     """``w``'s epoch compiled ahead of time for data shaped like ``X``, ``y``; its compile seconds."""
     epoch = make_train_epoch(w.net, w.loss, _updater(w), w.batch_size, prepare=w.prepare, lowering=lowering)
     params, timer = w.init(jax.random.key(0)), Timer()
-    compiled = epoch.lower(params, (), X, y, jax.random.key(0)).compile()
+    compiled = epoch.compile(params, (), X, y, jax.random.key(0))
     return compiled, timer.stop()
 
 

@@ -16,7 +16,8 @@ from jaxlin.checks import check_positive_int
 from jaxlin.data.model_selection import k_fold
 from jaxlin.nn.updaters import sgd
 from jaxlin.plots.figures import plot, plt
-from jaxlin.train.evaluate import evaluate_loss
+from jaxlin.train.epoch import make_train_epoch
+from jaxlin.train.evaluate import evaluate_loss, evaluator
 from jaxlin.train.fit import fit
 
 Params = dict[str, jax.Array]
@@ -79,10 +80,11 @@ def fit_poly(data, num_features: int, num_epochs: int, *, lr: float, batch_size:
              callback=None):
     """Train ŷ = Xw on the first ``num_features`` features with the book's SGD and MSE loss."""
     cut = {name: (X[:, :num_features], y) for name, (X, y) in data.items()}
-    return fit(polyreg, init_polyreg(key_init, num_features), mse, functools.partial(sgd, lr=lr),
-               cut["train"], num_epochs=num_epochs, batch_size=min(batch_size, cut["train"][0].shape[0]),
-               key=key_fit, evals={name: cut[name] for name in evals_names}, eval_loss=mse,
-               callback=callback)
+    epoch = make_train_epoch(polyreg, mse, functools.partial(sgd, lr=lr),
+                             min(batch_size, cut["train"][0].shape[0]))
+    evaluate = evaluator(polyreg, {name: cut[name] for name in evals_names}, loss=mse)
+    return fit(epoch, epoch.init(init_polyreg(key_init, num_features), key_fit), cut["train"],
+               num_epochs=num_epochs, evaluate=evaluate, callback=callback)
 
 
 def cross_validate(X: jax.Array, y: jax.Array, k: int, num_features: int, num_epochs: int, *,
@@ -93,7 +95,7 @@ def cross_validate(X: jax.Array, y: jax.Array, k: int, num_features: int, num_ep
         result = fit_poly({"train": (X_train, y_train)}, num_features, num_epochs, lr=lr,
                           batch_size=batch_size, key_init=key_init, key_fit=key_fit,
                           evals_names=())
-        losses.append(evaluate_loss(polyreg, result.params, (X_valid[:, :num_features], y_valid), mse))
+        losses.append(evaluate_loss(polyreg, result.state.params, (X_valid[:, :num_features], y_valid), mse))
     return losses
 
 

@@ -17,6 +17,8 @@ from jaxlin.nn.losses import squared_loss
 from jaxlin.nn.regularization import decay_mask, proximal_sgd, weight_penalty
 from jaxlin.nn.updaters import sgd
 from jaxlin.plots.figures import plot, plt
+from jaxlin.train.epoch import make_train_epoch
+from jaxlin.train.evaluate import evaluator
 from jaxlin.train.fit import fit
 
 SMALL = 1e-3                                 # |w| below this counts as (near) zero
@@ -35,10 +37,10 @@ def train_scratch_l1(method: str, lambd: float, train_data: Arrays, test_data: A
         updater, penalty = functools.partial(proximal_sgd, lr=lr, lambd=lambd), None
     else:
         updater, penalty = functools.partial(sgd, lr=lr), weight_penalty(lambd, "l1")
-    result = fit(linreg, params, squared_loss, updater, train_data, num_epochs=num_epochs, batch_size=batch_size,
-                 key=key_fit, evals={"train": train_data, "test": test_data}, eval_loss=squared_loss,
-                 penalty=penalty)
-    return result.params, result.history
+    epoch = make_train_epoch(linreg, squared_loss, updater, batch_size, penalty=penalty)
+    evaluate = evaluator(linreg, {"train": train_data, "test": test_data}, loss=squared_loss)
+    state, _ = fit(epoch, epoch.init(params, key_fit), train_data, num_epochs=num_epochs, evaluate=evaluate)
+    return state.params, list(state.history)
 
 
 def weights_and_bias(params: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -22,8 +22,9 @@ from jaxlin.nn.linear import init_linreg, linreg
 from jaxlin.nn.losses import squared_loss
 from jaxlin.nn.updaters import sgd
 from jaxlin.plots.figures import plot, plt
-from jaxlin.train.evaluate import evaluate_loss
-from jaxlin.train.fit import fit
+from jaxlin.train.epoch import make_train_epoch
+from jaxlin.train.evaluate import evaluate_loss, evaluator
+from jaxlin.train.fit import Fitted, fit
 
 # The regression's raw features: three N(0, 1) columns moved to these means and stretched to
 # these scales (think metres, kilograms and grams), and weights giving each a similar share of y.
@@ -137,27 +138,27 @@ def hessian_eigenvalues(X: jax.Array) -> np.ndarray:
 
 
 def gradient_descent(X: jax.Array, y: jax.Array, num_steps: int, *, key_init: jax.Array,
-                     key_fit: jax.Array):
+                     key_fit: jax.Array) -> tuple[Fitted, float]:
     """Full-batch gradient descent on the squared loss with the step 1/λ_max of this X's Hessian
-    (its largest safe step is 2/λ_max). The history starts with the loss at step 0."""
+    (its largest safe step is 2/λ_max): ``fit``'s result (the history starts with the loss at
+    step 0) and the step size."""
     lr = float(1.0 / hessian_eigenvalues(X).max())
     params = init_linreg(key_init, X.shape[1])
     start = {"epoch": 0, "train_loss": evaluate_loss(linreg, params, (X, y), squared_loss)}
-    result = fit(linreg, params, squared_loss, functools.partial(sgd, lr=lr),
-                 (X, y), num_epochs=num_steps, batch_size=X.shape[0], key=key_fit,
-                 evals={"train": (X, y)}, eval_loss=squared_loss)
-    result.history.insert(0, start)
-    return result, lr
+    epoch = make_train_epoch(linreg, squared_loss, functools.partial(sgd, lr=lr), X.shape[0])
+    evaluate = evaluator(linreg, {"train": (X, y)}, loss=squared_loss)
+    state, seconds = fit(epoch, epoch.init(params, key_fit), (X, y), num_epochs=num_steps, evaluate=evaluate)
+    return Fitted(state._replace(history=(start, *state.history)), seconds), lr
 
 
 def descent_curve(name: str, X: jax.Array, y: jax.Array, num_steps: int, *, key_init: jax.Array,
                   key_fit: jax.Array) -> dict:
     """:func:`gradient_descent` on one set of features, with its Hessian's eigenvalues and κ (printed)."""
     eig = hessian_eigenvalues(X)
-    result, lr = gradient_descent(X, y, num_steps, key_init=key_init, key_fit=key_fit)
+    (state, seconds), lr = gradient_descent(X, y, num_steps, key_init=key_init, key_fit=key_fit)
     curve = {"lr": lr, "condition_number": float(eig.max() / eig.min()),
-             "eigenvalues": eig.tolist(), "final_loss": result.history[-1]["train_loss"],
-             "history": result.history, "seconds": result.seconds, "params": result.params}
+             "eigenvalues": eig.tolist(), "final_loss": state.history[-1]["train_loss"],
+             "history": list(state.history), "seconds": seconds, "params": state.params}
     print(f"{name:>12}: Hessian eigenvalues {np.array2string(eig, precision=3)}, κ = "
           f"{eig.max() / eig.min():.3g}, lr = 1/λ_max = {lr:.3g}; loss after {num_steps} steps: "
           f"{curve['final_loss']:.4g}")

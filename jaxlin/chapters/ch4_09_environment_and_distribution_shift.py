@@ -23,7 +23,9 @@ import optax
 from jaxlin.checks import check_positive_int
 from jaxlin.nn.linear import init_linreg, linreg
 from jaxlin.nn.losses import binary_cross_entropy_logits
-from jaxlin.train.fit import FitResult, fit
+from jaxlin.train.epoch import make_train_epoch
+from jaxlin.train.evaluate import evaluator
+from jaxlin.train.fit import Fitted, fit
 
 Params = dict[str, jax.Array]
 FMTS = ("m--", "g-.", "r:")   # unweighted, weighted, trained on target: the same in both figures
@@ -94,14 +96,14 @@ def weighted_error(h: jax.Array, y_weights: jax.Array) -> jax.Array:
 
 def train_logistic_regression(X: jax.Array, y_weights: jax.Array, *, key: jax.Array, num_epochs: int,
                               learning_rate: float, batch_size: int,
-                              evals: dict[str, tuple[jax.Array, jax.Array]] | None = None) -> FitResult:
+                              evals: dict[str, tuple[jax.Array, jax.Array]] | None = None) -> Fitted:
     """Minimise the weighted logistic loss with Adam; ``history`` has ``{name}_loss`` = the
     (weighted) error rate on each set in ``evals``."""
     init_key, fit_key = jax.random.split(key)
     params = init_logistic_regression(init_key, X.shape[1])
-    return fit(logistic_regression, params, weighted_logistic_loss, optax.adam(learning_rate),
-               (X, y_weights), num_epochs=num_epochs, batch_size=batch_size, key=fit_key,
-               evals=evals, eval_loss=weighted_error)
+    epoch = make_train_epoch(logistic_regression, weighted_logistic_loss, optax.adam(learning_rate), batch_size)
+    evaluate = evaluator(logistic_regression, evals or {}, loss=weighted_error)
+    return fit(epoch, epoch.init(params, fit_key), (X, y_weights), num_epochs=num_epochs, evaluate=evaluate)
 
 
 # ------------------------------------------------------------------ the correction
@@ -143,11 +145,11 @@ def decision_boundary(params: Params, x1: jax.Array) -> jax.Array:
 
 # ------------------------------------------------------------------ the figures
 
-def plot_target_error(fits: dict[str, FitResult], num_epochs: int) -> Any:
+def plot_target_error(fits: dict[str, Fitted], num_epochs: int) -> Any:
     """The target-domain error per epoch of each classifier."""
     from jaxlin.plots.figures import plot
-    epochs = np.array([h["epoch"] for h in fits["unweighted"].history])
-    return plot(epochs, [np.array([h["target_loss"] for h in f.history]) for f in fits.values()],
+    epochs = np.array([h["epoch"] for h in fits["unweighted"].state.history])
+    return plot(epochs, [np.array([h["target_loss"] for h in f.state.history]) for f in fits.values()],
                 xlabel="epoch", ylabel="target-domain error", legend=list(fits), xlim=[1, max(num_epochs, 2)],
                 ylim=[0, 0.7], fmts=FMTS, figsize=(5, 3.5), title="logistic regression on the target domain")
 

@@ -15,7 +15,8 @@ import optax
 
 from jaxlin.nn.losses import softmax_cross_entropy
 from jaxlin.nn.softmax import init_softmax_regression, softmax_regression_logits
-from jaxlin.train.fit import FitResult, fit
+from jaxlin.train.epoch import make_train_epoch
+from jaxlin.train.fit import Fitted, fit
 
 
 def class_conditional_data(key: jax.Array, means: jax.Array, proportions: jax.Array,
@@ -29,12 +30,13 @@ def class_conditional_data(key: jax.Array, means: jax.Array, proportions: jax.Ar
 
 
 def train_softmax_classifier(X: jax.Array, y: jax.Array, num_classes: int, *, key: jax.Array,
-                             num_epochs: int, learning_rate: float, batch_size: int) -> FitResult:
+                             num_epochs: int, learning_rate: float, batch_size: int) -> Fitted:
     """Softmax regression on (X, y) with Adam: the source classifier f."""
     init_key, fit_key = jax.random.split(key)
     params = init_softmax_regression(init_key, X.shape[1], num_classes)
-    return fit(softmax_regression_logits, params, softmax_cross_entropy, optax.adam(learning_rate),
-               (X, y), num_epochs=num_epochs, batch_size=batch_size, key=fit_key)
+    epoch = make_train_epoch(softmax_regression_logits, softmax_cross_entropy, optax.adam(learning_rate),
+                             batch_size)
+    return fit(epoch, epoch.init(params, fit_key), (X, y), num_epochs=num_epochs)
 
 
 def confusion_matrix(y_hat: jax.Array, y: jax.Array, num_classes: int) -> jax.Array:

@@ -9,7 +9,6 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -28,8 +27,9 @@ from jaxlin.nn.losses import squared_loss
 from jaxlin.nn.nnx_adapter import nnx_model
 from jaxlin.plots.figures import plot
 from jaxlin.run.session import usage_error
-from jaxlin.train.epoch import make_train_epoch
-from jaxlin.train.fit import FitResult, fit
+from jaxlin.train.epoch import TrainEpoch, make_train_epoch
+from jaxlin.train.evaluate import evaluator
+from jaxlin.train.fit import Fitted, fit
 from jaxlin.train.step import Net
 
 # ------------------------------------------------------------------ settings and data
@@ -176,37 +176,38 @@ def adam(learning_rate: float, weight_decay: float = 0.0) -> optax.GradientTrans
 
 
 def train_epoch(model: HouseModel, *, learning_rate: float, weight_decay: float, batch_size: int,
-                **unused: Any) -> Any:
+                **unused: Any) -> TrainEpoch:
     """The compiled epoch :func:`train` runs: Adam on the squared loss of the model's targets."""
     return make_train_epoch(model.net, squared_loss, adam(learning_rate, weight_decay), batch_size)
 
 
 def train(model: HouseModel, train_features: jax.Array, train_labels: jax.Array,
           valid: tuple[jax.Array, jax.Array] | None = None, *, num_epochs: int, learning_rate: float,
-          weight_decay: float, batch_size: int, key: jax.Array, train_epoch: Any = None) -> FitResult:
+          weight_decay: float, batch_size: int, key: jax.Array, epoch: TrainEpoch | None = None
+          ) -> Fitted:
     """The book's ``train``: fresh params, Adam on the squared loss, log-RMSE after each epoch.
 
-    Returns :func:`jaxlin.train.fit.fit`'s result whose ``history`` records ``epoch``,
-    ``train_log_rmse`` and (with ``valid`` = (features, prices)) ``valid_log_rmse``,
-    each over every example of its set. ``train_epoch`` (:func:`train_epoch`) reuses a
-    compiled epoch across calls.
+    Returns ``fit``'s result; the state's ``history`` records ``epoch``, ``train_log_rmse`` and (with
+    ``valid`` = (features, prices)) ``valid_log_rmse``, each over every example of its set.
+    ``epoch`` (:func:`train_epoch`) reuses a compiled epoch across calls.
     """
     init_key, fit_key = jax.random.split(key)
     evals = {"train": (train_features, targets(model, train_labels))}
     params = model.init(init_key, *evals["train"])
     if valid is not None:
         evals["valid"] = (valid[0], targets(model, valid[1]))
-    result = fit(model.net, params, squared_loss, adam(learning_rate, weight_decay), evals["train"],
-                 num_epochs=num_epochs, batch_size=batch_size, key=fit_key, evals=evals,
-                 eval_loss=log_space_squared_error if model.log_target else squared_log_error,
-                 train_epoch=train_epoch)
-    history = [{"epoch": r["epoch"]} | {f"{name}_log_rmse": math.sqrt(r[f"{name}_loss"]) for name in evals}
-               for r in result.history]
-    return replace(result, history=history)
+    epoch = epoch or train_epoch(model, learning_rate=learning_rate, weight_decay=weight_decay,
+                                 batch_size=batch_size)
+    evaluate = evaluator(model.net, evals, loss=log_space_squared_error if model.log_target else squared_log_error)
+    state, seconds = fit(epoch, epoch.init(params, fit_key), evals["train"], num_epochs=num_epochs,
+                         evaluate=evaluate)
+    history = tuple({"epoch": r["epoch"]} | {f"{name}_log_rmse": math.sqrt(r[f"{name}_loss"]) for name in evals}
+                    for r in state.history)
+    return Fitted(state._replace(history=history), seconds)
 
 
 def k_fold_log_rmse(model: HouseModel, k: int, X: jax.Array, y: jax.Array, *, key: jax.Array,
-                    **hyper: Any) -> list[FitResult]:
+                    **hyper: Any) -> list[Fitted]:
     """K-fold cross-validation (the book's ``k_fold``): one :func:`train` per fold, fold i validating.
 
     Fold i trains with ``fold_in(key, i)``; ``hyper`` goes to :func:`train`. The book's
@@ -214,26 +215,26 @@ def k_fold_log_rmse(model: HouseModel, k: int, X: jax.Array, y: jax.Array, *, ke
     """
     epoch = train_epoch(model, **hyper)                  # one compiled epoch serves every fold
     return [train(model, X_train, y_train, (X_valid, y_valid), key=jax.random.fold_in(key, i),
-                  train_epoch=epoch, **hyper)
+                  epoch=epoch, **hyper)
             for i, (X_train, y_train, X_valid, y_valid) in enumerate(k_fold(k, X, y))]
 
 
-def average_log_rmse(results: Sequence[FitResult]) -> dict[str, float]:
+def average_log_rmse(results: Sequence[Fitted]) -> dict[str, float]:
     """The mean over folds of each final log-RMSE: ``{"train_log_rmse": ..., "valid_log_rmse": ...}``."""
-    names = [n for n in results[0].history[-1] if n != "epoch"]
-    return {n: sum(r.history[-1][n] for r in results) / len(results) for n in names}
+    names = [n for n in results[0].state.history[-1] if n != "epoch"]
+    return {n: sum(r.state.history[-1][n] for r in results) / len(results) for n in names}
 
 
 def train_and_pred(model: HouseModel, train_features: jax.Array, train_labels: jax.Array,
                    test_features: jax.Array, *, key: jax.Array, **hyper: Any
-                   ) -> tuple[FitResult, np.ndarray]:
+                   ) -> tuple[Fitted, np.ndarray]:
     """Train on all the training data, then predict the test prices (the book's ``train_and_pred``).
 
-    Returns the fit result and the prices as a NumPy (n,) array; writing the
+    Returns ``fit``'s result and the prices as a NumPy (n,) array; writing the
     submission is :func:`write_submission`'s job.
     """
     result = train(model, train_features, train_labels, key=key, **hyper)
-    prices = np.asarray(jax.device_get(predict_prices(model, result.params, test_features))).reshape(-1)
+    prices = np.asarray(jax.device_get(predict_prices(model, result.state.params, test_features))).reshape(-1)
     return result, prices
 
 

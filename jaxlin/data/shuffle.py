@@ -13,6 +13,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxlin.checks import check_batch_size
+
 
 def packed_by_default() -> bool:
     """The packed sort on the CPU backend, where it was measured to pay; elsewhere key-value sorts."""
@@ -47,8 +49,7 @@ def epoch_indices(key: jax.Array, num_examples: int, batch_size: int, *,
 
     The incomplete last batch is dropped so every step has the same shape.
     """
-    if batch_size > num_examples:
-        raise ValueError(f"batch_size={batch_size} is larger than the data set ({num_examples} examples)")
+    check_batch_size(batch_size, num_examples)           # shapes are static: checked while tracing
     num_batches = num_examples // batch_size
     perm = shuffle(key, num_examples, packed=packed)
     return perm[: num_batches * batch_size].reshape(num_batches, batch_size)

@@ -26,6 +26,8 @@ def pick(values: jax.Array, y: jax.Array) -> jax.Array:
     Same numbers as indexing, but its gradient is an elementwise select rather
     than a scatter, which XLA fuses into the neighbouring ops.
     """
+    if not jnp.issubdtype(y.dtype, jnp.integer):       # dtypes are static: refused while tracing
+        raise TypeError(f"class labels must be integers in [0, {values.shape[-1]}), got {y.dtype} labels")
     y = y.reshape(-1)
     classes = jax.lax.broadcasted_iota(jnp.int32, values.shape, values.ndim - 1)
     picked = jnp.where(classes == y[:, None], values, 0).sum(axis=1)

@@ -1,6 +1,6 @@
 """Weight decay (D2L 4.5): the L2 and L1 penalties, scratch and optax forms.
 
-Scratch adds ``λ·penalty(w)`` to the objective (``fit(..., penalty=weight_penalty(λ))``);
+Scratch adds ``λ·penalty(w)`` to the objective (``make_train_epoch(..., penalty=weight_penalty(λ))``);
 the concise form lets optax add the penalty's gradient to the update, with a mask
 so biases are not decayed.
 
@@ -47,7 +47,7 @@ def weight_penalty(lambd: float, norm: str = "l2",
                    mask: Callable[[Any], Any] = decay_mask) -> Callable[[Any], jax.Array]:
     """``penalty(params) = λ · Σ penalty(w)`` over the leaves ``mask`` selects (biases excluded).
 
-    Pass it as ``fit(..., penalty=...)``: the book's ``loss + lambd * l2_penalty(w)`` (its
+    Pass it as ``make_train_epoch(..., penalty=...)``: the book's ``loss + lambd * l2_penalty(w)`` (its
     ``train(lambd)`` is written out in scripts/ch4_05_weight_decay.py, 4.5.3).
     """
     lambd = check_penalty(norm, lambd)

@@ -34,17 +34,15 @@ import numpy as np
 
 from jaxlin.data.io import match_like, write_text
 from jaxlin.train.parallel import host_local
+from jaxlin.train.state import TrainState
 
 FORMAT = "jaxlin checkpoint 1"
 SHA256S = "jaxlin-sha256.json"       # beside the items: each file's digest, checked before reading
 
 
 class Checkpoint(NamedTuple):
-    epoch: int
-    params: Any
-    opt_state: Any
-    key: jax.Array
-    history: list[dict[str, float]]
+    """A restored step: the train state after its epoch, and the run's settings it recorded."""
+    state: TrainState
     config: dict[str, Any]
 
 
@@ -83,17 +81,17 @@ def latest_checkpoint(directory: str | os.PathLike) -> int | None:
     return max((s for s in checkpoint_steps(directory) if s not in incomplete), default=None)
 
 
-def save_checkpoint(directory: str | os.PathLike, epoch: int, params: Any, opt_state: Any,
-                    key: jax.Array, history: list[dict[str, float]], *,
+def save_checkpoint(directory: str | os.PathLike, state: TrainState, *,
                     config: dict[str, Any] | None = None, keep: int = 2) -> Path:
-    """Save the state after ``epoch`` as step ``epoch`` of ``directory``; keep the newest ``keep``.
+    """Save ``state`` (after ``state.epoch`` epochs) as step ``state.epoch`` of ``directory``;
+    keep the newest ``keep``.
 
     Refuses (``ValueError``) an epoch at or before the latest complete one saved there: an
     earlier state never replaces a later one; an incomplete step at or after ``epoch`` (no
     checksum record) is removed first. In a multi-process run only process 0 writes.
     """
     import orbax.checkpoint as ocp
-    epoch = int(epoch)
+    epoch = int(state.epoch)
     if epoch < 0:
         raise ValueError(f"epoch must be an integer >= 0, got {epoch}")
     if jax.process_index() != 0:                  # process 0 saves the replicated state
@@ -105,38 +103,39 @@ def save_checkpoint(directory: str | os.PathLike, epoch: int, params: Any, opt_s
     for step in incomplete_steps(directory):
         if step >= epoch:                         # a save killed before its record: never trusted
             shutil.rmtree(Path(directory) / str(step))
-    state = {"params": params, "opt_state": opt_state, "key": jax.random.key_data(key)}
+    arrays = {"params": state.params, "opt_state": state.opt_state, "key": jax.random.key_data(state.key)}
     if jax.process_count() > 1:                   # Orbax refuses a process's own jax.Arrays there
-        state = jax.tree.map(np.asarray, host_local(state))
-    meta = {"format": FORMAT, "epoch": epoch, "history": history, "config": config or {}}
+        arrays = jax.tree.map(np.asarray, host_local(arrays))
+    meta = {"format": FORMAT, "epoch": epoch, "history": list(state.history), "config": config or {}}
     with _manager(directory, keep=keep, writing=True) as manager:
-        manager.save(epoch, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+        manager.save(epoch, args=ocp.args.Composite(state=ocp.args.StandardSave(arrays),
                                                     meta=ocp.args.JsonSave(meta)))
     step = Path(directory) / str(epoch)
     write_text(step / SHA256S, json.dumps(_sha256s(step), indent=1))
     return step
 
 
-def load_checkpoint(directory: str | os.PathLike, params_like: Any, opt_state_like: Any, *,
+def load_checkpoint(directory: str | os.PathLike, like: TrainState, *,
                     epoch: int | None = None) -> Checkpoint:
-    """Restore step ``epoch`` (default: the latest) of ``directory`` as this model's state.
+    """Restore step ``epoch`` (default: the latest) of ``directory`` as a state like ``like``
+    (this model's params and this updater's optimizer state).
 
     A folder without one, a foreign or damaged checkpoint, or one that does not fit
     the model's params or optimizer state raises ``ValueError`` naming the folder.
     """
     meta = read_meta(directory, epoch)
     epoch, source = meta["epoch"], f"{Path(directory) / str(meta['epoch'])}"
-    params = match_like(_restore(directory, epoch, source, "state")["params"], params_like,
+    params = match_like(_restore(directory, epoch, source, "state")["params"], like.params,
                         f"{source} (params)")
-    like = {"params": params, "opt_state": opt_state_like, "key": np.zeros(2, np.uint32)}
+    arrays_like = {"params": params, "opt_state": like.opt_state, "key": np.zeros(2, np.uint32)}
     try:
-        state = _restore(directory, epoch, source, "state", like)
+        arrays = _restore(directory, epoch, source, "state", arrays_like)
     except ValueError:
         raise ValueError(f"{source}: its optimizer state does not fit this updater's (was it "
                          f"saved with another optimizer?)") from None
-    return Checkpoint(epoch, params, state["opt_state"],
-                      jax.random.wrap_key_data(np.asarray(state["key"])), meta["history"],
-                      meta.get("config", {}))
+    key = jax.random.wrap_key_data(np.asarray(arrays["key"]))
+    state = TrainState(params, arrays["opt_state"], key, epoch, tuple(meta["history"]))
+    return Checkpoint(state, meta.get("config", {}))
 
 
 def read_meta(directory: str | os.PathLike, epoch: int | None = None) -> dict[str, Any]:

@@ -15,24 +15,26 @@ import jax
 from jax.sharding import Mesh
 
 from jaxlin.data.fashion_mnist import Batches, FashionMNIST, to_float
-from jaxlin.nn.updaters import Updater, init_opt_state
+from jaxlin.nn.updaters import Updater
 from jaxlin.plots.animator import Animator
 from jaxlin.plots.figures import plot_history
-from jaxlin.run.checkpoint import Checkpoint, checkpoint_steps, latest_checkpoint, save_checkpoint
+from jaxlin.run.checkpoint import checkpoint_steps, latest_checkpoint, save_checkpoint
 from jaxlin.run.cli import Run
 from jaxlin.run.d2l import predict_ch3
 from jaxlin.run.experiment import resume, training_config
 from jaxlin.run.outputs import Busy, Lock, lock
 from jaxlin.run.progress import Progress, batch_bar
-from jaxlin.train.book import BookEpoch
-from jaxlin.train.fit import DivergenceError, FitResult, fit
+from jaxlin.train.epoch import make_train_epoch
+from jaxlin.train.evaluate import evaluator
+from jaxlin.train.fit import DivergenceError, Fitted, fit
 from jaxlin.train.parallel import data_mesh, host_local, process_rows, shard_rows
+from jaxlin.train.state import TrainState
 from jaxlin.train.step import Loss, Net
 
 
 def train_classifier(args: argparse.Namespace, run: Run, net: Net, params: Any, loss: Loss,
                      updater: Updater, data: FashionMNIST, *, key: jax.Array,
-                     stochastic: bool = False, on_epoch: Any = None) -> FitResult:
+                     stochastic: bool = False, on_epoch: Any = None) -> Fitted:
     """The book's ``train_ch3`` as a script runs it: ``fit`` on the uint8 images (scaled by
     ``to_float`` inside the compiled epoch), the test accuracy after every epoch.
 
@@ -49,44 +51,41 @@ def train_classifier(args: argparse.Namespace, run: Run, net: Net, params: Any, 
 
 
 def _train(args: argparse.Namespace, run: Run, net: Net, params: Any, loss: Loss, updater: Updater,
-           data: FashionMNIST, *, key: jax.Array, stochastic: bool, on_epoch: Any = None) -> FitResult:
-    start = Checkpoint(0, params, init_opt_state(updater, params), key, [], {})
+           data: FashionMNIST, *, key: jax.Array, stochastic: bool, on_epoch: Any = None) -> Fitted:
+    mesh, train = training_data(args, run, data)
+    loop = "book" if args.loop == "book" else "scan"         # --loop epoch: the compiled epoch
+    epoch = make_train_epoch(net, loss, updater, args.batch_size, loop=loop, prepare=to_float,
+                             stochastic=stochastic, mesh=mesh,
+                             progress=batch_bar(args.quiet) if args.loop == "book" else None)
+    start = epoch.init(params, key)
     if args.resume:
-        start = resume(args, run, params, start.opt_state)
+        start = resume(args, run, start)
     elif args.checkpoint_dir is None and (left := latest_checkpoint(run.out / "checkpoint")) is not None:
         print(f"note: {run.out / 'checkpoint'} holds an interrupted run's checkpoint (epoch {left}), "
               f"kept; this run starts afresh. To continue that one instead: "
               f"{run.command(add=('--checkpoint-dir', str(run.out / 'checkpoint'), '--resume'))}",
               file=sys.stderr)
-    def after_epoch(epoch, params, opt_state, history):
+
+    def after_epoch(state: TrainState) -> None:
         if args.checkpoint_dir is not None:
             try:
-                save_checkpoint(args.checkpoint_dir, epoch, params, opt_state, start.key, history,
-                                config=training_config(args))
+                save_checkpoint(args.checkpoint_dir, state, config=training_config(args))
             except OSError as err:               # a full or read-only --checkpoint-dir, named as such
-                run.fail(f"cannot save the checkpoint of epoch {epoch} in --checkpoint-dir "
-                         f"{args.checkpoint_dir}: {err.strerror or err}", {"history": history})
+                run.fail(f"cannot save the checkpoint of epoch {state.epoch} in --checkpoint-dir "
+                         f"{args.checkpoint_dir}: {err.strerror or err}", {"history": list(state.history)})
         if on_epoch is not None:
-            on_epoch(history[-1])
+            on_epoch(state.history[-1])
 
     for record in start.history if on_epoch is not None else ():
         on_epoch(record)
-    progress = Progress(args.epochs, start.history, quiet=args.quiet, after_epoch=after_epoch)
-    epoch = None                             # fit's default: the compiled epoch
-    if args.loop == "book":
-        epoch = BookEpoch.make(net, loss, updater, args.batch_size, prepare=to_float,
-                               stochastic=stochastic, progress=batch_bar(args.quiet))
-    mesh, train = training_data(args, run, data)
+    progress = Progress(args.epochs, start, quiet=args.quiet, after_epoch=after_epoch)
+    test = evaluator(net, {"test": (data.test_images, data.test_labels)}, prepare=to_float, mesh=mesh)
     try:
-        return fit(net, start.params, loss, updater, train, mesh=mesh,
-                   num_epochs=args.epochs, batch_size=args.batch_size, key=start.key,
-                   evals={"test": (data.test_images, data.test_labels)}, prepare=to_float,
-                   stochastic=stochastic, train_epoch=epoch, opt_state=start.opt_state,
-                   start_epoch=start.epoch, history=start.history, callback=progress)
+        return fit(epoch, start, train, num_epochs=args.epochs, evaluate=test, callback=progress)
     except DivergenceError as err:
         run.diverged(err, hint=checkpoint_hint(args, err))
     except KeyboardInterrupt:
-        interrupted(args, run, progress, start.key)
+        interrupted(args, run, progress)
     finally:
         progress.close()
 
@@ -138,29 +137,28 @@ def fresh_folder(folder: Path) -> Path:
     return candidate
 
 
-def interrupted(args: argparse.Namespace, run: Run, progress: Progress, key: jax.Array) -> NoReturn:
+def interrupted(args: argparse.Namespace, run: Run, progress: Progress) -> NoReturn:
     """Ctrl-C: save the last finished epoch (unless it is saved already) and say how to resume.
     A second Ctrl-C or SIGTERM while it saves waits until the save is done."""
     with run.held():
-        _save_and_exit(args, run, progress, key)
+        _save_and_exit(args, run, progress.state, trained=progress.state is not progress.start)
 
 
-def _save_and_exit(args: argparse.Namespace, run: Run, progress: Progress, key: jax.Array) -> NoReturn:
-    results = {"history": progress.history}
-    if progress.params is None:
-        run.interrupted(f"interrupted during epoch {progress.epoch + 1}; no epoch finished, nothing to "
+def _save_and_exit(args: argparse.Namespace, run: Run, state: TrainState, *, trained: bool) -> NoReturn:
+    results = {"history": list(state.history)}
+    if not trained:
+        run.interrupted(f"interrupted during epoch {state.epoch + 1}; no epoch finished, nothing to "
                         f"save: run it again with {run.command()}", results)
     target = args.checkpoint_dir or fresh_folder(run.out / "checkpoint")
-    if latest_checkpoint(target) != progress.epoch:            # not saved after that epoch already
-        save_checkpoint(target, progress.epoch, progress.params, progress.opt_state, key,
-                        progress.history, config=training_config(args))
+    if latest_checkpoint(target) != state.epoch:            # not saved after that epoch already
+        save_checkpoint(target, state, config=training_config(args))
     add = () if args.checkpoint_dir is not None else ("--checkpoint-dir", str(target))
-    run.interrupted(f"interrupted after epoch {progress.epoch}; checkpoint saved in {target}.\n"
+    run.interrupted(f"interrupted after epoch {state.epoch}; checkpoint saved in {target}.\n"
                     f"resume with: {run.command(drop=('--resume',), add=(*add, '--resume'))}",
-                    results | {"checkpoint_dir": str(target), "interrupted_after_epoch": progress.epoch})
+                    results | {"checkpoint_dir": str(target), "interrupted_after_epoch": state.epoch})
 
 
-def finish_classifier(run: Run, net: Net, result: FitResult, data: FashionMNIST, *,
+def finish_classifier(run: Run, net: Net, result: Fitted, data: FashionMNIST, *,
                       load_seconds: float, title: str) -> dict[str, Any]:
     """Print the final line and the timings, save ``curves.png`` and ``predictions.png``, write
     ``results.json``; return what it holds. A Ctrl-C or SIGTERM meanwhile waits until all is
@@ -171,20 +169,21 @@ def finish_classifier(run: Run, net: Net, result: FitResult, data: FashionMNIST,
     return run.results
 
 
-def _finish(run: Run, net: Net, result: FitResult, data: FashionMNIST, *, load_seconds: float,
+def _finish(run: Run, net: Net, result: Fitted, data: FashionMNIST, *, load_seconds: float,
             title: str) -> None:
     seconds = {"load_data": load_seconds} | result.seconds
-    final = result.history[-1]
+    history = list(result.state.history)
+    final = history[-1]
     print(f"loss {final['train_loss']:.3f}, train acc {final['train_acc']:.3f}, "
           f"test acc {final['test_acc']:.3f}")
     print(f"{seconds['load_data']:.2f} s loading data, {seconds['compile']:.2f} s compiling, "
           f"{seconds['train']:.2f} s training, on {jax.devices()[0].device_kind}")
-    run.results.update(title=title, history=result.history, final=final)   # kept if a figure fails
+    run.results.update(title=title, history=history, final=final)   # kept if a figure fails
     # saved, not shown: a notebook has drawn the curves live and shows the chapter's predict_ch3
-    plot_history(result.history, run.path("curves.png"), title=title, show=False)
-    pairs = predict_ch3(net, host_local(result.params), data.test_images, data.test_labels, n=8,
+    plot_history(history, run.path("curves.png"), title=title, show=False)
+    pairs = predict_ch3(net, host_local(result.state.params), data.test_images, data.test_labels, n=8,
                         path=run.path("predictions.png"), show=False)
-    run.finish({"title": title, "status": "finished", "history": result.history, "final": final,
+    run.finish({"title": title, "status": "finished", "history": history, "final": final,
                 "predictions": [{"true": t, "predicted": p} for t, p in pairs]}, seconds=seconds)
 
 
@@ -197,7 +196,7 @@ def takes_key(net: Net) -> bool:
 
 
 def train_in_run(session: Any, net: Net, params: Any, train_iter: Batches, test_iter: Batches,
-                 loss: Loss, num_epochs: int, updater: Updater) -> FitResult:
+                 loss: Loss, num_epochs: int, updater: Updater) -> Fitted:
     """``train_ch3`` inside a chapter's run (:func:`jaxlin.run.session.setup`): the batches'
     arrays, batch size and key go to :func:`train_classifier` (the compiled epoch, or
     ``--loop book``; checkpoints, Ctrl-C), the curves are drawn live in a notebook, and

@@ -9,7 +9,6 @@ optimizer state are explicit, as JAX needs.
 from __future__ import annotations
 
 import functools
-import math
 import os
 from collections.abc import Iterable
 from typing import Any, NamedTuple
@@ -21,16 +20,15 @@ from jaxlin.checks import check_positive_int
 from jaxlin.data import fashion_mnist
 from jaxlin.data.fashion_mnist import Batches, get_fashion_mnist_labels, to_float
 from jaxlin.nn.losses import softmax_cross_entropy
-from jaxlin.nn.updaters import Updater, init_opt_state, sgd
+from jaxlin.nn.updaters import Updater, as_transformation, sgd
 from jaxlin.plots.animator import Animator
 from jaxlin.plots.figures import show_images
 from jaxlin.run.experiment import load_data
 from jaxlin.run.session import current
-from jaxlin.train.book import train_epoch_ch3
 from jaxlin.train.devices import try_gpu
-from jaxlin.train.epoch import summarize
+from jaxlin.train.epoch import train_epoch_ch3
 from jaxlin.train.evaluate import evaluate_accuracy
-from jaxlin.train.fit import DivergenceError
+from jaxlin.train.fit import epoch_record
 from jaxlin.train.lowering import default_lowering
 from jaxlin.train.step import Loss, Net, make_train_step
 
@@ -75,11 +73,12 @@ def train_ch3(net: Net, params: Any, train_iter: Iterable, test_iter: Iterable, 
             and train_iter.key is not None and isinstance(test_iter, Batches):
         from jaxlin.run.classifier import train_in_run  # the run around fit (imports this module)
         result = train_in_run(session, net, params, train_iter, test_iter, loss, num_epochs, updater)
-        return Trained(result.params, result.history)
+        return Trained(result.state.params, list(result.state.history))
     num_epochs = check_positive_int(num_epochs, "num_epochs")
+    tx = as_transformation(updater)          # the updater as optax, once: the step and its state
     # a conv net's convolutions as matrix products on XLA:CPU (jaxlin.train.lowering); else the net itself
-    step = make_train_step(default_lowering().net(net), loss, updater)
-    opt_state = init_opt_state(updater, params)
+    step = make_train_step(default_lowering().net(net), loss, tx)
+    opt_state = tx.init(params)
     animator = Animator(xlabel="epoch", ylabel="loss / accuracy", xlim=(1, max(num_epochs, 2)), ylim=ylim,
                         path=plot_path,
                         legend=("train loss", "train acc", "test acc"))
@@ -87,10 +86,7 @@ def train_ch3(net: Net, params: Any, train_iter: Iterable, test_iter: Iterable, 
     try:
         for epoch in range(1, num_epochs + 1):
             params, opt_state, sums = train_epoch_ch3(step, params, opt_state, train_iter)
-            record = {"epoch": epoch} | summarize(sums)
-            if not math.isfinite(record["train_loss"]):
-                bad = int(sums["bad_step"])
-                raise DivergenceError(epoch, bad + 1 if bad >= 0 else None, history)
+            record = epoch_record(epoch, sums, history)
             record["test_acc"] = evaluate_accuracy(net, params, test_iter)
             history.append(record)
             animator.add(epoch, (record["train_loss"], record.get("train_acc"), record["test_acc"]))

@@ -21,7 +21,6 @@ from jaxlin.data.fashion_mnist import (
 )
 from jaxlin.run.checkpoint import (
     SHA256S,
-    Checkpoint,
     checkpoint_steps,
     incomplete_steps,
     latest_checkpoint,
@@ -32,6 +31,7 @@ from jaxlin.run.checkpoint import (
 from jaxlin.run.cli import Run
 from jaxlin.run.processes import add_process_args
 from jaxlin.run.progress import epoch_line
+from jaxlin.train.state import TrainState
 from jaxlin.train.timer import Timer
 
 
@@ -148,24 +148,24 @@ def training_config(args: argparse.Namespace) -> dict[str, Any]:
             if not k.startswith("_") and k not in FREE_FLAGS and isinstance(v, (int, float, str, bool))}
 
 
-def resume(args: argparse.Namespace, run: Run, params: Any, opt_state: Any) -> Checkpoint:
-    """The latest checkpoint in ``--checkpoint-dir``, checked against this model and these
-    flags (else exit 2)."""
+def resume(args: argparse.Namespace, run: Run, like: TrainState) -> TrainState:
+    """The state in ``--checkpoint-dir``'s latest checkpoint, checked against this model
+    (``like``: its params and optimizer state) and these flags (else exit 2)."""
     try:
-        ckpt = load_checkpoint(args.checkpoint_dir, params, opt_state)
+        state = load_checkpoint(args.checkpoint_dir, like).state
     except (OSError, ValueError) as err:
         run.usage_error(f"--resume: cannot use the checkpoint for this model and options: {err}")
-    where = f"{args.checkpoint_dir} (epoch {ckpt.epoch})"
-    for step in (s for s in incomplete_steps(args.checkpoint_dir) if s > ckpt.epoch):
+    where = f"{args.checkpoint_dir} (epoch {state.epoch})"
+    for step in (s for s in incomplete_steps(args.checkpoint_dir) if s > state.epoch):
         print(f"note: {args.checkpoint_dir / str(step)} has no {SHA256S} (a save that did not finish): "
-              f"skipped, epoch {ckpt.epoch} used", file=sys.stderr)
-    if ckpt.epoch > args.epochs:
-        run.usage_error(f"--epochs {args.epochs} is less than the {ckpt.epoch} epochs the checkpoint "
-                        f"in {where} already trained: pass --epochs {ckpt.epoch} or more")
+              f"skipped, epoch {state.epoch} used", file=sys.stderr)
+    if state.epoch > args.epochs:
+        run.usage_error(f"--epochs {args.epochs} is less than the {state.epoch} epochs the checkpoint "
+                        f"in {where} already trained: pass --epochs {state.epoch} or more")
     print(f"resuming from {where}")
-    for record in ckpt.history:
+    for record in state.history:
         print(epoch_line(record))
-    return ckpt
+    return state
 
 
 __all__ = ["FREE_FLAGS", "add_data_args", "add_training_args", "check_checkpoint_args", "load_data", "resume",

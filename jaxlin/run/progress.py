@@ -13,6 +13,7 @@ from typing import Any
 from tqdm.std import tqdm as text_tqdm
 
 from jaxlin.run.jupyter import in_kernel
+from jaxlin.train.state import TrainState
 
 
 def bar_class() -> tuple[type, bool | None]:
@@ -45,22 +46,19 @@ def epoch_line(record: dict[str, float]) -> str:
 
 class Progress:
     """``fit``'s callback: it advances a bar over the epochs, prints :func:`epoch_line` of each
-    record (with ``print_lines``), runs ``after_epoch(epoch, params, opt_state, history)``
-    (a checkpoint) and keeps the state after the last finished epoch, for Ctrl-C."""
+    record (with ``print_lines``), runs ``after_epoch(state)`` (a checkpoint) and keeps the
+    state after the last finished epoch (``state``, first the ``start``), for Ctrl-C."""
 
-    def __init__(self, num_epochs: int, history: list[dict[str, float]] | None = None, *,
-                 quiet: bool = False, print_lines: bool = True,
-                 after_epoch: Callable[..., Any] | None = None):
-        self.history = list(history or [])
-        self.epoch, self.params, self.opt_state = len(self.history), None, None
+    def __init__(self, num_epochs: int, start: TrainState, *, quiet: bool = False,
+                 print_lines: bool = True, after_epoch: Callable[[TrainState], Any] | None = None):
+        self.start = self.state = start
         self.print_lines, self.after_epoch = print_lines, after_epoch
-        self.bar = bar(quiet, total=num_epochs, initial=self.epoch, desc="epochs")
+        self.bar = bar(quiet, total=num_epochs, initial=start.epoch, desc="epochs")
 
-    def __call__(self, epoch: int, params: Any, opt_state: Any, record: dict[str, float]) -> None:
-        self.history.append(record)
+    def __call__(self, state: TrainState) -> None:
         if self.after_epoch is not None:
-            self.after_epoch(epoch, params, opt_state, self.history)
-        self.epoch, self.params, self.opt_state = epoch, params, opt_state
+            self.after_epoch(state)
+        self.state, record = state, state.history[-1]
         if self.print_lines:
             self.bar.write(epoch_line(record))
         self.bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "epoch"})
@@ -71,7 +69,7 @@ class Progress:
 
 
 def batch_bar(quiet: bool = False) -> Callable[[Iterable, int], Iterable]:
-    """``BookEpoch``'s ``progress``: a bar over an epoch's minibatches, shown once an epoch
+    """The book's loop's ``progress`` (``make_train_epoch(..., loop="book")``): a bar over an epoch's minibatches, shown once an epoch
     has taken 3 s (a fast epoch prints nothing) and removed when it ends."""
     def wrap(batches: Iterable, total: int) -> Iterable:
         return bar(quiet, iterable=batches, total=total, desc="  batches", leave=False, delay=3.0)

@@ -9,6 +9,7 @@ import math
 from typing import Any, NamedTuple
 
 from jaxlin.checks import check_early_stopping
+from jaxlin.train.state import TrainState
 
 
 class EarlyStoppingState(NamedTuple):
@@ -34,9 +35,10 @@ def early_stopping_update(state: EarlyStoppingState, epoch: int, loss: float, pa
 
 
 class EarlyStopping:
-    """A ``fit`` callback: ``callback(epoch, params, opt_state, record) -> stop``.
+    """A ``fit`` callback: ``callback(state) -> stop``.
 
-    Watches ``record[monitor]`` (e.g. ``"valid_loss"`` from ``evals={"valid": ...}``);
+    Watches the last record's ``monitor`` (e.g. ``"valid_loss"`` from an evaluator of
+    ``{"valid": ...}`` with a loss);
     after training, ``best_params``/``best_epoch``/``best_loss`` hold the best epoch
     and ``stopped_epoch`` the epoch it stopped at (None if it never did).
     """
@@ -47,14 +49,15 @@ class EarlyStopping:
         self.state = EarlyStoppingState()
         self.stopped_epoch: int | None = None
 
-    def __call__(self, epoch: int, params: Any, opt_state: Any, record: dict[str, float]) -> bool:
+    def __call__(self, train: TrainState) -> bool:
+        record = train.history[-1]
         if self.monitor not in record:
             raise KeyError(f"early stopping monitors {self.monitor!r}, but the epoch record has only "
-                           f"{sorted(record)}: pass that data set in fit's evals")
-        self.state, stop = early_stopping_update(self.state, epoch, record[self.monitor], params,
+                           f"{sorted(record)}: evaluate that data set in fit (evaluate=evaluator(...))")
+        self.state, stop = early_stopping_update(self.state, train.epoch, record[self.monitor], train.params,
                                                  patience=self.patience, min_delta=self.min_delta)
         if stop:
-            self.stopped_epoch = epoch
+            self.stopped_epoch = train.epoch
         return stop
 
     @property

@@ -1,23 +1,25 @@
 """Evaluation: metric sums over every example exactly once, in one vmap-vectorized jitted call."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.sharding import Mesh
 
 from jaxlin.checks import (
     check_classifier_labels,
     check_finite,
     check_positive_int,
     check_same_length,
-    check_scaled,
     is_concrete,
 )
 from jaxlin.train.epoch import Prepare, identity
-from jaxlin.train.step import Loss, Net
+from jaxlin.train.parallel import place_rows
+from jaxlin.train.step import Loss, Net, apply_net
 
 Arrays = tuple[jax.Array, jax.Array]
 
@@ -30,8 +32,7 @@ def _evaluate_sums(params: Any, X: jax.Array, y: jax.Array, *, net: Net, loss: L
 
     def chunk_sums(X, y, mask):
         X = prepare(X)
-        check_scaled(X)
-        y_hat = net(params, X)
+        y_hat = apply_net(net, params, X)
         out = {"n": mask.sum()}
         if loss is not None:
             per_example = loss(y_hat, y).reshape(mask.shape[0], -1).sum(1)
@@ -97,18 +98,35 @@ def evaluate_loss(net: Net, params: Any, data: Arrays | Iterable, loss: Loss, *,
     return total / n
 
 
-def evaluate_record(net: Net, params: Any, evals: dict[str, Arrays], loss: Loss | None,
-                    prepare: Prepare = identity) -> dict[str, float]:
-    """``{name}_loss`` (with a ``loss``) and, for classifiers, ``{name}_acc`` for each data set."""
-    record: dict[str, float] = {}
-    for name, (X, y) in evals.items():        # fit checked the labels when the data entered
-        sums = jax.device_get(_evaluate_sums(params, X, y, net=net, loss=loss, prepare=prepare,
-                                             chunk=min(1000, X.shape[0])))
-        if "loss_sum" in sums:
-            record[f"{name}_loss"] = float(sums["loss_sum"]) / float(sums["n"])
-        if "correct" in sums:
-            record[f"{name}_acc"] = float(sums["correct"]) / float(sums["n"])
-    return record
+@dataclasses.dataclass(frozen=True)
+class Evaluator:
+    """``evaluate(params) -> record``: ``{name}_loss`` (with a ``loss``) and, for classifiers,
+    ``{name}_acc`` over every example of each data set in ``data``; what ``fit`` records after
+    each epoch. Make it with :func:`evaluator`."""
+    net: Net
+    data: dict[str, Arrays]
+    loss: Loss | None = None
+    prepare: Prepare = identity
+
+    def __call__(self, params: Any) -> dict[str, float]:
+        record: dict[str, float] = {}
+        for name, (X, y) in self.data.items():   # fit checked the labels when the data entered
+            sums = jax.device_get(_evaluate_sums(params, X, y, net=self.net, loss=self.loss,
+                                                 prepare=self.prepare, chunk=min(1000, X.shape[0])))
+            if "loss_sum" in sums:
+                record[f"{name}_loss"] = float(sums["loss_sum"]) / float(sums["n"])
+            if "correct" in sums:
+                record[f"{name}_acc"] = float(sums["correct"]) / float(sums["n"])
+        return record
 
 
-__all__ = ["evaluate_accuracy", "evaluate_loss", "evaluate_record", "evaluate_sums"]
+def evaluator(net: Net, data: dict[str, Arrays], *, loss: Loss | None = None,
+              prepare: Prepare = identity, mesh: Mesh | None = None) -> Evaluator:
+    """An :class:`Evaluator` of ``net`` on ``data`` (e.g. ``{"test": (X, y)}``). With a ``mesh``
+    each data set is split by rows over its devices when it splits evenly, else replicated."""
+    if mesh is not None:
+        data = {name: place_rows(d, mesh) for name, d in data.items()}
+    return Evaluator(net, dict(data), loss, prepare)
+
+
+__all__ = ["Evaluator", "evaluate_accuracy", "evaluate_loss", "evaluate_sums", "evaluator"]

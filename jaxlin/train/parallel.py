@@ -93,13 +93,16 @@ def shard_rows(tree: Any, mesh: Mesh, *, local: bool = False) -> Any:
     return jax.tree.map(put, tree)
 
 
-def on_mesh(params: Any, opt_state: Any, train: tuple, evals: dict[str, tuple], mesh: Mesh) -> tuple:
+def place_rows(data: tuple, mesh: Mesh) -> tuple:
+    """An evaluation set on ``mesh``: split by rows when it splits evenly, else replicated."""
+    return shard_rows(data, mesh) if data[0].shape[0] % mesh.size == 0 else replicate(data, mesh)
+
+
+def on_mesh(params: Any, opt_state: Any, train: tuple, mesh: Mesh) -> tuple:
     """``fit``'s placement: params and optimizer state replicated, the training set split by rows
-    (it must split evenly), each evaluation set split too when it splits evenly, else replicated."""
+    (it must split evenly)."""
     check_rows(train[0].shape[0], mesh)
-    evals = {name: shard_rows(d, mesh) if d[0].shape[0] % mesh.size == 0 else replicate(d, mesh)
-             for name, d in evals.items()}
-    return (*replicate((params, opt_state), mesh), shard_rows(train, mesh), evals)
+    return (*replicate((params, opt_state), mesh), shard_rows(train, mesh))
 
 
 def local_rows(a: Any) -> Any:

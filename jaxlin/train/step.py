@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxlin.checks import check_callable, check_scaled, check_step_labels
+from jaxlin.checks import check_callable, check_scaled
 from jaxlin.nn.updaters import Updater, as_transformation
 
 Net = Callable[..., jax.Array]
@@ -33,7 +33,9 @@ def no_penalty(params: Any) -> float:
 
 
 def apply_net(net: Net, params: Any, X: jax.Array, key: jax.Array | None = None) -> jax.Array:
-    """``net(params, X)``, or ``net(params, X, key=key)`` for a stochastic pass."""
+    """``net(params, X)``, or ``net(params, X, key=key)`` for a stochastic pass; raw uint8
+    pixels are refused (while tracing: it costs nothing at run time)."""
+    check_scaled(X)
     return net(params, X) if key is None else net(params, X, key=key)
 
 
@@ -60,12 +62,10 @@ def train_step(net: Net, loss: Loss, updater: Updater, *, penalty: Penalty | Non
 
     def objective(params, X, y, key):
         y_hat = apply_net(net, params, X, key)
-        check_step_labels(y, y_hat)
         losses = loss(y_hat, y)
         return losses.mean() + penalty(params), (y_hat, losses)
 
     def step(params, opt_state, X, y, key=None):
-        check_scaled(X)
         grads, (y_hat, losses) = jax.grad(objective, has_aux=True)(params, X, y, key)
         updates, opt_state = tx.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxlin.checks import check_learning_rate, check_positive_int
-from jaxlin.train.epoch import Prepare, epoch_of, identity
+from jaxlin.train.epoch import Prepare, identity, scan_epoch
 from jaxlin.train.evaluate import evaluate_sums
 from jaxlin.train.lowering import Lowering, default_lowering, narrow, widen
 from jaxlin.train.step import Loss, Net, train_step
@@ -88,7 +88,7 @@ def make_sweep(net: Net, loss: Loss, batch_size: int, num_epochs: int, *,
             params, opt_state, metrics = vstep(narrow(params, mask, k), opt_state, X, y, key)
             return widen(params, mask), opt_state, metrics
 
-        epoch = epoch_of(wide_step, batch_size, prepare=prepare, lowering=lowering)
+        epoch = scan_epoch(wide_step, batch_size, prepare=prepare, lowering=lowering)
         X_test = prepare(X_test)                     # once for the sweep, not every epoch
 
         def one_epoch(carry, e):

@@ -14,6 +14,7 @@ import pytest
 
 import jaxlin
 from conftest import chapter_namespace
+from helpers import train_model
 
 NUM_EXAMPLES, NUM_EPOCHS = 200, 2
 
@@ -90,8 +91,8 @@ def test_the_notebooks_step_equals_jaxlin_fit(ns):
         shuffle_key, _ = jax.random.split(jax.random.fold_in(key, epoch))
         for X, y in ns["data_iter"](shuffle_key, 10, features, labels):
             params = ns["step"](params, X, y)
-    result = jaxlin.fit(jaxlin.linreg, start, jaxlin.squared_loss, functools.partial(jaxlin.sgd, lr=0.03),
-                        (features, labels), num_epochs=NUM_EPOCHS, batch_size=10, key=key)
+    result, _ = train_model(jaxlin.linreg, start, jaxlin.squared_loss, functools.partial(jaxlin.sgd, lr=0.03),
+                            (features, labels), num_epochs=NUM_EPOCHS, batch_size=10, key=key)
     for name in ("w", "b"):
         np.testing.assert_allclose(params[name], result.params[name], rtol=1e-5, atol=1e-6)
     assert not np.allclose(params["w"], start["w"])                               # it trained

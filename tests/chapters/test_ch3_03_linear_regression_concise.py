@@ -13,6 +13,7 @@ import pytest
 
 import jaxlin
 from conftest import chapter_namespace
+from helpers import train_model
 
 NUM_EXAMPLES, NUM_EPOCHS = 200, 2
 
@@ -49,7 +50,7 @@ def test_it_prints_the_first_minibatch_and_the_books_losses(ns):
     X, y = next(iter(ns["load_array"]((ns["features"], ns["labels"]), 10, key=jax.random.key(0))))
     assert X.shape == (10, 2) and y.shape == (10, 1)
     assert ns["printed"].startswith(str((X, y)))                       # print(next(iter(data_iter)))
-    for epoch in ns["result"].history:
+    for epoch in ns["state"].history:
         assert f"epoch {epoch['epoch']}, loss {epoch['train_loss']:f}" in ns["printed"]
 
 
@@ -60,7 +61,7 @@ def test_the_nnx_linear_trains_as_3_2s_linreg(ns):
     params = {"w": start["kernel"], "b": start["bias"]}
     np.testing.assert_allclose(jaxlin.linreg(params, ns["features"]), ns["net"](start, ns["features"]),
                                rtol=1e-6, atol=1e-6)
-    result = jaxlin.fit(jaxlin.linreg, params, optax.l2_loss, optax.sgd(0.03), (ns["features"], ns["labels"]),
-                        num_epochs=NUM_EPOCHS, batch_size=10, key=ns["shuffle_key"])
-    np.testing.assert_allclose(ns["result"].params["kernel"], result.params["w"], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(ns["result"].params["bias"], result.params["b"], rtol=1e-5, atol=1e-6)
+    result, _ = train_model(jaxlin.linreg, params, optax.l2_loss, optax.sgd(0.03), (ns["features"], ns["labels"]),
+                            num_epochs=NUM_EPOCHS, batch_size=10, key=ns["shuffle_key"])
+    np.testing.assert_allclose(ns["state"].params["kernel"], result.params["w"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ns["state"].params["bias"], result.params["b"], rtol=1e-5, atol=1e-6)

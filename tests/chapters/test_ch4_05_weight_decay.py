@@ -12,6 +12,7 @@ import pytest
 
 import jaxlin
 from conftest import chapter_namespace
+from helpers import train_model
 from jaxlin.nn.regularization import l2_penalty, weight_penalty
 
 NUM_EPOCHS = 3
@@ -35,10 +36,10 @@ def test_the_cells_equal_the_library(ns):
 
 
 def library_fit(ns, lambd):
-    return jaxlin.fit(jaxlin.linreg, jaxlin.init_linreg(ns["key_init"], 200, sigma=1.0), jaxlin.squared_loss,
-                      functools.partial(jaxlin.sgd, lr=0.003), ns["train_data"], num_epochs=NUM_EPOCHS, batch_size=5,
-                      key=ns["key_fit"], evals={"train": ns["train_data"], "test": ns["test_data"]},
-                      eval_loss=jaxlin.squared_loss, penalty=weight_penalty(lambd, "l2"))
+    return train_model(jaxlin.linreg, jaxlin.init_linreg(ns["key_init"], 200, sigma=1.0), jaxlin.squared_loss,
+                       functools.partial(jaxlin.sgd, lr=0.003), ns["train_data"], num_epochs=NUM_EPOCHS, batch_size=5,
+                       key=ns["key_fit"], evals={"train": ns["train_data"], "test": ns["test_data"]},
+                       eval_loss=jaxlin.squared_loss, penalty=weight_penalty(lambd, "l2"))
 
 
 @pytest.mark.parametrize("lambd", [0.0, 3.0])
@@ -46,7 +47,7 @@ def test_train_equals_jaxlin_fit_with_the_penalty(ns, lambd):
     """The notebook's train(lambd) and jaxlin.fit(..., penalty=weight_penalty(lambd)) from the
     same init and keys: the same params and losses per epoch (float rounding apart)."""
     params, history = ns["train"](lambd)
-    result = library_fit(ns, lambd)
+    result, _ = library_fit(ns, lambd)
     np.testing.assert_allclose(params["w"], result.params["w"], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(params["b"], result.params["b"], rtol=1e-4, atol=1e-5)
     assert [h["epoch"] for h in history] == [h["epoch"] for h in result.history] == [1, 2, 3]
@@ -63,9 +64,9 @@ def test_train_concise_decays_the_weight_as_the_penalty_does(ns):
     init, _ = jaxlin.nnx_model(lambda rngs: nnx.Linear(200, 1, kernel_init=nnx.initializers.normal(1.0), rngs=rngs))
     start = init(ns["key_init"])
     concise, _ = ns["train_concise"](3.0)
-    result = jaxlin.fit(jaxlin.linreg, {"w": start["kernel"], "b": start["bias"]}, jaxlin.squared_loss,
-                        functools.partial(jaxlin.sgd, lr=0.003), ns["train_data"], num_epochs=NUM_EPOCHS,
-                        batch_size=5, key=ns["key_fit"], penalty=weight_penalty(3.0, "l2"))
+    result, _ = train_model(jaxlin.linreg, {"w": start["kernel"], "b": start["bias"]}, jaxlin.squared_loss,
+                            functools.partial(jaxlin.sgd, lr=0.003), ns["train_data"], num_epochs=NUM_EPOCHS,
+                            batch_size=5, key=ns["key_fit"], penalty=weight_penalty(3.0, "l2"))
     np.testing.assert_allclose(concise["kernel"], result.params["w"], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(concise["bias"], result.params["b"], rtol=1e-4, atol=1e-5)
     assert not np.allclose(concise["kernel"], start["kernel"])                    # it trained

@@ -72,7 +72,7 @@ def test_history_holds_the_log_rmse_and_the_average_is_over_folds(house, model):
     net = linear_model() if model == "linear" else mlp_model(X.shape[1], (16,))
     hyper = dict(num_epochs=3, learning_rate=5.0 if model == "linear" else 0.01, weight_decay=0.0,
                  batch_size=64)
-    result = train(net, X[:192], y[:192], (X[192:], y[192:]), key=jax.random.key(0), **hyper)
+    result, _ = train(net, X[:192], y[:192], (X[192:], y[192:]), key=jax.random.key(0), **hyper)
     last = result.history[-1]
     assert [h["epoch"] for h in result.history] == [1, 2, 3]
     for name, (Xs, ys) in {"train": (X[:192], y[:192]), "valid": (X[192:], y[192:])}.items():
@@ -82,4 +82,4 @@ def test_history_holds_the_log_rmse_and_the_average_is_over_folds(house, model):
     assert len(folds) == 2
     average = average_log_rmse(folds)
     for name in ("train_log_rmse", "valid_log_rmse"):
-        assert average[name] == pytest.approx(np.mean([f.history[-1][name] for f in folds]), rel=1e-9)
+        assert average[name] == pytest.approx(np.mean([f.state.history[-1][name] for f in folds]), rel=1e-9)

@@ -143,8 +143,10 @@ PROGRESS = """\
 import warnings
 warnings.simplefilter("always")
 from jaxlin.run.progress import Progress
-progress = Progress(2)
-progress(1, None, None, {"epoch": 1, "train_loss": 0.5, "train_acc": 0.8})
+from jaxlin.train.state import TrainState
+start = TrainState(None, (), None)
+progress = Progress(2, start)
+progress(start._replace(epoch=1, history=({"epoch": 1, "train_loss": 0.5, "train_acc": 0.8},)))
 progress.close()
 """
 

@@ -18,6 +18,7 @@ from helpers import SMALL, SOFTMAX, exit_code, interrupt_during_epoch, main_of, 
 from jaxlin import init_softmax_regression
 from jaxlin.run.checkpoint import latest_checkpoint, save_checkpoint
 from jaxlin.run.outputs import Busy, Outputs
+from jaxlin.train.state import TrainState
 
 LINREG = "ch3_02_linear_regression_scratch"
 RUNS_ENV = "JAXLIN_RUNS_DIR"                 # set empty by conftest.py: no default --out
@@ -180,8 +181,8 @@ def test_a_full_disk_after_training_keeps_the_trained_numbers(fashion_mnist, tmp
 
 @pytest.mark.data
 def test_a_fresh_rerun_says_an_interrupted_runs_checkpoint_is_there(fashion_mnist, tmp_path, capsys):
-    save_checkpoint(tmp_path / "checkpoint", 1, init_softmax_regression(jax.random.key(0), 784, 10), (),
-                    jax.random.key(0), [])
+    params = init_softmax_regression(jax.random.key(0), 784, 10)
+    save_checkpoint(tmp_path / "checkpoint", TrainState(params, (), jax.random.key(0), 1))
     main_of(SOFTMAX)(["--epochs", "1", "--out", str(tmp_path), "--quiet"])
     err = capsys.readouterr().err
     assert f"{tmp_path / 'checkpoint'} holds an interrupted run's checkpoint (epoch 1), kept" in err
@@ -208,8 +209,8 @@ def test_ctrl_c_never_saves_an_earlier_epoch_over_an_interrupted_runs_later_one(
         fashion_mnist, tmp_path, monkeypatch, capsys):
     """<out>/checkpoint holds epoch 3 of an earlier interrupted run; this run is interrupted
     after epoch 1: its checkpoint goes to <out>/checkpoint-2, epoch 3 stays where it was."""
-    save_checkpoint(tmp_path / "checkpoint", 3, init_softmax_regression(jax.random.key(0), 784, 10), (),
-                    jax.random.key(0), [])
+    params = init_softmax_regression(jax.random.key(0), 784, 10)
+    save_checkpoint(tmp_path / "checkpoint", TrainState(params, (), jax.random.key(0), 3))
     interrupt_during_epoch(monkeypatch, 2)
     assert exit_code(main_of(SOFTMAX), ["--epochs", "3", "--out", str(tmp_path), "--quiet"]) == 130
     assert f"checkpoint saved in {tmp_path / 'checkpoint-2'}" in capsys.readouterr().err

@@ -8,8 +8,9 @@ import pytest
 
 from helpers import Terminal, fit_args
 from jaxlin.run.progress import Progress, batch_bar
-from jaxlin.train.book import BookEpoch
+from jaxlin.train.epoch import make_train_epoch
 from jaxlin.train.fit import fit
+from jaxlin.train.state import TrainState
 
 
 @pytest.mark.parametrize("slow", [False, True])
@@ -25,9 +26,10 @@ def test_batch_bar_appears_only_when_an_epoch_takes_seconds(slow, monkeypatch):
     for quiet in (False, True):
         terminal = Terminal()
         monkeypatch.setattr(sys, "stderr", terminal)
-        progress = Progress(2, quiet=quiet, print_lines=False)
-        book = BookEpoch.make(kw["net"], kw["loss"], kw["updater"], 5, progress=batch_bar(quiet))
-        fit(**kw, train_epoch=book, callback=progress)
+        book = make_train_epoch(kw["net"], kw["loss"], kw["updater"], 5, loop="book", progress=batch_bar(quiet))
+        start = book.init(kw["params"], kw["key"])
+        progress = Progress(2, start, quiet=quiet, print_lines=False)
+        fit(book, start, kw["train"], num_epochs=2, callback=progress)
         progress.close()
         assert ("epochs" in terminal.getvalue()) == (not quiet)
         assert ("batches" in terminal.getvalue()) == (slow and not quiet)
@@ -37,10 +39,12 @@ def test_a_resumed_runs_epoch_bar_starts_at_the_epochs_already_done(monkeypatch)
     """Resumed after 2 of 5 epochs: the bar starts at 2 (shows 2/5), and the next epoch makes it 3."""
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    done = [{"epoch": e, "train_loss": 1.0 / e} for e in (1, 2)]
-    progress = Progress(5, done, print_lines=False)
-    assert progress.bar.n == 2 and progress.epoch == 2 and "2/5" in terminal.getvalue()
-    progress(3, None, None, {"epoch": 3, "train_loss": 0.3})
-    assert progress.bar.n == 3
+    done = tuple({"epoch": e, "train_loss": 1.0 / e} for e in (1, 2))
+    start = TrainState(None, (), None, 2, done)
+    progress = Progress(5, start, print_lines=False)
+    assert progress.bar.n == 2 and progress.state.epoch == 2 and "2/5" in terminal.getvalue()
+    third = start._replace(epoch=3, history=(*done, {"epoch": 3, "train_loss": 0.3}))
+    progress(third)
+    assert progress.bar.n == 3 and progress.state is third
     progress.close()
     assert "3/5" in terminal.getvalue()                       # the bar's last state, drawn on close

@@ -31,6 +31,7 @@ from helpers import (
 from jaxlin import init_mlp, init_softmax_regression
 from jaxlin.data.fashion_mnist import to_float
 from jaxlin.run.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from jaxlin.train.state import TrainState
 
 BOOK_RUNS = [
     ("ch3_06_softmax_regression_scratch", [], 0.82),
@@ -49,7 +50,7 @@ def record_training(monkeypatch) -> list[tuple]:
 
     def recording(args, run, net, params, *rest, stochastic=False, **kwargs):
         result = real(args, run, net, params, *rest, stochastic=stochastic, **kwargs)
-        calls.append((net, result.params, stochastic))
+        calls.append((net, result.state.params, stochastic))
         return result
     monkeypatch.setattr(jaxlin.run.classifier, "train_classifier", recording)
     return calls
@@ -116,9 +117,8 @@ def test_divergence_after_a_good_epoch_records_its_metrics_and_keeps_its_checkpo
     good = main(["--epochs", "1", "--out", str(tmp_path), "--checkpoint-dir", str(first), "--quiet"])
     assert (tmp_path / "curves.png").is_file()
     params = init_softmax_regression(jax.random.key(0), 784, 10)
-    epoch1 = load_checkpoint(first, params, ())
-    save_checkpoint(ckpt, 1, epoch1.params, (), epoch1.key, epoch1.history,
-                    config=epoch1.config | {"lr": 1e4})
+    epoch1 = load_checkpoint(first, TrainState(params, (), None))
+    save_checkpoint(ckpt, epoch1.state, config=epoch1.config | {"lr": 1e4})
     capsys.readouterr()
     code = exit_code(main, ["--epochs", "3", "--lr", "1e4", "--resume", "--out", str(tmp_path),
                             "--checkpoint-dir", str(ckpt), "--quiet"])
@@ -290,7 +290,7 @@ def test_resume_from_a_mismatched_checkpoint_or_too_few_epochs_exits_2(fashion_m
     """A checkpoint whose params do not fit the model, whose recorded flags differ from this
     run's (each named with both values), or that trained more epochs than asked: exit 2."""
     ckpt = tmp_path / "ckpt"
-    save_checkpoint(ckpt, 4, init_mlp(jax.random.key(0), 784, 16, 10), (), jax.random.key(0), [])
+    save_checkpoint(ckpt, TrainState(init_mlp(jax.random.key(0), 784, 16, 10), (), jax.random.key(0), 4, []))
     main = main_of(MLP)
     out = ["--out", str(tmp_path / "out"), "--quiet"]
     assert exit_code(main, ["--num-hiddens", "32", "--resume", "--checkpoint-dir", str(ckpt), *out]) == 2
@@ -300,7 +300,7 @@ def test_resume_from_a_mismatched_checkpoint_or_too_few_epochs_exits_2(fashion_m
                             str(ckpt), *out]) == 2
     assert "--epochs 2" in capsys.readouterr().err
     recorded = tmp_path / "recorded"
-    save_checkpoint(recorded, 1, init_mlp(jax.random.key(0), 784, 16, 10), (), jax.random.key(0), [],
+    save_checkpoint(recorded, TrainState(init_mlp(jax.random.key(0), 784, 16, 10), (), jax.random.key(0), 1),
                     config={"num_hiddens": 16, "lr": 0.1, "batch_size": 256, "seed": 0})
     for flag, value, was in [("--lr", "0.5", "0.1"), ("--batch-size", "128", "256"), ("--seed", "3", "0")]:
         argv = ["--num-hiddens", "16", flag, value, "--resume", "--checkpoint-dir", str(recorded), *out]

@@ -16,6 +16,7 @@ from helpers import CLASSIFIERS, REGRESSIONS, SMALL, SOFTMAX, exit_code, main_of
 from jaxlin import write_json
 from jaxlin.run.checkpoint import save_checkpoint
 from jaxlin.run.cli import make_parser
+from jaxlin.train.state import TrainState
 
 RUNS_ENV = "JAXLIN_RUNS_DIR"                 # set empty by conftest.py: no default --out
 
@@ -55,7 +56,7 @@ def test_bad_options_exit_2_naming_the_option(name, argv, option, tmp_path, caps
 def test_bad_checkpoint_options_exit_2(argv, message, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     (tmp_path / "a_file").write_text("not a folder")
-    save_checkpoint(tmp_path / "full", 1, {"W": jnp.zeros(2)}, (), jax.random.key(0), [])
+    save_checkpoint(tmp_path / "full", TrainState({"W": jnp.zeros(2)}, (), jax.random.key(0), 1, []))
     argv = [a.format(tmp=tmp_path) for a in argv]
     assert exit_code(main_of(SOFTMAX), [*argv, "--out", str(tmp_path / "out")]) == 2
     assert message in capsys.readouterr().err

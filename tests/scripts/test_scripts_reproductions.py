@@ -13,6 +13,7 @@ from conftest import ROOT, shared_dir
 from helpers import SOFTMAX
 from jaxlin import init_softmax_regression
 from jaxlin.run.checkpoint import save_checkpoint
+from jaxlin.train.state import TrainState
 
 TRAIN = ["--epochs", "1", "--quiet"]
 CASES = {   # name: (script, argv with {tmp}, exit status, what stderr says)
@@ -28,6 +29,9 @@ CASES = {   # name: (script, argv with {tmp}, exit status, what stderr says)
                                "was trained with --lr 0.1, this run has --lr 0.5"),
     "byte-flipped checkpoint": (SOFTMAX, ["--resume", "--checkpoint-dir", "{tmp}/flipped"], 2,
                                 "is damaged (its sha256 is not the one saved)"),
+    "a step with no record and truncated data": (SOFTMAX, ["--resume", "--checkpoint-dir", "{tmp}/unrecorded"], 2,
+                                                 "{tmp}/unrecorded holds no usable checkpoint: step 1 has no "
+                                                 "jaxlin-sha256.json"),
     "batch larger than the data": (SOFTMAX, ["--batch-size", "70000"], 2,
                                    "--batch-size 70000 is larger than the training set"),
     "truncated .gz": (SOFTMAX, ["--data-dir", "{tmp}/tfds", "--fashion-mnist-dir", "{tmp}/broken"], 1,
@@ -47,13 +51,19 @@ def prepare(tmp, case: str) -> None:
     (tmp / "file").write_text("not a folder")
     params = init_softmax_regression(jax.random.key(0), 784, 10)
     if case == "resume with another lr":
-        save_checkpoint(tmp / "ckpt", 1, params, (), jax.random.key(0), [],
+        save_checkpoint(tmp / "ckpt", TrainState(params, (), jax.random.key(0), 1),
                         config={"lr": 0.1, "batch_size": 256, "seed": 0})
     if case == "byte-flipped checkpoint":
-        save_checkpoint(tmp / "flipped", 1, params, (), jax.random.key(0), [],
+        save_checkpoint(tmp / "flipped", TrainState(params, (), jax.random.key(0), 1),
                         config={"lr": 0.1, "batch_size": 256, "seed": 0})
         for data in (tmp / "flipped" / "1" / "state").rglob("d/*"):
             data.write_bytes(bytes(b ^ 0xFF for b in data.read_bytes()))
+    if case == "a step with no record and truncated data":      # killed between Orbax's commit and the record
+        save_checkpoint(tmp / "unrecorded", TrainState(params, (), jax.random.key(0), 1),
+                        config={"lr": 0.1, "batch_size": 256, "seed": 0})
+        (tmp / "unrecorded" / "1" / "jaxlin-sha256.json").unlink()
+        for data in (tmp / "unrecorded" / "1" / "state").rglob("d/*"):
+            data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
     if case == "truncated .gz":
         shutil.copytree(shared_dir("fashion-mnist"), tmp / "broken")
         labels = tmp / "broken" / "train-labels-idx1-ubyte.gz"

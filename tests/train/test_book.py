@@ -8,7 +8,7 @@ import jax
 import numpy as np
 import pytest
 
-from helpers import linreg_data, toy_classification
+from helpers import linreg_data, toy_classification, train_model
 from jaxlin import (
     cross_entropy,
     init_linreg,
@@ -25,8 +25,8 @@ from jaxlin import (
     squared_loss,
 )
 from jaxlin.data.fashion_mnist import to_float
-from jaxlin.train.book import BookEpoch, train_epoch_ch3
-from jaxlin.train.fit import DivergenceError, fit
+from jaxlin.train.epoch import train_epoch_ch3
+from jaxlin.train.fit import DivergenceError
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,8 @@ def test_compiled_epoch_equals_book_loop(data):
     params = init_linreg(jax.random.key(1), 2)
     kw = dict(num_epochs=2, batch_size=10, key=jax.random.key(5))
     up = functools.partial(sgd, lr=0.03)
-    a = fit(linreg, params, squared_loss, up, data, **kw)
-    b = fit(linreg, params, squared_loss, up, data, train_epoch=BookEpoch.make(linreg, squared_loss, up, 10), **kw)
+    a, _ = train_model(linreg, params, squared_loss, up, data, **kw)
+    b, _ = train_model(linreg, params, squared_loss, up, data, loop="book", **kw)
     jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6), a.params, b.params)
     assert [h["epoch"] for h in a.history] == [1, 2]
     np.testing.assert_allclose([h["train_loss"] for h in a.history],
@@ -93,21 +93,21 @@ def test_fast_path_equals_book_loop_after_one_epoch(fashion_mnist):
     kw = dict(num_epochs=1, batch_size=256, key=jax.random.key(1), evals={"test": test},
               prepare=to_float)
     updater = functools.partial(sgd, lr=0.1)
-    loop = BookEpoch.make(softmax_regression_logits, softmax_cross_entropy, updater, 256, prepare=to_float)
-    fast = fit(softmax_regression_logits, params, softmax_cross_entropy, updater, train, **kw)
-    book = fit(softmax_regression_logits, params, softmax_cross_entropy, updater, train, train_epoch=loop, **kw)
+    fast, _ = train_model(softmax_regression_logits, params, softmax_cross_entropy, updater, train, **kw)
+    book, _ = train_model(softmax_regression_logits, params, softmax_cross_entropy, updater, train, loop="book",
+                          **kw)
     for key in ("train_loss", "train_acc", "test_acc"):
         assert fast.history[0][key] == pytest.approx(book.history[0][key], rel=1e-5, abs=1e-6)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), fast.params, book.params)
 
 
 def test_stochastic_book_loop_gives_every_step_its_own_dropout_key():
-    """``BookEpoch(stochastic=True)`` hands each minibatch a fresh key (no two steps share a
+    """The book's loop with ``stochastic=True`` hands each minibatch a fresh key (no two steps share a
     dropout mask) and reaches the parameters of the compiled epoch, whose step i has key
     ``fold_in(step_key, i)``; a loop that reused one key would match neither."""
     X, y = toy_classification()
     up = functools.partial(sgd, lr=0.1)
-    loop = BookEpoch.make(mlp_dropout, softmax_cross_entropy, up, 5, stochastic=True)
+    loop = make_train_epoch(mlp_dropout, softmax_cross_entropy, up, 5, loop="book", stochastic=True)
     keys = [jax.random.key_data(b[3]) for b in loop.batches(X, y, jax.random.key(7))]
     assert len(keys) == X.shape[0] // 5
     assert len({np.asarray(k).tobytes() for k in keys}) == len(keys)

@@ -119,8 +119,8 @@ os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
 import jax, numpy as np
 from jax.sharding import PartitionSpec as P
 from jaxlin import init_mlp, mlp, softmax_cross_entropy, sgd, data_mesh
-from jaxlin.train.epoch import make_train_epoch
-from jaxlin.train.fit import fit
+from helpers import train_model
+from jaxlin.train.epoch import TrainEpoch
 assert jax.device_count() == 4
 X = jax.random.uniform(jax.random.key(0), (640, 20))
 y = jax.random.randint(jax.random.key(1), (640,), 0, 5)
@@ -129,23 +129,23 @@ p = init_mlp(jax.random.key(2), 20, 32, 5, sigma=0.1)
 up = functools.partial(sgd, lr=0.5)
 kw = dict(num_epochs=3, batch_size=64, key=jax.random.key(3), evals={"test": (Xt, yt)},
           eval_loss=softmax_cross_entropy)
-one = fit(mlp, p, softmax_cross_entropy, up, (X, y), **kw)
-mesh = data_mesh()
-epoch, seen = make_train_epoch(mlp, softmax_cross_entropy, up, 64, mesh=mesh), {}
-class Spy:                                      # what the compiled epoch is given
-    def lower(self, params, opt_state, X, y, key):
-        seen.update(spec=str(X.sharding.spec), replicated=X.sharding.is_fully_replicated,
-                    shards=sorted({s.data.shape[0] for s in X.addressable_shards}),
-                    devices=len(X.sharding.device_set), params=jax.tree.leaves(params)[0].sharding.is_fully_replicated,
-                    hlo=epoch.lower(params, opt_state, X, y, key).compile().as_text())
-        return epoch.lower(params, opt_state, X, y, key)
-four = fit(mlp, p, softmax_cross_entropy, up, (X, y), mesh=mesh, train_epoch=Spy(), **kw)
+one, _ = train_model(mlp, p, softmax_cross_entropy, up, (X, y), **kw)
+mesh, seen, compile_epoch = data_mesh(), {}, TrainEpoch.compile
+def spy(self, params, opt_state, X, y, key):    # what the compiled epoch is given
+    compiled = compile_epoch(self, params, opt_state, X, y, key)
+    seen.update(spec=str(X.sharding.spec), replicated=X.sharding.is_fully_replicated,
+                shards=sorted({s.data.shape[0] for s in X.addressable_shards}),
+                devices=len(X.sharding.device_set), params=jax.tree.leaves(params)[0].sharding.is_fully_replicated,
+                hlo=compiled.as_text())
+    return compiled
+TrainEpoch.compile = spy
+four, _ = train_model(mlp, p, softmax_cross_entropy, up, (X, y), mesh=mesh, **kw)
 hlo = seen.pop("hlo")
 seen.update(reduce_scatter="reduce-scatter" in hlo, all_reduce="all-reduce" in hlo)
 diff = max(abs(a[k] - b[k]) for a, b in zip(one.history, four.history) for k in a)
 try:
-    fit(mlp, p, softmax_cross_entropy, up, (X[:630], y[:630]), num_epochs=1, batch_size=64,
-        key=jax.random.key(3), mesh=mesh)
+    train_model(mlp, p, softmax_cross_entropy, up, (X[:630], y[:630]), num_epochs=1, batch_size=64,
+                key=jax.random.key(3), mesh=mesh)
 except ValueError as e:
     seen["uneven"] = str(e)
 print(json.dumps(seen | {"diff": diff, "history": four.history}))

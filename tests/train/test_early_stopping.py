@@ -8,13 +8,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from helpers import train_model
 from jaxlin.data.synthetic import synthetic_data
 from jaxlin.nn.linear import init_linreg, linreg
 from jaxlin.nn.losses import squared_loss
 from jaxlin.nn.updaters import sgd
 from jaxlin.train.early_stopping import EarlyStopping, EarlyStoppingState, early_stopping_update
 from jaxlin.train.evaluate import evaluate_loss
-from jaxlin.train.fit import fit
+from jaxlin.train.state import TrainState
 
 
 def test_early_stopping_rule():
@@ -22,7 +23,7 @@ def test_early_stopping_rule():
     stopper = EarlyStopping(patience=3)
     stops = []
     for epoch, loss in enumerate(losses, start=1):
-        stops.append(stopper(epoch, {"p": epoch}, (), {"valid_loss": loss}))
+        stops.append(stopper(TrainState({"p": epoch}, (), None, epoch, ({"epoch": epoch, "valid_loss": loss},))))
         if stops[-1]:
             break
     assert stops == [False, False, False, False, False, True]   # 3 epochs without improvement
@@ -42,7 +43,7 @@ def test_early_stopping_bad_input():
     with pytest.raises(ValueError, match="min_delta"):
         EarlyStopping(patience=2, min_delta=-1.0)
     with pytest.raises(KeyError, match="valid_loss"):
-        EarlyStopping(patience=2)(1, {}, (), {"train_loss": 1.0})
+        EarlyStopping(patience=2)(TrainState({}, (), None, 1, ({"epoch": 1, "train_loss": 1.0},)))
 
 
 def test_early_stopping_with_fit_keeps_best_params():
@@ -51,9 +52,9 @@ def test_early_stopping_with_fit_keeps_best_params():
     X, y = synthetic_data(jax.random.key(0), jnp.asarray([2.0, -3.4]), 4.2, 100)
     valid = (X, 0.5 * y)
     stopper = EarlyStopping(patience=4)
-    result = fit(linreg, init_linreg(jax.random.key(1), 2), squared_loss, functools.partial(sgd, lr=0.01),
-                 (X, y), num_epochs=200, batch_size=10, key=jax.random.key(2), evals={"valid": valid},
-                 eval_loss=squared_loss, callback=stopper)
+    result, _ = train_model(linreg, init_linreg(jax.random.key(1), 2), squared_loss, functools.partial(sgd, lr=0.01),
+                            (X, y), num_epochs=200, batch_size=10, key=jax.random.key(2), evals={"valid": valid},
+                            eval_loss=squared_loss, callback=stopper)
     valid_losses = [r["valid_loss"] for r in result.history]
     assert 1 < stopper.best_epoch == int(np.argmin(valid_losses)) + 1
     assert stopper.stopped_epoch == len(result.history) == stopper.best_epoch + 4 < 200

@@ -25,7 +25,6 @@ from jaxlin import (
 )
 from jaxlin.data.fashion_mnist import to_float
 from jaxlin.data.shuffle import epoch_indices
-from jaxlin.train.epoch import make_indexed_step
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +56,9 @@ def test_indexed_step_equals_the_step_on_the_gathered_batch():
     idx = np.array([7, 3, 41, 3, 0, 19], np.int32)
     params = init_softmax_regression(jax.random.key(5), 16, 3)
     updater = functools.partial(sgd, lr=0.5)
-    got = make_indexed_step(softmax_regression_logits, softmax_cross_entropy, updater, prepare=to_float)(
-        params, (), images, labels, idx)
+    book = make_train_epoch(softmax_regression_logits, softmax_cross_entropy, updater, 6, loop="book",
+                            prepare=to_float)
+    got = book.fn(params, (), images, labels, idx)
     want = make_train_step(softmax_regression_logits, softmax_cross_entropy, updater)(
         params, (), to_float(images[idx]), labels[idx])
     assert float(jnp.abs(got[0]["W"] - params["W"]).max()) > 1e-3          # it did step

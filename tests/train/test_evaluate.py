@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers import CLASSES, FEW, ROWS, labels
-from jaxlin import cross_entropy, evaluate_accuracy, evaluate_loss, fit, sgd, softmax_cross_entropy
+from helpers import CLASSES, FEW, ROWS, labels, train_model
+from jaxlin import cross_entropy, evaluate_accuracy, evaluate_loss, sgd, softmax_cross_entropy
 from jaxlin.train.evaluate import evaluate_sums
 
 
@@ -60,8 +60,8 @@ def test_labels_out_of_range_are_refused_where_the_data_enter(fn):
         with pytest.raises(ValueError, match=r"\[0, 3\)"):
             evaluate_loss(net, {}, (X, y), fn)
         with pytest.raises(ValueError, match=r"\[0, 3\)"):
-            fit(net, {"w": jnp.zeros(1)}, fn, functools.partial(sgd, lr=0.1), (X, y), num_epochs=1,
-                batch_size=1, key=jax.random.key(0))
+            train_model(net, {"w": jnp.zeros(1)}, fn, functools.partial(sgd, lr=0.1), (X, y), num_epochs=1,
+                        batch_size=1, key=jax.random.key(0))
 
 
 @pytest.mark.parametrize("loss", [cross_entropy, softmax_cross_entropy], ids=lambda f: f.__name__)

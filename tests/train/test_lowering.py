@@ -18,7 +18,7 @@ from jaxlin import (
     softmax_regression_logits,
 )
 from jaxlin.data.fashion_mnist import to_float
-from jaxlin.train.epoch import make_indexed_step, make_train_epoch
+from jaxlin.train.epoch import make_train_epoch
 from jaxlin.train.lowering import CPU, PLAIN, Lowering, batch_of_one, narrow, widen
 from jaxlin.train.step import train_step
 from jaxlin.train.sweep import init_sweep, make_sweep
@@ -69,8 +69,9 @@ def test_indexed_step_is_the_same_with_and_without_the_lowering():
     X, y = images_and_labels()
     params = init_softmax_regression(jax.random.key(4), 36, 4)
     idx = jnp.arange(40, dtype=jnp.int32)[::-1]
-    outs = [make_indexed_step(softmax_regression_logits, softmax_cross_entropy, functools.partial(sgd, lr=0.2),
-                              prepare=to_float, lowering=low)(params, (), X, y, idx) for low in (PLAIN, CPU)]
+    outs = [make_train_epoch(softmax_regression_logits, softmax_cross_entropy, functools.partial(sgd, lr=0.2), 40,
+                             loop="book", prepare=to_float, lowering=low).fn(params, (), X, y, idx)
+            for low in (PLAIN, CPU)]
     for a, b in zip(*(jax.tree.leaves(o) for o in outs)):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 

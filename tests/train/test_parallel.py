@@ -8,7 +8,7 @@ import os, sys, json, functools
 os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
 import jax, jax.numpy as jnp, numpy as np, optax
 from jaxlin import init_mlp, mlp, softmax_cross_entropy, sgd, data_mesh
-from jaxlin.train.fit import fit
+from helpers import train_model
 from jaxlin.train.step import make_train_step
 from jaxlin.train.parallel import batch_sharded, replicate
 assert jax.device_count() == 4
@@ -18,8 +18,8 @@ p = init_mlp(jax.random.key(2), 20, 32, 5, sigma=0.1)
 out = {}
 for name, up in [("sgd", functools.partial(sgd, lr=0.1)), ("adam", optax.adam(1e-2))]:
     kw = dict(num_epochs=2, batch_size=64, key=jax.random.key(3))
-    one = fit(mlp, p, softmax_cross_entropy, up, (X, y), **kw)
-    four = fit(mlp, p, softmax_cross_entropy, up, (X, y), mesh=data_mesh(), **kw)
+    one, _ = train_model(mlp, p, softmax_cross_entropy, up, (X, y), **kw)
+    four, _ = train_model(mlp, p, softmax_cross_entropy, up, (X, y), mesh=data_mesh(), **kw)
     out[name] = max(float(jnp.abs(a - b).max()) for a, b in zip(jax.tree.leaves(one.params), jax.tree.leaves(four.params)))
     out[name + "_replicated"] = jax.tree.leaves(four.params)[0].sharding.is_fully_replicated
     out[name + "_devices"] = len(jax.tree.leaves(four.params)[0].sharding.device_set)
@@ -29,8 +29,8 @@ batch = jax.device_put((X[:64], y[:64]), batch_sharded(mesh))       # the batch 
 hlo = step.lower(*replicate((p, ()), mesh), *batch).compile().as_text()
 out["all_reduce"] = "all-reduce" in hlo
 try:
-    fit(mlp, p, softmax_cross_entropy, optax.sgd(0.1), (X, y), num_epochs=1, batch_size=66,
-        key=jax.random.key(3), mesh=mesh)
+    train_model(mlp, p, softmax_cross_entropy, optax.sgd(0.1), (X, y), num_epochs=1, batch_size=66,
+                key=jax.random.key(3), mesh=mesh)
 except ValueError as e:
     out["indivisible"] = str(e)
 print(json.dumps(out))

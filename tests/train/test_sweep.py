@@ -6,8 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from helpers import train_model
 from jaxlin import init_mlp, mlp, softmax_cross_entropy
-from jaxlin.train.fit import fit
 from jaxlin.train.sweep import init_sweep, make_sweep, sgd_with_lr, unstack
 
 
@@ -29,8 +29,8 @@ def test_sweep_of_k_models_equals_k_separate_runs():
     key = jax.random.key(9)
     result = train(params, state, X, y, Xt, yt, key)
     for k, (lr, seed) in enumerate(zip(lrs, seeds)):
-        single = fit(mlp, init(jax.random.key(seed)), softmax_cross_entropy, sgd_with_lr(lr), (X, y),
-                     num_epochs=3, batch_size=50, key=key, evals={"test": (Xt, yt)})
+        single, _ = train_model(mlp, init(jax.random.key(seed)), softmax_cross_entropy, sgd_with_lr(lr), (X, y),
+                                num_epochs=3, batch_size=50, key=key, evals={"test": (Xt, yt)})
         jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5),
                      unstack(result.params, k), single.params)
         np.testing.assert_allclose(result.test_acc[:, k], [h["test_acc"] for h in single.history], atol=1e-6)
