@@ -23,13 +23,12 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxlin import DivergenceError, data_iter, fit, linreg, nnx_model, sgd, squared_loss, synthetic_data
+import jaxlin
+from jaxlin import DivergenceError, data_iter, linreg, nnx_model, sgd, squared_loss, synthetic_data
 from jaxlin.chapters.ch4_05_weight_decay import SMALL, plot_runs, plot_weights, summarize, train_scratch_l1
 from jaxlin.nn.regularization import sgd_weight_decay
 from jaxlin.run.flags import nonnegative_float
 from jaxlin.run.session import Flag, guard, record, save, setup
-from jaxlin.train.epoch import make_train_epoch
-from jaxlin.train.evaluate import evaluator
 
 n_train, n_test, num_inputs, true_b = 20, 100, 200, 0.05   # few examples, many inputs: easy to overfit
 num_epochs, lr, batch_size, impl, penalty, lambdas, seed = setup(
@@ -116,17 +115,17 @@ def train(lambd):
 # $g \leftarrow g + \lambda \mathbf{w}$ (`optax.add_decayed_weights`), with a mask that leaves the bias
 # alone: jaxlin's `sgd_weight_decay`. The model is a Flax NNX `Linear(200, 1)` with
 # $\mathcal{N}(0, 1)$ weights, trained by `jaxlin.fit` (each epoch one compiled `lax.scan` made by
-# `make_train_epoch`, the same batches as above); the loss itself carries no penalty. It gives the same numbers as the
-# scratch version up to float rounding.
+# `jaxlin.make_train_epoch`, the same batches as above); the loss itself carries no penalty. It
+# gives the same numbers as the scratch version up to float rounding.
 
 # %%
 def train_concise(wd, method="l2"):
     init, net = nnx_model(lambda rngs: nnx.Linear(num_inputs, 1, kernel_init=nnx.initializers.normal(1.0),
                                                   rngs=rngs))
-    epoch = make_train_epoch(net, squared_loss, sgd_weight_decay(lr, wd, method), batch_size)
-    losses = evaluator(net, {"train": train_data, "test": test_data}, loss=squared_loss)
-    state, _ = fit(epoch, epoch.init(init(key_init), key_fit), train_data, num_epochs=num_epochs,
-                   evaluate=losses)
+    epoch = jaxlin.make_train_epoch(net, squared_loss, sgd_weight_decay(lr, wd, method), batch_size)
+    losses = jaxlin.evaluator(net, {"train": train_data, "test": test_data}, loss=squared_loss)
+    state, _ = jaxlin.fit(epoch, epoch.init(init(key_init), key_fit), train_data, num_epochs=num_epochs,
+                          evaluate=losses)
     print("L2 norm of w:", float(jnp.linalg.norm(state.params["kernel"])))
     return state.params, list(state.history)
 

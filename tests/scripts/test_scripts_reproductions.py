@@ -2,6 +2,8 @@
 timeout: the exit status (2 usage, 1 run time), its one clear line, never a traceback."""
 from __future__ import annotations
 
+import json
+import math
 import shutil
 import subprocess
 import sys
@@ -29,9 +31,9 @@ CASES = {   # name: (script, argv with {tmp}, exit status, what stderr says)
                                "was trained with --lr 0.1, this run has --lr 0.5"),
     "byte-flipped checkpoint": (SOFTMAX, ["--resume", "--checkpoint-dir", "{tmp}/flipped"], 2,
                                 "is damaged (its sha256 is not the one saved)"),
-    "a step with no record and truncated data": (SOFTMAX, ["--resume", "--checkpoint-dir", "{tmp}/unrecorded"], 2,
-                                                 "{tmp}/unrecorded holds no usable checkpoint: step 1 has no "
-                                                 "jaxlin-sha256.json"),
+    "a step with no record and truncated data": (
+        SOFTMAX, ["--resume", "--checkpoint-dir", "{tmp}/unrecorded"], 2,
+        "{tmp}/unrecorded holds no usable checkpoint: step 1 has no jaxlin-sha256.json"),
     "batch larger than the data": (SOFTMAX, ["--batch-size", "70000"], 2,
                                    "--batch-size 70000 is larger than the training set"),
     "truncated .gz": (SOFTMAX, ["--data-dir", "{tmp}/tfds", "--fashion-mnist-dir", "{tmp}/broken"], 1,
@@ -42,6 +44,10 @@ CASES = {   # name: (script, argv with {tmp}, exit status, what stderr says)
     "Kaggle CSV beyond float32": ("ch4_10_kaggle_house_price", ["--train-csv", "{tmp}/train.csv",
                                                                 "--test-csv", "{tmp}/test.csv"], 2,
                                   "{tmp}/test.csv, line 3: column 'LotArea' holds inf, beyond float32's range"),
+    "Kaggle thousands separator": ("ch4_10_kaggle_house_price", ["--train-csv", "{tmp}/train.csv",
+                                                                 "--test-csv", "{tmp}/test.csv"], 2,
+                                   "{tmp}/train.csv, line 2: column 'LotArea' holds '8,450', a number with "
+                                   "a thousands separator"),
     "more check steps than data": ("bench_jit_vs_eager", ["--models", "linreg", "--check-steps", "100000"], 2,
                                    "--check-steps 100000 is more than the 100 full batches"),
 }
@@ -72,6 +78,13 @@ def prepare(tmp, case: str) -> None:
         header = (shared_dir("kaggle-house") / "kaggle_house_pred_train.csv").read_text().splitlines()[0]
         (tmp / "empty.csv").write_text(header + "\n")
         shutil.copy(shared_dir("kaggle-house") / "kaggle_house_pred_test.csv", tmp / "test.csv")
+    if case == "Kaggle thousands separator":                  # LotArea "8,450", as a spreadsheet writes it
+        shutil.copy(shared_dir("kaggle-house") / "kaggle_house_pred_test.csv", tmp / "test.csv")
+        lines = (shared_dir("kaggle-house") / "kaggle_house_pred_train.csv").read_text().splitlines()
+        column = lines[0].split(",").index("LotArea")
+        cells = lines[1].split(",")
+        lines[1] = ",".join([*cells[:column], '"8,450"', *cells[column + 1:]])
+        (tmp / "train.csv").write_text("\n".join(lines) + "\n")
     if case == "Kaggle CSV beyond float32":                   # one inf cell in the test CSV's LotArea
         shutil.copy(shared_dir("kaggle-house") / "kaggle_house_pred_train.csv", tmp / "train.csv")
         lines = (shared_dir("kaggle-house") / "kaggle_house_pred_test.csv").read_text().splitlines()
@@ -96,3 +109,24 @@ def test_each_named_reproduction_gives_its_one_clear_line(case, fashion_mnist, h
     assert "Traceback" not in proc.stderr, proc.stderr[-1500:]
     lines = [line for line in proc.stderr.splitlines() if says.format(tmp=tmp_path) in line]
     assert len(lines) == 1 and "error" in lines[0], proc.stderr[-1500:]
+
+
+LOSSES_ALONE = """
+import json, jax, jax.numpy as jnp
+from jaxlin import cross_entropy, softmax_cross_entropy
+y, y_hat = jnp.array([0, 10]), jnp.full((2, 10), 0.1)
+print(json.dumps([[float(v) for v in f(y_hat, y)] for loss in (softmax_cross_entropy, cross_entropy)
+                  for f in (loss, jax.jit(loss))]))
+"""
+
+
+def test_a_loss_called_alone_gives_nan_for_a_label_outside_the_classes():
+    """Issue 22's item 5 as a process: label 10 of 10 classes is NaN, alone and under jit (not the
+    finite 2.3026 it once was); label 0 keeps its finite value."""
+    proc = subprocess.run([sys.executable, "-c", LOSSES_ALONE], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    runs = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(runs) == 4
+    for good, bad in runs:
+        assert math.isfinite(good) and good > 0 and math.isnan(bad)
