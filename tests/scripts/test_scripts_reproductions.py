@@ -80,18 +80,20 @@ def prepare(tmp, case: str) -> None:
         shutil.copy(shared_dir("kaggle-house") / "kaggle_house_pred_test.csv", tmp / "test.csv")
     if case == "Kaggle thousands separator":                  # LotArea "8,450", as a spreadsheet writes it
         shutil.copy(shared_dir("kaggle-house") / "kaggle_house_pred_test.csv", tmp / "test.csv")
-        lines = (shared_dir("kaggle-house") / "kaggle_house_pred_train.csv").read_text().splitlines()
-        column = lines[0].split(",").index("LotArea")
-        cells = lines[1].split(",")
-        lines[1] = ",".join([*cells[:column], '"8,450"', *cells[column + 1:]])
-        (tmp / "train.csv").write_text("\n".join(lines) + "\n")
+        copy_with_lot_area(tmp, "train", 1, '"8,450"')
     if case == "Kaggle CSV beyond float32":                   # one inf cell in the test CSV's LotArea
         shutil.copy(shared_dir("kaggle-house") / "kaggle_house_pred_train.csv", tmp / "train.csv")
-        lines = (shared_dir("kaggle-house") / "kaggle_house_pred_test.csv").read_text().splitlines()
-        column = lines[0].split(",").index("LotArea")
-        cells = lines[2].split(",")
-        lines[2] = ",".join([*cells[:column], "inf", *cells[column + 1:]])
-        (tmp / "test.csv").write_text("\n".join(lines) + "\n")
+        copy_with_lot_area(tmp, "test", 2, "inf")
+
+
+def copy_with_lot_area(tmp, split: str, line: int, value: str) -> None:
+    """The Kaggle ``split`` CSV as ``tmp/{split}.csv``, its ``line`` (0: the header) holding ``value``
+    in the LotArea column."""
+    lines = (shared_dir("kaggle-house") / f"kaggle_house_pred_{split}.csv").read_text().splitlines()
+    column = lines[0].split(",").index("LotArea")
+    cells = lines[line].split(",")
+    lines[line] = ",".join([*cells[:column], value, *cells[column + 1:]])
+    (tmp / f"{split}.csv").write_text("\n".join(lines) + "\n")
 
 
 @pytest.mark.data
