@@ -65,8 +65,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=positive_int, default=5, help="timed repeats per mode")
     parser.add_argument("--eager-steps", type=positive_int, default=10,
                         help="steps timed in the eager and not-jitted modes (extrapolated to an epoch)")
-    parser.add_argument("--no-lowerings", dest="lowerings", action="store_false",
-                        help="skip timing the compiled epoch under each lowering choice")
+    parser.add_argument("--no-rewrites", dest="rewrites", action="store_false",
+                        help="skip timing the compiled epoch under each rewrite")
     parser.add_argument("--no-profile", dest="profile", action="store_false",
                         help="skip profiling the compiled epoch (its time per XLA operation)")
     parser.add_argument("--check-steps", type=positive_int, default=4,
@@ -86,16 +86,16 @@ def available_modes(requested: list[str]) -> list[str]:
 def benchmark(workloads: list[bench.Workload], modes: list[str], args: argparse.Namespace,
               key: jax.Array) -> tuple[list[dict], dict, dict, list[dict]]:
     """Per workload: the agreement check, the timing rows, the FLOPs of a step and (unless
-    ``--no-lowerings``) the compiled epoch's rows under each lowering."""
-    rows, agreement, flops, lowering_rows = [], {}, {}, []
+    ``--no-rewrites``) the compiled epoch's rows under each rewrites."""
+    rows, agreement, flops, rewrite_rows = [], {}, {}, []
     for w in workloads:
         agreement[w.name] = bench.check_agreement(w, modes, args.check_steps, key)
         rows += bench.bench_workload(w, modes, repeats=args.repeats, eager_steps=args.eager_steps,
                                      key=key, progress=lambda s: print(f"  timing {s} ...", file=sys.stderr))
         flops[w.name] = bench.step_flops(w)
-        if args.lowerings and "jit_epoch" in modes:
-            lowering_rows += bench.bench_lowerings(w, repeats=args.repeats, key=key)
-    return rows, agreement, flops, lowering_rows
+        if args.rewrites and "jit_epoch" in modes:
+            rewrite_rows += bench.bench_rewrites(w, repeats=args.repeats, key=key)
+    return rows, agreement, flops, rewrite_rows
 
 
 def report_agreement(agreement: dict[str, dict[str, float]], check_steps: int) -> bool:
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> dict:
     env = environment()
     print(f"device: {env['device']} ({env['backend']}), jax {env['jax']}, jaxlib {env['jaxlib']}")
 
-    rows, agreement, flops, lowering_rows = benchmark(workloads, modes, args, key)
+    rows, agreement, flops, rewrite_rows = benchmark(workloads, modes, args, key)
     peak = bench.matmul_peak()
     print()
     print(bench.format_table(rows))
@@ -182,15 +182,15 @@ def main(argv: list[str] | None = None) -> dict:
               f"{'ok' if q['ok'] else 'OUT OF BAND'}")
     summary = summarize(workloads, rows, flops, peak)
     print(f"measured float32 matmul peak: {peak:.0f} GFLOP/s; data loading: {load_seconds:.2f} s")
-    if lowering_rows:
+    if rewrite_rows:
         print()
-        print(bench.format_lowerings(lowering_rows))
+        print(bench.format_rewrites(rewrite_rows))
     profiles = profile_epochs(workloads, modes, args, key, peak)
 
     plot_bars(rows, run.path("bench.png"))
     results = {"rows": rows, "agreement": agreement, "agreement_ok": ok, "tolerance": TOLERANCE,
                "quality": quality,
-               "summary": summary, "lowerings": lowering_rows, "profile": profiles,
+               "summary": summary, "rewrites": rewrite_rows, "profile": profiles,
                "matmul_peak_gflop_per_s": peak, "step_flops": flops,
                "seconds": {"load_data": load_seconds}, "mode_descriptions": bench.MODE_TEXT}
     run.finish(results)

@@ -158,7 +158,7 @@ print("training on", try_gpu())
 # numbers). On XLA:CPU a convolution inside a `lax.scan` is far slower than the same convolution
 # alone (jax-ml/jax#12868), so on the CPU jaxlin's compiled epoch rewrites every stride-1
 # convolution of the net into one matrix product and each 2×2 pooling into a reshape and a sum,
-# the same numbers (`jaxlin/train/lowering.py`, measured in the benchmark); the cells above stay as
+# the same numbers (`jaxlin/train/rewrites.py`, measured in the benchmark); the cells above stay as
 # the book writes them. Expect the training accuracy to sit near 0.1 for the first epoch or two
 # (sigmoids learn slowly from Xavier's small weights) before it climbs, and to end near the
 # book's loss 0.469, train acc 0.823, test acc 0.779.

@@ -7,19 +7,19 @@ nothing imports it but ``scripts/bench_jit_vs_eager.py``, the sweep and the test
 from jaxlin.bench.timing import (
     MODE_TEXT,
     MODES,
-    bench_lowerings,
+    bench_rewrites,
     bench_workload,
     check_agreement,
-    format_lowerings,
+    format_rewrites,
     format_table,
-    lowering_variants,
     matmul_peak,
     profile_epoch,
     quality,
+    rewrite_variants,
     step_flops,
 )
 from jaxlin.bench.workloads import BANDS, MODELS, Workload, make_workloads
 
-__all__ = ["BANDS", "MODELS", "MODE_TEXT", "MODES", "Workload", "bench_lowerings", "bench_workload",
-           "check_agreement", "format_lowerings", "format_table", "lowering_variants", "make_workloads",
+__all__ = ["BANDS", "MODELS", "MODE_TEXT", "MODES", "Workload", "bench_rewrites", "bench_workload",
+           "check_agreement", "format_rewrites", "format_table", "rewrite_variants", "make_workloads",
            "matmul_peak", "profile_epoch", "quality", "step_flops"]

@@ -24,7 +24,7 @@ from jaxlin.data.shuffle import epoch_indices
 from jaxlin.nn.updaters import sgd
 from jaxlin.train.epoch import make_train_epoch
 from jaxlin.train.evaluate import evaluate_accuracy, evaluate_loss
-from jaxlin.train.lowering import PLAIN, Lowering, default_lowering
+from jaxlin.train.rewrites import PLAIN, Rewrites, default_rewrites
 from jaxlin.train.step import make_train_step, train_step
 from jaxlin.train.timer import Timer
 
@@ -67,7 +67,7 @@ def _loop_runner(w: Workload, mode: str, X: jax.Array, y: jax.Array) -> tuple[Ca
         step = book.fn.lower(params, (), X, y, idx).compile()
         compile_seconds = timer.stop()
     else:
-        plain = train_step(w.net, w.loss, updater)     # the step a reader writes: no lowering choice
+        plain = train_step(w.net, w.loss, updater)     # the step a reader writes: no rewrite
         step = lambda params, state, X, y, idx: plain(params, state, w.prepare(X[idx]), y[idx])  # noqa: E731
         compile_seconds = 0.0
 
@@ -88,17 +88,17 @@ def _loop_runner(w: Workload, mode: str, X: jax.Array, y: jax.Array) -> tuple[Ca
 
 
 def _compiled_epoch(w: Workload, X: jax.Array, y: jax.Array,
-                    lowering: Lowering | None = None) -> tuple[Any, float]:
+                    rewrites: Rewrites | None = None) -> tuple[Any, float]:
     """``w``'s epoch compiled ahead of time for data shaped like ``X``, ``y``; its compile seconds."""
-    epoch = make_train_epoch(w.net, w.loss, _updater(w), w.batch_size, prepare=w.prepare, lowering=lowering)
+    epoch = make_train_epoch(w.net, w.loss, _updater(w), w.batch_size, prepare=w.prepare, rewrites=rewrites)
     params, timer = w.init(jax.random.key(0)), Timer()
     compiled = epoch.compile(params, (), X, y, jax.random.key(0))
     return compiled, timer.stop()
 
 
 def _epoch_runner(w: Workload, X: jax.Array, y: jax.Array,
-                  lowering: Lowering | None = None) -> tuple[Callable, float]:
-    compiled, compile_seconds = _compiled_epoch(w, X, y, lowering)
+                  rewrites: Rewrites | None = None) -> tuple[Callable, float]:
+    compiled, compile_seconds = _compiled_epoch(w, X, y, rewrites)
     return (lambda params, X, y, key: compiled(params, (), X, y, key)[0]), compile_seconds
 
 
@@ -117,10 +117,10 @@ def quality(w: Workload, key: jax.Array) -> dict[str, Any]:
     return {"metric": metric, "epochs": w.quality_epochs, "value": value, "band": [low, high], "ok": low <= value <= high}
 
 
-def lowering_variants(conv: bool = False) -> dict[str, Lowering]:
-    """The default lowering, each of its epoch choices switched alone (a conv net's too, when
+def rewrite_variants(conv: bool = False) -> dict[str, Rewrites]:
+    """The default rewrites, each of its epoch choices switched alone (a conv net's too, when
     ``conv``), and none of them."""
-    base = default_lowering()
+    base = default_rewrites()
     variants = {"default": base}
     for name in ("batch_of_one", "row_gather") + (("banded_conv", "pool_reshape") if conv else ()):
         on = getattr(base, name)
@@ -129,14 +129,14 @@ def lowering_variants(conv: bool = False) -> dict[str, Lowering]:
     return variants
 
 
-def bench_lowerings(w: Workload, *, repeats: int, key: jax.Array) -> list[dict[str, Any]]:
-    """The compiled epoch timed under each of :func:`lowering_variants` (rows of mode ``jit_epoch``)."""
+def bench_rewrites(w: Workload, *, repeats: int, key: jax.Array) -> list[dict[str, Any]]:
+    """The compiled epoch timed under each of :func:`rewrite_variants` (rows of mode ``jit_epoch``)."""
     params0 = w.init(jax.random.key(1))
     rows = []
-    for name, lowering in lowering_variants(conv=w.convolutional).items():
-        run, compile_seconds = _epoch_runner(w, w.X, w.y, lowering)
+    for name, rewrites in rewrite_variants(conv=w.convolutional).items():
+        run, compile_seconds = _epoch_runner(w, w.X, w.y, rewrites)
         times = _timed(lambda: run(params0, w.X, w.y, key), repeats)
-        rows.append({"model": w.name, "lowering": name, **dataclasses.asdict(lowering),
+        rows.append({"model": w.name, "rewrites": name, **dataclasses.asdict(rewrites),
                      "compile_s": compile_seconds, "epoch_s_median": statistics.median(times),
                      "epoch_s_min": min(times)})
     return rows
@@ -206,7 +206,7 @@ def matmul_peak(sizes: Sequence[int] = (1024, 2048), repeats: int = 10) -> float
 
 
 def profile_epoch(w: Workload, key: jax.Array) -> profile.Profile:
-    """One compiled epoch of ``w`` (the default lowering) under the profiler, after a warm-up."""
+    """One compiled epoch of ``w`` (the default rewrites) under the profiler, after a warm-up."""
     (compiled, _), params = _compiled_epoch(w, w.X, w.y), w.init(jax.random.key(1))
     jax.block_until_ready(compiled(params, (), w.X, w.y, key))
     return profile.profile(lambda: compiled(params, (), w.X, w.y, key), compiled.as_text())
@@ -235,13 +235,13 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def format_lowerings(rows: Sequence[dict[str, Any]]) -> str:
-    """The compiled epoch under each lowering: seconds and the ratio to the default lowering."""
-    head = f"{'model':8} {'lowering':18} {'compile s':>9} {'min s/ep':>9} {'x default':>9}"
+def format_rewrites(rows: Sequence[dict[str, Any]]) -> str:
+    """The compiled epoch under each rewrites: seconds and the ratio to the default rewrites."""
+    head = f"{'model':8} {'rewrites':18} {'compile s':>9} {'min s/ep':>9} {'x default':>9}"
     lines = [head, "-" * len(head)]
     for r in rows:
-        base = next(b for b in rows if b["model"] == r["model"] and b["lowering"] == "default")
-        lines.append(f"{r['model']:8} {r['lowering']:18} {r['compile_s']:9.2f} {r['epoch_s_min']:9.4f} "
+        base = next(b for b in rows if b["model"] == r["model"] and b["rewrites"] == "default")
+        lines.append(f"{r['model']:8} {r['rewrites']:18} {r['compile_s']:9.2f} {r['epoch_s_min']:9.4f} "
                      f"{r['epoch_s_min'] / base['epoch_s_min']:9.2f}")
     return "\n".join(lines)
 

@@ -5,7 +5,7 @@ Each round stably sorts the positions by random uint32 keys whose low bits are c
 rounds compose until at least 48 random bits were used, so ties (which keep their order)
 are negligible, as in ``jax.random.permutation``. On XLA:CPU each sort is faster as one
 single-array sort of keys carrying their position in the low bits (``packed``), measured by
-the benchmark's lowering table on the small models (1.4-2.5x for softmax and linear
+the benchmark's rewrites table on the small models (1.4-2.5x for softmax and linear
 regression on AMD Zen 5, AMD EPYC and Intel Xeon); both forms give the same permutation.
 """
 from __future__ import annotations

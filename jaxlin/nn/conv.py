@@ -4,7 +4,7 @@ The book's small demonstrations are channel-first, one image at a time: ``corr2d
 on an (h, w) array, ``corr2d_multi_in`` on (c, h, w). The layers that train are
 channel-last (NHWC images, HWIO kernels), the layout XLA's convolutions and Flax use:
 ``conv2d`` is one ``lax.conv_general_dilated``. Faster forms of the same numbers for
-XLA:CPU live in :mod:`jaxlin.train.lowering`, never here.
+XLA:CPU live in :mod:`jaxlin.train.rewrites`, never here.
 """
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from jaxlin.train.devices import try_gpu
 from jaxlin.train.epoch import train_epoch_ch3
 from jaxlin.train.evaluate import evaluate_accuracy
 from jaxlin.train.fit import epoch_record
-from jaxlin.train.lowering import default_lowering
+from jaxlin.train.rewrites import default_rewrites
 from jaxlin.train.step import Loss, Net, make_train_step
 
 
@@ -76,8 +76,8 @@ def train_ch3(net: Net, params: Any, train_iter: Iterable, test_iter: Iterable, 
         return Trained(result.state.params, list(result.state.history))
     num_epochs = check_positive_int(num_epochs, "num_epochs")
     tx = as_transformation(updater)          # the updater as optax, once: the step and its state
-    # a conv net's convolutions as matrix products on XLA:CPU (jaxlin.train.lowering); else the net itself
-    step = make_train_step(default_lowering().net(net), loss, tx)
+    # a conv net's convolutions as matrix products on XLA:CPU (jaxlin.train.rewrites); else the net itself
+    step = make_train_step(default_rewrites().net(net), loss, tx)
     opt_state = tx.init(params)
     animator = Animator(xlabel="epoch", ylabel="loss / accuracy", xlim=(1, max(num_epochs, 2)), ylim=ylim,
                         path=plot_path,

@@ -121,7 +121,7 @@ class Parser(argparse.ArgumentParser):
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """``--help`` with each option's default, except a switch's (``--no-lowerings (default:
+    """``--help`` with each option's default, except a switch's (``--no-rewrites (default:
     True)`` would read as if the switch were on) and a None (the help says what it means)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:

@@ -1,3 +1,3 @@
-"""Layer 2, training: the train step, its lowering choices, the compiled epoch, the book's
+"""Layer 2, training: the train step, its rewrites, the compiled epoch, the book's
 loop, evaluation, ``fit``, the vmap sweep and data parallelism. Imports ``jaxlin.nn``.
 """

@@ -21,8 +21,8 @@ from jax.sharding import Mesh
 from jaxlin.checks import check_divisible, check_positive_int
 from jaxlin.data.shuffle import epoch_indices
 from jaxlin.nn.updaters import Updater, as_transformation
-from jaxlin.train.lowering import Lowering, default_lowering
 from jaxlin.train.parallel import constrain_batch, constrain_replicated, gather_rows
+from jaxlin.train.rewrites import Rewrites, default_rewrites
 from jaxlin.train.state import TrainState
 from jaxlin.train.step import Loss, Net, Penalty, Step, train_step
 
@@ -85,7 +85,7 @@ def train_epoch_ch3(step: Step, params: Any, opt_state: Any,
 
 
 def scan_epoch(step: Step, batch_size: int, *, prepare: Prepare = identity, stochastic: bool = False,
-               lowering: Lowering | None = None, mesh: Mesh | None = None) -> Callable[..., tuple]:
+               rewrites: Rewrites | None = None, mesh: Mesh | None = None) -> Callable[..., tuple]:
     """The (unjitted) epoch ``(params, opt_state, X, y, key) -> (params, opt_state, sums)``:
     ``lax.scan`` of ``step`` over one shuffled pass of device-resident ``X``, ``y``.
 
@@ -96,13 +96,13 @@ def scan_epoch(step: Step, batch_size: int, *, prepare: Prepare = identity, stoc
     minibatch is gathered split the same way (``gather_rows``: the same batches as on one
     device), params stay replicated.
     """
-    lowering = lowering or default_lowering()
+    rewrites = rewrites or default_rewrites()
 
     def batch(X, y, idx):
         if mesh is not None:                   # X, y split by rows: see jaxlin.train.parallel
             X, y = gather_rows((X, y), idx, mesh)
             return constrain_batch((prepare(X), y), mesh)
-        return prepare(lowering.gather(X, idx)), y[idx]
+        return prepare(rewrites.gather(X, idx)), y[idx]
 
     def epoch(params, opt_state, X, y, key):
         shuffle_key, step_key = jax.random.split(key)
@@ -124,14 +124,14 @@ def scan_epoch(step: Step, batch_size: int, *, prepare: Prepare = identity, stoc
     return epoch
 
 
-def indexed_step(step: Step, *, prepare: Prepare = identity, lowering: Lowering | None = None) -> Step:
+def indexed_step(step: Step, *, prepare: Prepare = identity, rewrites: Rewrites | None = None) -> Step:
     """The book's loop's step on minibatch ``idx`` of device-resident data:
     ``step(params, opt_state, X, y, idx, key=None)`` runs ``step`` on ``prepare(X[idx]), y[idx]``
     (what a sampler hands the book's loop, without copying the batch to the host and back)."""
-    lowering = lowering or default_lowering()
+    rewrites = rewrites or default_rewrites()
 
     def on_batch(params, opt_state, X, y, idx, key=None):
-        params, opt_state, metrics = step(params, opt_state, prepare(lowering.gather(X, idx)), y[idx], key)
+        params, opt_state, metrics = step(params, opt_state, prepare(rewrites.gather(X, idx)), y[idx], key)
         # XLA clamps an index out of [0, N) to the nearest row: flag it, as a NaN loss
         bad = ((idx < 0) | (idx >= X.shape[0])).any()
         return params, opt_state, metrics | {"loss": jnp.where(bad, jnp.nan, metrics["loss"])}
@@ -194,7 +194,7 @@ class TrainEpoch:
 def make_train_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, *,
                      loop: Literal["scan", "book"] = "scan", prepare: Prepare = identity,
                      stochastic: bool = False, penalty: Penalty | None = None,
-                     mesh: Mesh | None = None, donate: bool = False, lowering: Lowering | None = None,
+                     mesh: Mesh | None = None, donate: bool = False, rewrites: Rewrites | None = None,
                      progress: Progress | None = None) -> TrainEpoch:
     """An epoch of :func:`~jaxlin.train.step.train_step`: compiled whole (``loop="scan"``)
     or the book's loop (``loop="book"``), both over device-resident ``X`` and ``y`` (e.g.
@@ -208,13 +208,13 @@ def make_train_epoch(net: Net, loss: Loss, updater: Updater, batch_size: int, *,
         raise ValueError(f"loop must be 'scan' or 'book', got {loop!r}")
     batch_size = check_positive_int(batch_size, "batch_size")
     check_divisible(batch_size, mesh)
-    lowering = lowering or default_lowering()
+    rewrites = rewrites or default_rewrites()
     tx = as_transformation(updater)
-    step = lowering.step(train_step(lowering.net(net), loss, tx, penalty=penalty))
+    step = rewrites.step(train_step(rewrites.net(net), loss, tx, penalty=penalty))
     if loop == "scan":
-        fn = scan_epoch(step, batch_size, prepare=prepare, stochastic=stochastic, lowering=lowering, mesh=mesh)
+        fn = scan_epoch(step, batch_size, prepare=prepare, stochastic=stochastic, rewrites=rewrites, mesh=mesh)
     else:
-        fn = indexed_step(step, prepare=prepare, lowering=lowering)
+        fn = indexed_step(step, prepare=prepare, rewrites=rewrites)
     fn = jax.jit(fn, donate_argnums=(0, 1) if donate else ())
     return TrainEpoch(net, tx, batch_size, loop, fn, prepare, stochastic, mesh, progress)
 

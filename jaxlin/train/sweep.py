@@ -19,7 +19,7 @@ import optax
 from jaxlin.checks import check_learning_rate, check_positive_int
 from jaxlin.train.epoch import Prepare, identity, scan_epoch
 from jaxlin.train.evaluate import evaluate_sums
-from jaxlin.train.lowering import Lowering, default_lowering, narrow, widen
+from jaxlin.train.rewrites import Rewrites, default_rewrites, narrow, widen
 from jaxlin.train.step import Loss, Net, train_step
 
 
@@ -64,31 +64,31 @@ def epoch_loss(sums: dict[str, jax.Array]) -> jax.Array:
 
 def make_sweep(net: Net, loss: Loss, batch_size: int, num_epochs: int, *,
                prepare: Prepare = identity, wide: Any = None,
-               lowering: Lowering | None = None) -> Callable[..., SweepResult]:
+               rewrites: Rewrites | None = None) -> Callable[..., SweepResult]:
     """``train(params, opt_state, X, y, X_test, y_test, key) -> SweepResult``, one compiled call.
 
     ``params`` and ``opt_state`` are stacked over K models (:func:`init_sweep`); the
     data and the shuffle ``key`` are shared. Epoch e uses ``fold_in(key, e)``, as ``fit``;
     an epoch with a label outside [0, C) reports a NaN train loss (whatever the ``loss``).
     The train step is ``vmap``ped over the K models. ``wide`` marks, in a pytree shaped
-    like one model's params, the weight matrices that the lowering's ``wide_weights``
+    like one model's params, the weight matrices that the rewrites's ``wide_weights``
     carries as one wide matrix (e.g. ``{"W": True, "b": False}``).
     """
     num_epochs = check_positive_int(num_epochs, "num_epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
-    lowering = lowering or default_lowering()
+    rewrites = rewrites or default_rewrites()
     vstep = jax.vmap(train_step(net, loss, sgd_with_lr(1.0)), in_axes=(0, 0, None, None, None))
     veval = jax.vmap(functools.partial(evaluate_sums, net), in_axes=(0, None, None))
 
     def train(params, opt_state, X, y, X_test, y_test, key):
         k = jax.tree.leaves(params)[0].shape[0]
-        mask = jax.tree.map(lambda _: False, params) if wide is None or not lowering.wide_weights else wide
+        mask = jax.tree.map(lambda _: False, params) if wide is None or not rewrites.wide_weights else wide
 
         def wide_step(params, opt_state, X, y, key=None):
             params, opt_state, metrics = vstep(narrow(params, mask, k), opt_state, X, y, key)
             return widen(params, mask), opt_state, metrics
 
-        epoch = scan_epoch(wide_step, batch_size, prepare=prepare, lowering=lowering)
+        epoch = scan_epoch(wide_step, batch_size, prepare=prepare, rewrites=rewrites)
         X_test = prepare(X_test)                     # once for the sweep, not every epoch
 
         def one_epoch(carry, e):

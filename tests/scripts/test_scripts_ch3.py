@@ -119,11 +119,11 @@ def test_data_flags_say_their_default_once(capsys):
         assert text.count("default") == 1 and "(default: $" in text and "None" not in text, text
 
 
-@pytest.mark.parametrize("name, switch", [("bench_jit_vs_eager", "--no-lowerings"),
+@pytest.mark.parametrize("name, switch", [("bench_jit_vs_eager", "--no-rewrites"),
                                           ("sweep_softmax_lr", "--no-wide-weights"),
                                           ("ch3_06_softmax_regression_scratch", "--quiet")])
 def test_switches_say_no_default(name, switch, capsys):
-    """On or off is the switch itself: "--no-lowerings ... (default: True)" read as if it were on."""
+    """On or off is the switch itself: "--no-rewrites ... (default: True)" read as if it were on."""
     with pytest.raises(SystemExit):
         main_of(name)(["--help"])
     out = " ".join(capsys.readouterr().out.split())

@@ -1,12 +1,12 @@
-"""Lowering choices: the same numbers, arranged so that XLA compiles a faster program.
+"""Rewrites: the same numbers, arranged so that XLA compiles a faster program.
 
-The step, the epoch and the sweep are written plainly; a :class:`Lowering` says which
+The step, the epoch and the sweep are written plainly; a :class:`Rewrites` says which
 of these rewrites they get. Each keeps every number the same (the tests check it) and
 applies only to the kind of model and the backend it was measured on, with the
-benchmark's lowering table (``scripts/bench_jit_vs_eager.py``; the README reports it, with
+benchmark's rewrites table (``scripts/bench_jit_vs_eager.py``; the README reports it, with
 the CPU of each run). A choice is on by default only where it won on every CPU it was
 measured on; a new kind of model gets none until the benchmark shows a gain.
-:func:`default_lowering` is :data:`CPU` on the CPU backend; on a GPU nothing has been
+:func:`default_rewrites` is :data:`CPU` on the CPU backend; on a GPU nothing has been
 measured yet, and the plain forms run.
 
 * ``batch_of_one``: the step runs as a batch of one model, ``vmap`` over a size-1 axis of
@@ -23,7 +23,7 @@ measured yet, and the plain forms run.
   (1.22 s vs 1.52 s for 8 softmax regressions on AMD Zen 5).
 * ``banded_conv`` (conv nets only): every stride-1 NHWC convolution becomes one matrix
   product, output rows × a banded matrix built from the kernel
-  (:mod:`jaxlin.train.conv_lowering`); XLA:CPU's own convolution is far slower inside a
+  (:mod:`jaxlin.train.conv_rewrites`); XLA:CPU's own convolution is far slower inside a
   ``lax.scan`` (jax-ml/jax#12868): 13.9x for LeNet on AMD EPYC. A net without convolutions
   is called as written.
 * ``pool_reshape`` (conv nets only): a non-overlapping window sum (average pooling) as a
@@ -41,13 +41,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxlin.train.conv_lowering import rewrite_convs
+from jaxlin.train.conv_rewrites import rewrite_convs
 
 Step = Callable[..., tuple[Any, Any, dict]]
 
 
 @dataclasses.dataclass(frozen=True)
-class Lowering:
+class Rewrites:
     batch_of_one: bool = False
     row_gather: bool = False
     wide_weights: bool = False
@@ -55,13 +55,13 @@ class Lowering:
     pool_reshape: bool = False
 
     def net(self, net: Callable) -> Callable:
-        """The model as this lowering runs it: its convolutions and pooling rewritten (conv nets)."""
+        """The model as these rewrites run it: its convolutions and pooling rewritten (conv nets)."""
         if not (self.banded_conv or self.pool_reshape):
             return net
         return rewrite_convs(net, banded_conv=self.banded_conv, pool_reshape=self.pool_reshape)
 
     def step(self, step: Step) -> Step:
-        """The train step as this lowering runs it."""
+        """The train step as these rewrites run it."""
         return batch_of_one(step) if self.batch_of_one else step
 
     def gather(self, X: jax.Array, idx: jax.Array) -> jax.Array:
@@ -71,12 +71,12 @@ class Lowering:
         return X.reshape(X.shape[0], -1)[idx].reshape(idx.shape + X.shape[1:])
 
 
-PLAIN = Lowering()
-CPU = Lowering(batch_of_one=True, row_gather=False, wide_weights=True,
+PLAIN = Rewrites()
+CPU = Rewrites(batch_of_one=True, row_gather=False, wide_weights=True,
                banded_conv=True, pool_reshape=True)
 
 
-def default_lowering() -> Lowering:
+def default_rewrites() -> Rewrites:
     """:data:`CPU` on the CPU backend, where each choice was measured to pay; else :data:`PLAIN`."""
     return CPU if jax.default_backend() == "cpu" else PLAIN
 
@@ -114,4 +114,4 @@ def narrow(tree: Any, wide: Any, k: int) -> Any:
                         tree, wide)
 
 
-__all__ = ["CPU", "PLAIN", "Lowering", "batch_of_one", "batch_of_one_pays", "default_lowering", "narrow", "widen"]
+__all__ = ["CPU", "PLAIN", "Rewrites", "batch_of_one", "batch_of_one_pays", "default_rewrites", "narrow", "widen"]

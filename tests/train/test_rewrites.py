@@ -1,4 +1,4 @@
-"""Every lowering choice keeps the numbers: the CPU lowering and the plain forms agree."""
+"""Every rewrite keeps the numbers: the CPU rewrites and the plain forms agree."""
 from __future__ import annotations
 
 import dataclasses
@@ -19,7 +19,7 @@ from jaxlin import (
 )
 from jaxlin.data.fashion_mnist import to_float
 from jaxlin.train.epoch import make_train_epoch
-from jaxlin.train.lowering import CPU, PLAIN, Lowering, batch_of_one, narrow, widen
+from jaxlin.train.rewrites import CPU, PLAIN, Rewrites, batch_of_one, narrow, widen
 from jaxlin.train.step import train_step
 from jaxlin.train.sweep import init_sweep, make_sweep
 
@@ -36,7 +36,7 @@ def images_and_labels(n=300, seed=0):
 def test_row_gather_equals_indexing():
     X, _ = images_and_labels()
     idx = jnp.array([[5, 0, 299], [7, 7, 1]], jnp.int32)
-    np.testing.assert_array_equal(Lowering(row_gather=True).gather(X, idx), X[idx])
+    np.testing.assert_array_equal(Rewrites(row_gather=True).gather(X, idx), X[idx])
     np.testing.assert_array_equal(PLAIN.gather(X, idx), X[idx])
 
 
@@ -50,27 +50,27 @@ def test_batch_of_one_is_the_same_step():
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("lowering", [CPU, *ONE_AT_A_TIME], ids=["cpu", "batch_of_one",
+@pytest.mark.parametrize("rewrites", [CPU, *ONE_AT_A_TIME], ids=["cpu", "batch_of_one",
                                                                   "row_gather"])
-def test_compiled_epoch_gives_the_same_numbers_with_and_without_each_choice(lowering):
+def test_compiled_epoch_gives_the_same_numbers_with_and_without_each_choice(rewrites):
     X, y = images_and_labels()
     params = init_mlp(jax.random.key(2), 36, 16, 4, sigma=0.1)
     updater = functools.partial(sgd, lr=0.3)
     runs = {}
-    for name, low in (("plain", PLAIN), ("lowered", lowering)):
-        epoch = make_train_epoch(mlp, softmax_cross_entropy, updater, 25, prepare=to_float, lowering=low)
+    for name, low in (("plain", PLAIN), ("lowered", rewrites)):
+        epoch = make_train_epoch(mlp, softmax_cross_entropy, updater, 25, prepare=to_float, rewrites=low)
         runs[name] = epoch(params, (), X, y, jax.random.key(3))
     for a, b in zip(jax.tree.leaves(runs["plain"]), jax.tree.leaves(runs["lowered"])):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
     assert float(jnp.abs(runs["plain"][0]["W1"] - params["W1"]).max()) > 1e-3      # it trained
 
 
-def test_indexed_step_is_the_same_with_and_without_the_lowering():
+def test_indexed_step_is_the_same_with_and_without_the_rewrites():
     X, y = images_and_labels()
     params = init_softmax_regression(jax.random.key(4), 36, 4)
     idx = jnp.arange(40, dtype=jnp.int32)[::-1]
     outs = [make_train_epoch(softmax_regression_logits, softmax_cross_entropy, functools.partial(sgd, lr=0.2), 40,
-                             loop="book", prepare=to_float, lowering=low).fn(params, (), X, y, idx)
+                             loop="book", prepare=to_float, rewrites=low).fn(params, (), X, y, idx)
             for low in (PLAIN, CPU)]
     for a, b in zip(*(jax.tree.leaves(o) for o in outs)):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
@@ -86,7 +86,7 @@ def test_wide_weights_round_trip_and_give_the_same_sweep():
     init = lambda key: init_softmax_regression(key, 36, 4)  # noqa: E731
     params, state = init_sweep(init, [0.1, 0.5], [0, 1])
     results = [make_sweep(softmax_regression_logits, softmax_cross_entropy, 25, 2, prepare=to_float,
-                          wide=wide, lowering=Lowering(wide_weights=on))(params, state, X, y, X, y,
+                          wide=wide, rewrites=Rewrites(wide_weights=on))(params, state, X, y, X, y,
                                                                           jax.random.key(5))
                for on in (False, True)]
     for a, b in zip(*(jax.tree.leaves(r) for r in results)):
@@ -95,7 +95,7 @@ def test_wide_weights_round_trip_and_give_the_same_sweep():
 
 def test_batch_of_one_applies_only_to_the_models_it_was_measured_to_pay_for():
     from jaxlin import init_lenet, init_linreg, init_mlp
-    from jaxlin.train.lowering import batch_of_one_pays
+    from jaxlin.train.rewrites import batch_of_one_pays
     key = jax.random.key(0)
     assert batch_of_one_pays(init_softmax_regression(key, 784, 10))         # one-layer classifier
     assert batch_of_one_pays(init_lenet(key))                               # a conv net

@@ -1,4 +1,4 @@
-"""The conv-net lowering: banded matrix products and reshaped window sums give the numbers of
+"""The conv-net rewrites: banded matrix products and reshaped window sums give the numbers of
 XLA's convolution and reduce_window, forward, backward and trained; nets without them are
 left as they are."""
 from __future__ import annotations
@@ -18,9 +18,9 @@ from jaxlin.nn.losses import softmax_cross_entropy
 from jaxlin.nn.mlp import init_mlp, mlp
 from jaxlin.nn.nnx_adapter import nnx_model
 from jaxlin.nn.updaters import sgd
-from jaxlin.train.conv_lowering import banded_conv2d, rewrite_convs, window_sum
+from jaxlin.train.conv_rewrites import banded_conv2d, rewrite_convs, window_sum
 from jaxlin.train.epoch import make_train_epoch
-from jaxlin.train.lowering import CPU, PLAIN
+from jaxlin.train.rewrites import CPU, PLAIN
 
 
 @pytest.mark.parametrize("shape,kernel,padding", [((2, 8, 8, 1), (3, 3, 1, 1), 1),
@@ -79,16 +79,16 @@ def test_an_nnx_lenet_is_rewritten_too():
 
 
 def test_the_compiled_epoch_trains_lenet_as_the_plain_form_does():
-    """Two steps of LeNet at the book's lr 0.9: the CPU lowering (banded convolutions, reshaped
+    """Two steps of LeNet at the book's lr 0.9: the CPU rewrites (banded convolutions, reshaped
     pooling, batch_of_one) reaches the parameters the plain lax.conv_general_dilated step does."""
     X = jax.random.uniform(jax.random.key(4), (512, 28, 28, 1))
     y = jax.random.randint(jax.random.key(5), (512,), 0, 10)
     params = init_lenet(jax.random.key(6))
     trained = {}
-    for name, lowering in {"plain": PLAIN, "cpu": CPU, "no conv choices":
+    for name, rewrites in {"plain": PLAIN, "cpu": CPU, "no conv choices":
                            dataclasses.replace(CPU, banded_conv=False, pool_reshape=False)}.items():
         epoch = make_train_epoch(lenet, softmax_cross_entropy, functools.partial(sgd, lr=0.9), 256,
-                                 lowering=lowering)
+                                 rewrites=rewrites)
         trained[name] = epoch(params, (), X, y, jax.random.key(7))[0]
     moved = max(float(jnp.abs(trained["plain"][k] - params[k]).max()) for k in params)
     assert moved > 1e-3
