@@ -56,7 +56,7 @@ def _train(args: argparse.Namespace, run: Run, net: Net, params: Any, loss: Loss
     loop = "book" if args.loop == "book" else "scan"         # --loop epoch: the compiled epoch
     epoch = make_train_epoch(net, loss, updater, args.batch_size, loop=loop, prepare=to_float,
                              stochastic=stochastic, mesh=mesh,
-                             progress=batch_bar(args.quiet) if args.loop == "book" else None)
+                             progress=batch_bar(args.quiet) if loop == "book" else None)
     start = epoch.init(params, key)
     if args.resume:
         start = resume(args, run, start)
