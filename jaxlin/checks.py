@@ -76,6 +76,15 @@ def check_labels(y: Any, num_classes: int, name: str = "labels") -> None:
         raise ValueError(f"{name} must lie in [0, {num_classes}), got values from {y.min()} to {y.max()}")
 
 
+def classifies(output_shape: Any, y: Any) -> bool:
+    """Whether a net with outputs of ``output_shape`` and labels ``y`` form a classifier: outputs
+    (n, C) with C > 1 and one integer class index per example, shape (n,). Integer regression
+    targets (n,) or (n, 1) beside one output are no class labels."""
+    shape = tuple(getattr(output_shape, "shape", output_shape))
+    return (len(shape) == 2 and shape[1] > 1 and np.ndim(y) == 1
+            and np.issubdtype(np.result_type(y.dtype), np.integer))
+
+
 def check_classifier_labels(y: Any, output_shape: Any, name: str = "labels") -> None:
     """For a classifier, raise unless ``y`` holds integer class indices in [0, C).
 

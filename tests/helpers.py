@@ -3,8 +3,9 @@ puts this folder on ``sys.path``, so the tests in every subfolder find it).
 
 * toy data: :func:`linreg_data` (the book's y = Xw + b + ε), :func:`toy_classification`,
   :func:`fit_args` (a small softmax-regression ``fit`` call to override);
-* running a script: :func:`main_of`, :func:`exit_code`, :func:`read_results`, :class:`Terminal`,
-  and the scripts' names and small settings; :func:`json_of_snippet` (code in a fresh interpreter);
+* running a script: :func:`main_of`, :func:`exit_code`, :func:`read_results`, :class:`Terminal`;
+  as a child process :func:`run_process`, :func:`script_process`; the scripts' names and small
+  settings; :func:`json_of_snippet` (code in a fresh interpreter);
 * checkpoints: :func:`checkpoint_arrays`, :func:`assert_same_arrays`, :func:`without_timings`;
 * Hypothesis strategies for the property-based tests (few shapes, many values).
 """
@@ -125,6 +126,20 @@ def script_process(name: str, argv: list[str]):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def run_process(name: str, argv: list[str], *, prelude: str = "", env: dict[str, str] | None = None,
+                timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python scripts/<name>.py ARGV`` as a finished child process (text output captured).
+
+    With ``prelude``, the child runs that code first (a patch that makes a disk full, say),
+    then the script as ``__main__``; ``env`` adds variables to the child's environment."""
+    script = str(ROOT / "scripts" / f"{name}.py")
+    command = ([sys.executable, "-c", f"{prelude}\nimport runpy, sys\nsys.argv = [{script!r}, *sys.argv[1:]]\n"
+                                      f"runpy.run_path({script!r}, run_name='__main__')\n", *argv]
+               if prelude else [sys.executable, script, *argv])
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, **(env or {})))
 
 
 def json_of_snippet(code: str, timeout: float = 300) -> dict:

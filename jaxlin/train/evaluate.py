@@ -15,6 +15,7 @@ from jaxlin.checks import (
     check_finite,
     check_positive_int,
     check_same_length,
+    classifies,
     is_concrete,
 )
 from jaxlin.train.epoch import Prepare, identity
@@ -37,7 +38,7 @@ def _evaluate_sums(params: Any, X: jax.Array, y: jax.Array, *, net: Net, loss: L
         if loss is not None:
             per_example = loss(y_hat, y).reshape(mask.shape[0], -1).sum(1)
             out["loss_sum"] = jnp.where(mask, per_example, 0).sum()
-        if y_hat.ndim == 2 and jnp.issubdtype(y.dtype, jnp.integer):
+        if classifies(y_hat, y):
             out["correct"] = jnp.where(mask, jnp.argmax(y_hat, axis=1) == y, False).sum()
         return out
 

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxlin.checks import check_callable, check_scaled
+from jaxlin.checks import check_callable, check_scaled, classifies
 from jaxlin.nn.updaters import Updater, as_transformation
 
 Net = Callable[..., jax.Array]
@@ -44,7 +44,7 @@ def batch_metrics(y_hat: jax.Array, y: jax.Array, losses: jax.Array) -> dict[str
     and ``bad_labels`` (labels outside [0, C): the loss is then NaN, never a finite wrong number)."""
     n = jnp.asarray(y.shape[0], jnp.float32)
     metrics = {"loss": losses.sum() / n, "loss_sum": losses.sum(), "n": n}
-    if jnp.issubdtype(y.dtype, jnp.integer) and y_hat.ndim == 2:
+    if classifies(y_hat, y):
         metrics["correct"] = (jnp.argmax(y_hat, axis=1) == y).sum().astype(jnp.float32)
         bad = ((y < 0) | (y >= y_hat.shape[1])).sum().astype(jnp.float32)
         metrics |= {"bad_labels": bad, "loss": jnp.where(bad > 0, jnp.nan, metrics["loss"])}

@@ -144,41 +144,6 @@ def test_sigterm_saves_the_last_finished_epoch_and_exits_143(fashion_mnist, tmp_
     assert results["status"] == "interrupted" and len(results["history"]) == epoch
 
 
-def test_a_full_disk_while_saving_a_figure_is_one_line_and_keeps_the_previous_run(tmp_path):
-    """ENOSPC from savefig (simulated in the child): exit 1, one line, no traceback, the finished
-    run already in --out untouched and the failed one's record beside it."""
-    main_of(LINREG)([*SMALL[LINREG], "--out", str(tmp_path)])
-    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    child = ("import errno, runpy, sys, matplotlib.figure as mf\n"
-             "def full(self, *a, **k): raise OSError(errno.ENOSPC, 'No space left on device', str(a[0]))\n"
-             "mf.Figure.savefig = full\n"
-             f"sys.argv = ['{LINREG}.py', *sys.argv[1:]]\n"
-             f"runpy.run_path('scripts/{LINREG}.py', run_name='__main__')\n")
-    proc = subprocess.run([sys.executable, "-c", child, *SMALL[LINREG], "--out", str(tmp_path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert proc.stderr.strip().splitlines()[-1].startswith("error: No space left on device: ")
-    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    assert after.pop("results.failed.json") and after == before
-    assert read_results(tmp_path, "results.failed.json")["status"] == "failed"
-
-
-@pytest.mark.data
-def test_a_full_disk_after_training_keeps_the_trained_numbers(fashion_mnist, tmp_path):
-    """The figures fail to save (ENOSPC): results.json still holds the trained history."""
-    child = ("import errno, runpy, sys, matplotlib.figure as mf\n"
-             "def full(self, *a, **k): raise OSError(errno.ENOSPC, 'No space left on device', str(a[0]))\n"
-             "mf.Figure.savefig = full\n"
-             f"sys.argv = ['{SOFTMAX}.py', *sys.argv[1:]]\n"
-             f"runpy.run_path('scripts/{SOFTMAX}.py', run_name='__main__')\n")
-    proc = subprocess.run([sys.executable, "-c", child, "--epochs", "1", "--out", str(tmp_path), "--quiet"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
-    results = read_results(tmp_path)
-    assert results["status"] == "failed" and "No space left on device" in results["error"]
-    assert len(results["history"]) == 1 and results["history"][0]["test_acc"] > 0.7
-
-
 @pytest.mark.data
 def test_a_fresh_rerun_says_an_interrupted_runs_checkpoint_is_there(fashion_mnist, tmp_path, capsys):
     params = init_softmax_regression(jax.random.key(0), 784, 10)

@@ -255,10 +255,12 @@ def test_a_wrong_num_processes_ends_every_process_with_a_clear_message(tmp_path)
 
 
 @pytest.mark.data
-@pytest.mark.parametrize("flag, values", [("--lr", ("0.1", "0.5")), ("--batch-size", ("256", "128"))])
+@pytest.mark.parametrize("flag, values", [("--lr", ("0.1", "0.5")), ("--batch-size", ("256", "128")),
+                                          ("--seed", ("0", "1"))])
 def test_processes_that_disagree_on_a_flag_end_with_status_2_naming_it(flag, values, fashion_mnist, tmp_path):
-    """Each process compares its flags with process 0's before any data is loaded: a mismatch
-    is one line in every process naming the flag and both values, status 2, no results."""
+    """Issue 22's item 1: each process compares its flags with process 0's before any data is
+    loaded: a mismatch is one line in every process naming the flag and both values (a seed's
+    once came after a traceback), status 2, no results."""
     argv = [SCRIPT, "--epochs", "1", "--num-hiddens", "16", "--quiet", "--out", str(tmp_path / "out")]
     with Processes(tmp_path, argv, extra=[[flag, v] for v in values]) as run:
         assert run.wait(timeout=120) == [2, 2], run.text(0) + run.text(1)
