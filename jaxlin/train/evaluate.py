@@ -20,6 +20,7 @@ from jaxlin.checks import (
 )
 from jaxlin.train.epoch import Prepare, identity
 from jaxlin.train.parallel import place_rows
+from jaxlin.train.rewrites import Rewrites, default_rewrites
 from jaxlin.train.step import Loss, Net, apply_net
 
 Arrays = tuple[jax.Array, jax.Array]
@@ -122,12 +123,15 @@ class Evaluator:
 
 
 def evaluator(net: Net, data: dict[str, Arrays], *, loss: Loss | None = None,
-              prepare: Prepare = identity, mesh: Mesh | None = None) -> Evaluator:
+              prepare: Prepare = identity, mesh: Mesh | None = None,
+              rewrites: Rewrites | None = None) -> Evaluator:
     """An :class:`Evaluator` of ``net`` on ``data`` (e.g. ``{"test": (X, y)}``). With a ``mesh``
-    each data set is split by rows over its devices when it splits evenly, else replicated."""
+    each data set is split by rows over its devices when it splits evenly, else replicated.
+    The net runs as ``rewrites`` (default: :func:`~jaxlin.train.rewrites.default_rewrites`)
+    arrange it, as in training: a conv net's convolutions as matrix products on XLA:CPU."""
     if mesh is not None:
         data = {name: place_rows(d, mesh) for name, d in data.items()}
-    return Evaluator(net, dict(data), loss, prepare)
+    return Evaluator((rewrites or default_rewrites()).net(net), dict(data), loss, prepare)
 
 
 __all__ = ["Evaluator", "evaluate_accuracy", "evaluate_loss", "evaluate_sums", "evaluator"]

@@ -35,6 +35,7 @@ The shuffle's packed sort, measured the same way, is part of the data layer's sh
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -55,10 +56,15 @@ class Rewrites:
     pool_reshape: bool = False
 
     def net(self, net: Callable) -> Callable:
-        """The model as these rewrites run it: its convolutions and pooling rewritten (conv nets)."""
+        """The model as these rewrites run it: its convolutions and pooling rewritten (conv nets).
+        The same ``net`` gets the same rewritten function, so jit (where the net is a static
+        argument) compiles it once."""
         if not (self.banded_conv or self.pool_reshape):
             return net
-        return rewrite_convs(net, banded_conv=self.banded_conv, pool_reshape=self.pool_reshape)
+        try:
+            return _rewritten(net, self.banded_conv, self.pool_reshape)
+        except TypeError:                       # an unhashable callable: rewritten afresh
+            return rewrite_convs(net, banded_conv=self.banded_conv, pool_reshape=self.pool_reshape)
 
     def step(self, step: Step) -> Step:
         """The train step as these rewrites run it."""
@@ -69,6 +75,11 @@ class Rewrites:
         if not self.row_gather:
             return X[idx]
         return X.reshape(X.shape[0], -1)[idx].reshape(idx.shape + X.shape[1:])
+
+
+@functools.cache
+def _rewritten(net: Callable, banded_conv: bool, pool_reshape: bool) -> Callable:
+    return rewrite_convs(net, banded_conv=banded_conv, pool_reshape=pool_reshape)
 
 
 PLAIN = Rewrites()

@@ -158,6 +158,7 @@ def test_a_cache_that_cannot_be_written_is_skipped_with_a_note(tmp_path, capsys)
 
 @pytest.mark.data
 def test_a_damaged_cache_is_rebuilt_from_tfds(prepared_copy, capsys):
+    shutil.copytree(fm.default_data_dir() / "jaxlin-cache", prepared_copy / "jaxlin-cache")  # the session's
     first = load_fashion_mnist_arrays(data_dir=prepared_copy)
     cache, = (prepared_copy / "jaxlin-cache").glob("*.npz")
     cache.write_bytes(cache.read_bytes()[:1000])
