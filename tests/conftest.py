@@ -8,9 +8,6 @@
   without it, except under CI (``CI`` set), where a missing data set must fail.
 * ``$JAXLIN_RUNS_DIR`` is set empty: a script run without ``--out`` (in this process or a
   child) exits 2 instead of writing into the checkout's ``runs/``, a reader's own results.
-* One XLA compilation cache serves the whole run (``$JAX_COMPILATION_CACHE_DIR``, a fresh
-  temporary folder unless set): this process, the xdist workers and every child they start
-  (scripts, notebook kernels) compile a program the others compiled once, not again.
 * This folder is on ``sys.path``, so the test modules in its subfolders import
   ``from conftest import ...`` and ``from helpers import ...`` (tests/helpers.py).
 """
@@ -20,23 +17,11 @@ import ast
 import importlib.util
 import os
 import runpy
-import shutil
 import signal
 import sys
-import tempfile
 from pathlib import Path
 
-# Set before jax is imported: jax reads its cache settings from the environment then. The
-# controller sets them first and its xdist workers (and their children) inherit them.
-if "JAX_COMPILATION_CACHE_DIR" not in os.environ and os.environ.get("JAXLIN_TEST_XLA_CACHE", "1") != "0":
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxlin-tests-xla-cache-")
-    os.environ["JAXLIN_TESTS_OWN_XLA_CACHE"] = str(os.getpid())
-os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")   # small programs too
-# A size limit makes jax lock the folder around each read and write (with filelock): processes
-# writing an entry while another reads it would otherwise see it half written, and warn.
-os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(8 << 30))
-
-import jax  # noqa: E402
+import jax
 import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
@@ -164,9 +149,3 @@ def chapter_namespace(name: str, argv: list[str]) -> dict:
     session.finish(opened)
     namespace["__jaxlin_run__"] = opened
     return namespace
-
-
-def pytest_unconfigure(config) -> None:
-    """The run's own XLA cache goes with the process that made it (the controller)."""
-    if os.environ.get("JAXLIN_TESTS_OWN_XLA_CACHE") == str(os.getpid()):
-        shutil.rmtree(os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)

@@ -213,7 +213,9 @@ def test_printed_paths_are_final_and_no_lock_is_left(name, printed, house_dir, t
     """Item 8: a run writes into a staging folder, but prints the paths its files have after
     it; no lock file stays beside --out."""
     out = tmp_path / "out"
-    argv = ["--out", str(out)] + (["--epochs", "1", "--k", "2", "--quiet"] if name == KAGGLE else [])
+    argv = ["--out", str(out)] + (["--epochs", "1", "--k", "2", "--quiet", "--train-csv",
+                                   str(house_dir / "kaggle_house_pred_train.csv"), "--test-csv",
+                                   str(house_dir / "kaggle_house_pred_test.csv")] if name == KAGGLE else [])
     proc = run_process(name, argv)
     assert proc.returncode == 0, proc.stderr[-1500:]
     assert printed.format(out=out) in proc.stdout and ".incoming" not in proc.stdout + proc.stderr
