@@ -49,6 +49,15 @@ def full(*args, **kwargs):
 
 jaxlin.run.classifier.save_checkpoint = full
 """
+FULL_DISK_AT_THE_LOCK = """
+import errno
+import jaxlin.run.outputs
+
+def full(path, what):
+    raise OSError(errno.ENOSPC, "No space left on device", str(path.parent / f".{path.name}.lock"))
+
+jaxlin.run.outputs.lock = full
+"""
 IN_A_KERNEL = "import jaxlin.run.flags\njaxlin.run.flags.in_kernel = lambda: True\n"
 
 
@@ -78,6 +87,8 @@ CASES = {
     # 7. tracebacks where one line is due
     "7 out under /proc": Case(MLP, ["--out", "/proc/jaxlin-out", "--num-hiddens", "16"], 1,
                               "cannot write the outputs to --out /proc/jaxlin-out"),
+    "7 out on a full disk": Case(MLP, ["--num-hiddens", "16"], 1, "cannot write the outputs to --out {tmp}/out: No "
+                                 "space left on device ({tmp}/.out.lock)", prelude=FULL_DISK_AT_THE_LOCK),
     "7 data folder that cannot be written": Case(MLP, ["--data-dir", "/proc/jaxlin-tfds", "--num-hiddens", "16"], 1,
                                                  "cannot prepare Fashion-MNIST in the data folder /proc/jaxlin-tfds"),
     "7 seed beyond 64 bits": Case("ch3_02_linear_regression_scratch", ["--seed", "9" * 23], 2,
