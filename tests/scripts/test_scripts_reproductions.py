@@ -23,8 +23,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import subprocess
-import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,7 +31,7 @@ import jax
 import pytest
 
 from conftest import ROOT, shared_dir
-from helpers import MLP, SOFTMAX, read_results, run_process
+from helpers import MLP, SOFTMAX, json_of_snippet, read_results, run_process
 from jaxlin import init_softmax_regression
 from jaxlin.run.checkpoint import save_checkpoint
 from jaxlin.train.state import TrainState
@@ -132,12 +131,15 @@ CASES = {
 }
 
 
+CHECKPOINTS = {"resume with another lr": "ckpt", "3 byte-flipped checkpoint": "flipped",
+               "3 a step with no record and truncated data": "unrecorded"}
+
+
 def prepare(tmp: Path, case: str) -> None:
     (tmp / "file").write_text("not a folder")
-    params = init_softmax_regression(jax.random.key(0), 784, 10)
-    for name in {"resume with another lr": "ckpt", "3 byte-flipped checkpoint": "flipped",
-                 "3 a step with no record and truncated data": "unrecorded"}.get(case, "").split() or []:
-        save_checkpoint(tmp / name, TrainState(params, (), jax.random.key(0), 1),
+    if case in CHECKPOINTS:                                    # a softmax run's epoch 1, saved
+        params = init_softmax_regression(jax.random.key(0), 784, 10)
+        save_checkpoint(tmp / CHECKPOINTS[case], TrainState(params, (), jax.random.key(0), 1),
                         config={"lr": 0.1, "batch_size": 256, "seed": 0})
     if case == "3 byte-flipped checkpoint":
         for data in (tmp / "flipped" / "1" / "state").rglob("d/*"):
@@ -167,7 +169,7 @@ def prepare(tmp: Path, case: str) -> None:
         kaggle_csv(tmp, "test")
 
 
-def kaggle_csv(tmp: Path, split: str, *, column: str = "LotArea", lines: list[int] | None = (),
+def kaggle_csv(tmp: Path, split: str, *, column: str = "LotArea", lines: Sequence[int] | None = (),
                value: str = "", rows: int | None = None, name: str | None = None) -> None:
     """The Kaggle ``split`` CSV as ``tmp/{name or split}.csv``: its first ``rows`` houses (all when
     None), ``column`` holding ``value`` on each of ``lines`` (1: the first house; None: every one)."""
@@ -240,8 +242,7 @@ def test_printed_paths_are_final_and_no_lock_is_left(name, printed, house_dir, t
 
 def test_help_shows_no_default_of_none():
     """Item 8: ``--help`` of a Fashion-MNIST script once showed "(default: None)" on six flags."""
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / f"{SOFTMAX}.py"), "--help"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = run_process(SOFTMAX, ["--help"])
     assert proc.returncode == 0 and "--checkpoint-dir" in proc.stdout, proc.stderr
     assert "default: None" not in " ".join(proc.stdout.split())
 
@@ -293,9 +294,7 @@ def test_library_calls_off_the_happy_path_raise_one_clear_error():
     the epoch's summary; bad arguments to fit, evaluate_accuracy and predict_ch3 raise one error
     naming the problem; integer regression targets train as regression (they were reported as
     class labels outside [0, C))."""
-    proc = subprocess.run([sys.executable, "-c", LIBRARY], capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr[-1500:]
-    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    got = json_of_snippet(LIBRARY)
     assert len(got["losses alone"]) == 4
     for good, bad in got["losses alone"]:
         assert math.isfinite(good) and good > 0 and math.isnan(bad)
