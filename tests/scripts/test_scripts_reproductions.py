@@ -200,25 +200,31 @@ def test_each_named_reproduction_gives_its_one_clear_line(case, fashion_mnist, h
         assert len(read_results(tmp_path / "out")["history"]) == 1
 
 
+OWN_SEED = 220422      # item 4's runs carry it, so a reader's runs in runs/ are told apart
+
+
+def seed_of(results: Path) -> int | None:
+    """The seed a ``results.json`` records; None while a reader's run is still writing it."""
+    try:
+        return json.loads(results.read_text())["args"]["seed"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 @pytest.mark.data
 def test_a_script_started_from_scripts_by_a_test_never_writes_runs(fashion_mnist, tmp_path):
     """Item 4: a test's child inherits the suite's empty $JAXLIN_RUNS_DIR, so a run without
     --out is refused before it writes anything; nothing in the checkout's runs/ (where a
     reader's own runs may be writing meanwhile) comes from this test's runs, which carry a
     seed of their own; with $JAXLIN_RUNS_DIR set, the default outputs go there."""
-    name, small = "ch3_02_linear_regression_scratch", ["--epochs", "1", "--num-examples", "100", "--seed", "220422"]
+    name = "ch3_02_linear_regression_scratch"
+    small = ["--epochs", "1", "--num-examples", "100", "--seed", str(OWN_SEED)]
     refused = run_process(name, small)
     assert refused.returncode == 2 and "pass --out DIR: JAXLIN_RUNS_DIR is set but empty" in refused.stderr
     done = run_process(name, small, env={"JAXLIN_RUNS_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr[-1500:]
-    assert read_results(tmp_path / name)["args"]["seed"] == 220422
-    ours = []
-    for results in (ROOT / "runs").rglob("results*.json"):
-        try:
-            ours += [results] if json.loads(results.read_text())["args"]["seed"] == 220422 else []
-        except (OSError, ValueError, KeyError, TypeError):   # a reader's run writing it right now
-            pass
-    assert not ours
+    assert seed_of(tmp_path / name / "results.json") == OWN_SEED
+    assert not [r for r in (ROOT / "runs").rglob("results*.json") if seed_of(r) == OWN_SEED]
 
 
 @pytest.mark.data
