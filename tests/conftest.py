@@ -8,6 +8,12 @@
   without it, except under CI (``CI`` set), where a missing data set must fail.
 * ``$JAXLIN_RUNS_DIR`` is set empty: a script run without ``--out`` (in this process or a
   child) exits 2 instead of writing into the checkout's ``runs/``, a reader's own results.
+* Each test process has an XLA compilation cache of its own (``$JAX_COMPILATION_CACHE_DIR``,
+  a fresh temporary folder per xdist worker, removed at its end), which the scripts and
+  notebook kernels it starts inherit: a chapter run again, in this process or a child,
+  loads the programs an earlier run compiled instead of compiling them again. One cache
+  per worker, not one for the run, because jax writes an entry in place: a process
+  reading it while another writes it would read it half written.
 * This folder is on ``sys.path``, so the test modules in its subfolders import
   ``from conftest import ...`` and ``from helpers import ...`` (tests/helpers.py).
 """
@@ -17,12 +23,24 @@ import ast
 import importlib.util
 import os
 import runpy
+import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
-import jax
-import pytest
+# jax reads these when it is imported; the children of this process inherit them
+# (an xdist worker inherits the controller's environment: the folder that one made is not its own)
+inherited = os.environ.get("JAXLIN_TESTS_OWN_XLA_CACHE") not in (None, str(os.getpid()))
+if os.environ.get("JAXLIN_TEST_XLA_CACHE", "1") != "0" and ("JAX_COMPILATION_CACHE_DIR" not in os.environ
+                                                            or inherited):
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxlin-tests-xla-cache-")
+    os.environ["JAXLIN_TESTS_OWN_XLA_CACHE"] = str(os.getpid())
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"    # the many small programs too
+    os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 os.environ["JAXLIN_RUNS_DIR"] = ""           # no default --out: jaxlin.run.outputs.runs_folder
@@ -149,3 +167,9 @@ def chapter_namespace(name: str, argv: list[str]) -> dict:
     session.finish(opened)
     namespace["__jaxlin_run__"] = opened
     return namespace
+
+
+def pytest_unconfigure(config) -> None:
+    """This process's XLA cache goes with it."""
+    if os.environ.get("JAXLIN_TESTS_OWN_XLA_CACHE") == str(os.getpid()):
+        shutil.rmtree(os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)

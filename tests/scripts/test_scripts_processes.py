@@ -29,6 +29,12 @@ from helpers import MLP, json_of_snippet, read_results
 SCRIPT = str(SCRIPTS / f"{MLP}.py")
 
 
+def env_of(i: int, env: dict[str, str]) -> dict[str, str]:
+    """Process ``i``'s environment: only process 0 uses the test's XLA cache (conftest), since
+    jax writes an entry in place and processes started together would read each other's half written."""
+    return env if i == 0 else dict(env, JAX_ENABLE_COMPILATION_CACHE="false")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -49,7 +55,7 @@ class Processes:
             self.procs.append(subprocess.Popen(
                 [sys.executable, *argv, *(extra[i] if extra else []), "--coordinator", address,
                  "--num-processes", str(declared or n), "--process-id", str(i)],
-                stdout=out, stderr=err, env=env, cwd=ROOT))
+                stdout=out, stderr=err, env=env_of(i, env), cwd=ROOT))
             out.close(), err.close()
 
     def __enter__(self) -> Processes:
@@ -229,7 +235,7 @@ def test_process_0_draws_its_bars_on_a_terminal(fashion_mnist, tmp_path):
 
     reader = threading.Thread(target=read_terminal, daemon=True)
     reader.start()
-    procs = [subprocess.Popen([*argv, "--process-id", str(i)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+    procs = [subprocess.Popen([*argv, "--process-id", str(i)], env=env_of(i, env), cwd=ROOT, stdout=subprocess.DEVNULL,
                               stderr=side if i == 0 else subprocess.DEVNULL) for i in range(2)]
     try:
         assert [p.wait(timeout=240) for p in procs] == [0, 0]
