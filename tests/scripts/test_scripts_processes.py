@@ -75,48 +75,61 @@ class Processes:
         return [proc.wait(timeout=max(1.0, deadline - time.monotonic())) for proc in self.procs]
 
 
-@pytest.mark.data
-def test_two_processes_give_the_single_process_history(fashion_mnist, tmp_path):
-    """The acceptance run: ``ch4_02_mlp_scratch.py --epochs 2 --seed 5`` as one process and as
-    two; process 0 alone writes the outputs (each was given its own --out: process 1's stays absent)."""
-    one = run_script(MLP, ["--epochs", "2", "--seed", "5", "--quiet", "--out", str(tmp_path / "one")])
-    out, other = tmp_path / "two", tmp_path / "two-p1"
-    with Processes(tmp_path, [SCRIPT, "--epochs", "2", "--seed", "5"],
-                   extra=[["--out", str(out)], ["--out", str(other)]]) as run:
-        codes = run.wait(timeout=240)
-        assert codes == [0, 0], run.text(0)[-2000:] + run.text(1)[-2000:]
-        two = read_results(out)
-        assert two["environment"]["num_processes"] == 2 and two["status"] == "finished"
-        assert len(two["history"]) == len(one["history"]) == 2
-        for a, b in zip(one["history"], two["history"]):
-            assert a.keys() == b.keys()
-            assert all(abs(a[k] - b[k]) <= 2e-3 for k in a), (a, b)
-        assert sorted(p.name for p in out.iterdir()) == ["curves.png", "predictions.png", "results.json"]
-        assert not list(tmp_path.glob(".two.incoming*")) and not list(tmp_path.glob(".two-p1*"))
-        assert not other.exists()
-        assert "epoch 2" in run.text(0, "out") and run.text(1, "out") == ""   # process 0 prints the run
+FLAGS = ["--seed", "5", "--num-hiddens", "64", "--batch-size", "512", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def checkpointed(fashion_mnist, tmp_path_factory):
+    """``ch4_02_mlp_scratch.py`` for 3 epochs as one process; as two processes for 2 epochs
+    (each given its own --out, saving checkpoints), then resumed by two processes to 3 epochs."""
+    tmp = tmp_path_factory.mktemp("processes")
+    one = run_script(MLP, [*FLAGS, "--epochs", "3", "--out", str(tmp / "one")])
+    runs = {}
+    for epochs, resume in (("2", []), ("3", ["--resume"])):
+        logs = tmp / f"logs-{epochs}"
+        logs.mkdir()
+        outs = [["--out", str(tmp / f"two-{epochs}")], ["--out", str(tmp / f"two-{epochs}-p1")]]
+        with Processes(logs, [SCRIPT, *FLAGS, "--epochs", epochs, "--checkpoint-dir", str(tmp / "ckpt"),
+                              *resume], extra=outs) as run:
+            assert run.wait(timeout=240) == [0, 0], run.text(0)[-2000:] + run.text(1)[-2000:]
+            runs[epochs] = (run.text(0, "out"), run.text(1, "out"))
+    return one, runs, tmp
+
+
+def assert_same_history(one: list[dict], two: list[dict]) -> None:
+    assert len(two) <= len(one)
+    for a, b in zip(one, two):
+        assert a.keys() == b.keys()
+        assert all(abs(a[k] - b[k]) <= 2e-3 for k in a), (a, b)
 
 
 @pytest.mark.data
-def test_a_checkpoint_two_processes_saved_resumes_in_two_processes_as_one_process_runs(
-        fashion_mnist, tmp_path):
+def test_two_processes_give_the_single_process_history(checkpointed):
+    """The acceptance run: two processes of ``ch4_02_mlp_scratch.py --epochs 2 --seed 5`` give the
+    one process's first two epochs; process 0 alone writes the outputs and prints the run (each was
+    given its own --out: process 1's stays absent)."""
+    one, runs, tmp = checkpointed
+    out = tmp / "two-2"
+    two = read_results(out)
+    assert two["environment"]["num_processes"] == 2 and two["status"] == "finished"
+    assert [h["epoch"] for h in two["history"]] == [1, 2]
+    assert_same_history(one["history"], two["history"])
+    assert sorted(p.name for p in out.iterdir()) == ["curves.png", "predictions.png", "results.json"]
+    assert not list(tmp.glob(".two-2.incoming*")) and not list(tmp.glob(".two-2-p1*"))
+    assert not (tmp / "two-2-p1").exists()
+    printed_0, printed_1 = runs["2"]
+    assert "epoch 2" in printed_0 and printed_1 == ""
+
+
+@pytest.mark.data
+def test_a_checkpoint_two_processes_saved_resumes_in_two_processes_as_one_process_runs(checkpointed):
     """Process 0 saves the replicated state after each epoch; on ``--resume`` every process
     reads it (the folder is shared) and the run goes on as the uninterrupted one."""
-    flags = ["--seed", "5", "--num-hiddens", "64", "--batch-size", "512", "--quiet"]
-    one = run_script(MLP, [*flags, "--epochs", "3", "--out", str(tmp_path / "one")])
-    ckpt = tmp_path / "ckpt"
-    for epochs, resume in (("2", []), ("3", ["--resume"])):
-        logs = tmp_path / f"logs-{epochs}"
-        logs.mkdir()
-        argv = [SCRIPT, *flags, "--epochs", epochs, "--checkpoint-dir", str(ckpt), *resume,
-                "--out", str(tmp_path / f"two-{epochs}")]
-        with Processes(logs, argv) as run:
-            assert run.wait(timeout=240) == [0, 0], run.text(0)[-2000:] + run.text(1)[-2000:]
-    assert sorted(int(p.name) for p in ckpt.iterdir() if p.name.isdigit()) == [2, 3]   # LatestN(2)
-    two = read_results(tmp_path / "two-3")
+    one, _, tmp = checkpointed
+    assert sorted(int(p.name) for p in (tmp / "ckpt").iterdir() if p.name.isdigit()) == [2, 3]   # LatestN(2)
+    two = read_results(tmp / "two-3")
     assert [r["epoch"] for r in two["history"]] == [1, 2, 3]
-    for a, b in zip(one["history"], two["history"]):
-        assert all(abs(a[k] - b[k]) <= 2e-3 for k in a), (a, b)
+    assert_same_history(one["history"], two["history"])
 
 
 SHARDED = r"""
