@@ -109,13 +109,20 @@ def check_classifier_labels(y: Any, output_shape: Any, name: str = "labels") -> 
         check_labels(y, shape[1], name)
 
 
+@jax.jit
+def all_finite(tree: Any) -> jax.Array:
+    """Whether every value of every array in ``tree`` is finite. Jitted: one program for the
+    whole tree, where eager ``isfinite`` and ``all`` compile a program per op and leaf shape."""
+    return jnp.array([jnp.isfinite(leaf).all() for leaf in jax.tree.leaves(tree)], bool).all()
+
+
 def check_finite(X: Any, name: str = "features") -> None:
     """Raise ``ValueError`` if concrete floating-point ``X`` holds NaN or inf (one reduction on
     the device): a model fed them reports a NaN loss, or an accuracy over garbage."""
     if not is_concrete(X) or not np.issubdtype(np.result_type(X.dtype), np.floating):
         return
-    finite = jnp.isfinite(X)
-    if not bool(finite.all()):
+    if not bool(all_finite(X)):
+        finite = jnp.isfinite(X)
         raise ValueError(f"{name} hold {int((~finite).sum())} NaN or infinite values (first at flat "
                          f"index {int(jnp.argmin(finite.reshape(-1)))}): clean or impute them first")
 

@@ -12,9 +12,14 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
-import jax.numpy as jnp
 
-from jaxlin.checks import check_classifier_labels, check_finite, check_positive_int, check_same_length
+from jaxlin.checks import (
+    all_finite,
+    check_classifier_labels,
+    check_finite,
+    check_positive_int,
+    check_same_length,
+)
 from jaxlin.train.epoch import Prepare, TrainEpoch, summarize
 from jaxlin.train.evaluate import Arrays, Evaluator
 from jaxlin.train.parallel import local_rows, on_mesh
@@ -53,11 +58,6 @@ def epoch_record(epoch: int, sums: dict[str, Any], history: Any = ()) -> dict[st
         bad = int(sums["bad_step"])
         raise DivergenceError(epoch, bad + 1 if bad >= 0 else None, history)
     return record
-
-
-def all_finite(params: Any) -> bool:
-    """Whether every parameter is finite (one reduction on the device, one host sync)."""
-    return bool(jax.tree.reduce(jnp.logical_and, jax.tree.map(lambda p: jnp.isfinite(p).all(), params), True))
 
 
 def check_data(net: Net, params: Any, prepare: Prepare, data: dict[str, Arrays]) -> None:
@@ -106,7 +106,7 @@ def fit(epoch: TrainEpoch, state: TrainState, train: Arrays, *, num_epochs: int,
         timer.start()
         record |= evaluate(params) if evaluate is not None else {}
         seconds["eval"] += timer.stop()
-        if not all(math.isfinite(v) for v in record.values()) or not all_finite(params):
+        if not all(math.isfinite(v) for v in record.values()) or not bool(all_finite(params)):
             raise DivergenceError(e + 1, None, state.history, what="the parameters or evaluation")
         state = TrainState(params, opt_state, state.key, e + 1, (*state.history, record))
         if callback is not None and callback(state):
