@@ -13,7 +13,8 @@
   notebook kernels it starts inherit: a chapter run again, in this process or a child,
   loads the programs an earlier run compiled instead of compiling them again. One cache
   per worker, not one for the run, because jax writes an entry in place: a process
-  reading it while another writes it would read it half written.
+  reading it while another writes it would read it half written. ``JAXLIN_TEST_XLA_CACHE=0``
+  runs without one; a ``$JAX_COMPILATION_CACHE_DIR`` set before the run is used as it is.
 * This folder is on ``sys.path``, so the test modules in its subfolders import
   ``from conftest import ...`` and ``from helpers import ...`` (tests/helpers.py).
 """

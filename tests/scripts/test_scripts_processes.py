@@ -105,8 +105,8 @@ def assert_same_history(one: list[dict], two: list[dict]) -> None:
 
 @pytest.mark.data
 def test_two_processes_give_the_single_process_history(checkpointed):
-    """The acceptance run: two processes of ``ch4_02_mlp_scratch.py --epochs 2 --seed 5`` give the
-    one process's first two epochs; process 0 alone writes the outputs and prints the run (each was
+    """The acceptance run: two processes of ``ch4_02_mlp_scratch.py --epochs 2 --seed 5`` (64 hidden
+    units, batch 512) give the one process's first two epochs; process 0 alone writes the outputs and prints the run (each was
     given its own --out: process 1's stays absent)."""
     one, runs, tmp = checkpointed
     out = tmp / "two-2"
