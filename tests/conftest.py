@@ -30,18 +30,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-# jax reads these when it is imported; the children of this process inherit them
-# (an xdist worker inherits the controller's environment: the folder that one made is not its own)
-inherited = os.environ.get("JAXLIN_TESTS_OWN_XLA_CACHE") not in (None, str(os.getpid()))
-if os.environ.get("JAXLIN_TEST_XLA_CACHE", "1") != "0" and ("JAX_COMPILATION_CACHE_DIR" not in os.environ
-                                                            or inherited):
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxlin-tests-xla-cache-")
-    os.environ["JAXLIN_TESTS_OWN_XLA_CACHE"] = str(os.getpid())
-    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"    # the many small programs too
-    os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
-
-import jax  # noqa: E402
-import pytest  # noqa: E402
+import jax
+import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 os.environ["JAXLIN_RUNS_DIR"] = ""           # no default --out: jaxlin.run.outputs.runs_folder
@@ -168,6 +158,28 @@ def chapter_namespace(name: str, argv: list[str]) -> dict:
     session.finish(opened)
     namespace["__jaxlin_run__"] = opened
     return namespace
+
+
+def without_xla_cache(env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (this process's environment by default) for a child that must not use the XLA
+    cache: one started beside another that writes it, or one that a test kills with kill -9,
+    which could leave an entry half written."""
+    return dict(os.environ if env is None else env, JAX_ENABLE_COMPILATION_CACHE="false")
+
+
+def pytest_configure(config) -> None:
+    """This pytest process's own XLA cache (the controller's and each xdist worker's, not a test's
+    child that imports this file through helpers): set in jax here, in the environment for children.
+    A worker inherits the controller's environment: the folder that one made is not its own."""
+    inherited = os.environ.get("JAXLIN_TESTS_OWN_XLA_CACHE") not in (None, str(os.getpid()))
+    if os.environ.get("JAXLIN_TEST_XLA_CACHE", "1") == "0" or ("JAX_COMPILATION_CACHE_DIR" in os.environ
+                                                               and not inherited):
+        return
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxlin-tests-xla-cache-")
+    os.environ["JAXLIN_TESTS_OWN_XLA_CACHE"] = str(os.getpid())
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"    # the many small programs too
+    jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
 def pytest_unconfigure(config) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import numpy as np
 import optax
 import pytest
 
+from conftest import without_xla_cache
 from helpers import checkpoint_arrays, toy_classification
 from jaxlin import (
     fit,
@@ -55,8 +55,7 @@ def test_a_process_killed_while_saving_leaves_a_complete_latest_step(delay, tmp_
     """kill -9 at some point of a save: the latest step restores whole (its W equals its epoch),
     and the next save clears what the killed one left."""
     proc = subprocess.Popen([sys.executable, "-c", KEEP_SAVING, str(tmp_path)], stdout=subprocess.PIPE,
-                            text=True, env=dict(os.environ, JAX_ENABLE_COMPILATION_CACHE="false"))
-    # (no XLA cache of the test's: a kill -9 in the middle of writing an entry would leave it half written)
+                            text=True, env=without_xla_cache())                # it is killed with -9
     try:
         assert proc.stdout.readline().strip() == "1"           # one step is complete
         time.sleep(delay)

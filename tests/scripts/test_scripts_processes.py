@@ -23,16 +23,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SCRIPTS, run_script
+from conftest import ROOT, SCRIPTS, run_script, without_xla_cache
 from helpers import MLP, json_of_snippet, read_results
 
 SCRIPT = str(SCRIPTS / f"{MLP}.py")
 
 
 def env_of(i: int, env: dict[str, str]) -> dict[str, str]:
-    """Process ``i``'s environment: only process 0 uses the test's XLA cache (conftest), since
-    jax writes an entry in place and processes started together would read each other's half written."""
-    return env if i == 0 else dict(env, JAX_ENABLE_COMPILATION_CACHE="false")
+    """Process ``i``'s environment: only process 0 uses the test's XLA cache (conftest), which
+    it alone writes; another reading it beside process 0 could read an entry half written."""
+    return env if i == 0 else without_xla_cache(env)
 
 
 def free_port() -> int:
@@ -106,8 +106,8 @@ def assert_same_history(one: list[dict], two: list[dict]) -> None:
 @pytest.mark.data
 def test_two_processes_give_the_single_process_history(checkpointed):
     """The acceptance run: two processes of ``ch4_02_mlp_scratch.py --epochs 2 --seed 5`` (64 hidden
-    units, batch 512) give the one process's first two epochs; process 0 alone writes the outputs and prints the run (each was
-    given its own --out: process 1's stays absent)."""
+    units, batch 512) give the one process's first two epochs; process 0 alone writes the outputs
+    and prints the run (each was given its own --out: process 1's stays absent)."""
     one, runs, tmp = checkpointed
     out = tmp / "two-2"
     two = read_results(out)
